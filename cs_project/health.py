@@ -1,0 +1,76 @@
+"""Health of the pieces the CS server depends on, as reported by ``GET /healthz``."""
+
+from __future__ import annotations
+
+import time
+from typing import TypedDict
+
+import redis
+from django.conf import settings
+from django.db import connection
+
+WORKER_HEARTBEAT_KEY = "cs:health:worker-heartbeat"
+
+
+class CheckResult(TypedDict):
+    ok: bool
+    detail: str
+
+
+class HealthReport(TypedDict):
+    ok: bool
+    database: CheckResult
+    redis: CheckResult
+    celery_worker: CheckResult
+
+
+def _redis_client() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def check_database() -> CheckResult:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means "down"; the class name says why
+        return {"ok": False, "detail": type(exc).__name__}
+    return {"ok": True, "detail": connection.vendor}
+
+
+def check_redis() -> CheckResult:
+    try:
+        _redis_client().ping()
+    except redis.RedisError as exc:
+        return {"ok": False, "detail": type(exc).__name__}
+    return {"ok": True, "detail": "pong"}
+
+
+def record_worker_heartbeat() -> None:
+    """Called by a Celery worker: proves that a worker picks up tasks."""
+    ttl = int(settings.CS_WORKER_HEARTBEAT_MAX_AGE.total_seconds())
+    _redis_client().set(WORKER_HEARTBEAT_KEY, repr(time.time()), ex=ttl)
+
+
+def check_celery_worker() -> CheckResult:
+    try:
+        raw = _redis_client().get(WORKER_HEARTBEAT_KEY)
+    except redis.RedisError as exc:
+        return {"ok": False, "detail": type(exc).__name__}
+    if raw is None:
+        return {"ok": False, "detail": "no worker heartbeat recently"}
+    age = max(0.0, time.time() - float(raw))
+    max_age = settings.CS_WORKER_HEARTBEAT_MAX_AGE.total_seconds()
+    if age > max_age:
+        return {"ok": False, "detail": f"last heartbeat {age:.0f}s ago"}
+    return {"ok": True, "detail": f"last heartbeat {age:.0f}s ago"}
+
+
+def health_report() -> HealthReport:
+    database, redis_state, worker = check_database(), check_redis(), check_celery_worker()
+    return {
+        "ok": database["ok"] and redis_state["ok"] and worker["ok"],
+        "database": database,
+        "redis": redis_state,
+        "celery_worker": worker,
+    }

@@ -1,0 +1,270 @@
+"""The one settings module. Everything that differs between machines comes from the environment
+through the strict parsers in ``cs_project.env``; see the configuration reference in README.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import django_stubs_ext
+from django.utils.translation import gettext_lazy as _
+
+from cs_project.bootstrap import BASE_DIR, embedded_redis_port, uses_embedded_redis, var_dir
+from cs_project.env import EnvError, env_bool, env_choice, env_database, env_int, env_list, env_str, env_url
+
+# Lets typed code write ModelAdmin[Seat], QuerySet[Seat] etc. at run time.
+django_stubs_ext.monkeypatch()
+
+VAR_DIR = var_dir()
+
+DEBUG = env_bool("DJANGO_DEBUG", default=False)
+
+_DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else None)
+if not DEBUG and (SECRET_KEY == _DEV_SECRET_KEY or len(SECRET_KEY) < 50):
+    raise EnvError("DJANGO_SECRET_KEY", "must be a random string of at least 50 characters when DJANGO_DEBUG is off")
+
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"] if DEBUG else None)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# The base URL at which the IM server reaches our callbacks and customers reach the rating form.
+CS_PUBLIC_URL = env_url("CS_PUBLIC_URL", default="http://127.0.0.1:8000" if DEBUG else None)
+
+# Wildfire IM. The admin secret defaults to Wildfire's own release value only in development.
+WFC_ROBOT_API_URL = env_url("WFC_ROBOT_API_URL", default="http://127.0.0.1:8880")
+WFC_ADMIN_API_URL = env_url("WFC_ADMIN_API_URL", default="http://127.0.0.1:18080")
+# Who holds the IM admin secret: "direct" (this server) or "app_server" (a separate App Server
+# process, robots/appserver, that this server asks over HMAC-signed HTTP; see docs/wildfire.md).
+CS_IM_ADMIN_MODE = env_choice("CS_IM_ADMIN_MODE", choices=("direct", "app_server"), default="direct")
+if CS_IM_ADMIN_MODE == "app_server":
+    WFC_ADMIN_SECRET = env_str("WFC_ADMIN_SECRET", default="")
+    CS_APP_SERVER_URL = env_url("CS_APP_SERVER_URL", default="http://127.0.0.1:8890")
+    CS_APP_SERVER_KEY = env_str("CS_APP_SERVER_KEY")
+    if len(CS_APP_SERVER_KEY) < 32:
+        raise EnvError("CS_APP_SERVER_KEY", "must be at least 32 characters")
+else:
+    WFC_ADMIN_SECRET = env_str("WFC_ADMIN_SECRET", default="123456" if DEBUG else None)
+    CS_APP_SERVER_URL = ""
+    CS_APP_SERVER_KEY = ""
+CS_ROBOT_ID = env_str("CS_ROBOT_ID", default="cs_robot")
+# Optional remote auto-answer endpoint (bot mode); empty means the built-in FAQ matcher only.
+CS_AUTOANSWER_URL = env_url("CS_AUTOANSWER_URL", default="") if env_str("CS_AUTOANSWER_URL", default="") else ""
+CS_AUTOANSWER_TIMEOUT = env_int("CS_AUTOANSWER_TIMEOUT_SECONDS", default=3, minimum=1, maximum=30)
+WFC_TIMEOUT_SECONDS = env_int("WFC_TIMEOUT_SECONDS", default=5, minimum=1, maximum=60)
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
+    "channels",
+    "cs_project",
+    "robots",
+    "seats",
+    "sessions_app",
+    "ratings",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers locked-out logins.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Login throttling: after 5 failures for one username from one address, 15 minutes locked out.
+# Counted in the shared Redis cache, so every web process sees the same count.
+AXES_HANDLER = "axes.handlers.cache.AxesCacheHandler"
+AXES_FAILURE_LIMIT = env_int("CS_LOGIN_FAILURE_LIMIT", default=5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_IPWARE_PROXY_COUNT = env_int("CS_TRUSTED_PROXY_COUNT", default=0, minimum=0, maximum=5)
+
+ROOT_URLCONF = "cs_project.urls"
+ASGI_APPLICATION = "cs_project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env_database(
+        "DATABASE_URL",
+        default=f"sqlite:///{VAR_DIR / 'cs.sqlite3'}",
+        pool_max_size=env_int("DB_POOL_MAX_SIZE", default=10, minimum=1, maximum=200),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Redis: broker, result store, channel layer and cache. Unset means the embedded server.
+EMBEDDED_REDIS_PORT = embedded_redis_port()
+EMBEDDED_REDIS = uses_embedded_redis()
+REDIS_URL = env_url(
+    "REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0", schemes=("redis", "rediss", "unix")
+)
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "cs",
+    }
+}
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            # redis-py 8 reads with a 5 s socket timeout by default, as long as channels_redis's blocking
+            # receive (BZPOPMIN, 5 s): an idle console's receive then timed out and its websocket died.
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": "cs:channels",
+            # All the consoles of one ASGI process share one queue, and its capacity (100 by default)
+            # is for all of them together: one event to each of 200 consoles at once dropped a fifth.
+            "capacity": 1000,
+        },
+    }
+}
+
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None  # tasks report through the database, never through results
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# How often a worker proves it is alive (healthz), and how old a proof may be.
+CS_WORKER_HEARTBEAT_SECONDS = 10
+CS_WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=45)
+# Outbox delivery: how long a worker's claim on a message lasts (a crashed worker's claim expires,
+# then another worker sends it), and the longest back-off between two attempts.
+CS_OUTBOX_LEASE_SECONDS = env_int("CS_OUTBOX_LEASE_SECONDS", default=60, minimum=2, maximum=3600)
+CS_OUTBOX_MAX_BACKOFF_SECONDS = env_int("CS_OUTBOX_MAX_BACKOFF_SECONDS", default=300, minimum=1, maximum=3600)
+CS_IDLE_SWEEP_SECONDS = env_int("CS_IDLE_SWEEP_SECONDS", default=30, minimum=2, maximum=3600)
+# How long a seat whose last console connection dropped keeps taking new customers (seats.presence).
+CS_PRESENCE_GRACE_SECONDS = env_int("CS_PRESENCE_GRACE_SECONDS", default=30, minimum=1, maximum=3600)
+# The largest image or file a servicer may send from the console.
+CS_UPLOAD_MAX_MB = env_int("CS_UPLOAD_MAX_MB", default=20, minimum=1, maximum=1024)
+
+
+def _every(seconds: int, task: str) -> dict[str, object]:
+    # A run that could not start within its interval is dropped: the next one does the same work.
+    return {"task": task, "schedule": seconds, "options": {"expires": max(1, seconds - 1)}}
+
+
+CELERY_BEAT_SCHEDULE = {
+    "worker-heartbeat": _every(CS_WORKER_HEARTBEAT_SECONDS, "cs_project.tasks.worker_heartbeat"),
+    "outbox-sweep": _every(2, "robots.tasks.outbox_sweep"),
+    "inbound-sweep": _every(10, "robots.tasks.inbound_sweep"),
+    "queue-drain": _every(5, "sessions_app.tasks.queue_drain_task"),
+    "idle-sweep": _every(CS_IDLE_SWEEP_SECONDS, "sessions_app.tasks.idle_sweep_task"),
+    "presence-sweep": _every(15, "seats.tasks.presence_sweep_task"),
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "admin:login"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("CS_TIME_ZONE", default="Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "media/"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "cs_project.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Wildfire customer service API",
+    "DESCRIPTION": "The CS server's HTTP API: IM callbacks, console and history endpoints.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI and Redoc from the sidecar package: served by us, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# Production hardening: on whenever DEBUG is off, so `check --deploy` is clean there.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_SECURE = not DEBUG
+SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# /healthz is probed by load balancers over plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+LOG_LEVEL = env_str("DJANGO_LOG_LEVEL", default="INFO")
+if LOG_LEVEL not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+    raise EnvError("DJANGO_LOG_LEVEL", f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django": {"handlers": ["console"], "level": "INFO", "propagate": False}},
+}

@@ -1,0 +1,54 @@
+"""Ratings: the signed single-use link, and recording a rating by any of its three ways."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import signing
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from cs_project.errors import ApplicationError
+from ratings.models import Rating
+from sessions_app.models import ServiceSession
+
+_SALT = "ratings.link"
+LINK_MAX_AGE_SECONDS = 7 * 24 * 3600
+
+
+def rating_token(*, session: ServiceSession) -> str:
+    return signing.dumps({"s": session.pk}, salt=_SALT, compress=True)
+
+
+def rating_url(*, session: ServiceSession) -> str:
+    return settings.CS_PUBLIC_URL + reverse("ratings:form", kwargs={"token": rating_token(session=session)})
+
+
+def rating_session_from_token(*, token: str) -> ServiceSession:
+    try:
+        data = signing.loads(token, salt=_SALT, max_age=LINK_MAX_AGE_SECONDS)
+    except signing.SignatureExpired:
+        raise ApplicationError("This rating link has expired.", code="expired", status=410) from None
+    except signing.BadSignature:
+        raise ApplicationError("This rating link is not valid.", code="bad_link", status=404) from None
+    session = ServiceSession.objects.filter(pk=data.get("s"), rated_seat__isnull=False).first()
+    if session is None:
+        raise ApplicationError("This rating link is not valid.", code="bad_link", status=404)
+    return session
+
+
+@transaction.atomic
+def rating_record(*, session: ServiceSession, score: int, comment: str = "", channel: Rating.Channel) -> Rating:
+    """One rating per session, credited to the seat fixed when the prompt was sent."""
+    if session.rated_seat_id is None:
+        raise ApplicationError("This session was not offered a rating.", code="not_rateable", status=409)
+    if not 1 <= score <= 5:
+        raise ApplicationError("The score must be between 1 and 5.", code="bad_score")
+    try:
+        with transaction.atomic():
+            rating = Rating.objects.create(
+                session=session, seat_id=session.rated_seat_id, score=score, comment=comment[:1000], channel=channel
+            )
+    except IntegrityError:
+        raise ApplicationError("This session has already been rated.", code="already_rated", status=409) from None
+    ServiceSession.objects.filter(pk=session.pk).update(awaiting_rating_digit=False)
+    return rating

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from robots.models import InboundMessage, OutboundMessage, Robot
+
+
+@admin.register(Robot)
+class RobotAdmin(admin.ModelAdmin[Robot]):
+    # The secret and the callback token are never shown (they are not editable fields).
+    list_display = ("robot_id", "kind", "customer", "provisioned_at")
+    list_filter = ("kind",)
+    search_fields = ("robot_id", "customer__im_user_id")
+    list_select_related = ("customer",)
+    readonly_fields = ("robot_id", "kind", "customer", "provisioned_at", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(InboundMessage)
+class InboundMessageAdmin(admin.ModelAdmin[InboundMessage]):
+    list_display = ("message_id", "robot", "sender", "state", "attempts", "received_at")
+    list_filter = ("state", "robot__kind")
+    search_fields = ("sender", "message_id")
+    list_select_related = ("robot",)
+    readonly_fields = [f.name for f in InboundMessage._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(admin.ModelAdmin[OutboundMessage]):
+    list_display = ("id", "ordering_key", "target_user_id", "state", "attempts", "last_error", "created_at", "sent_at")
+    list_filter = ("state", "sender_kind")
+    search_fields = ("target_user_id", "ordering_key")
+    readonly_fields = [f.name for f in OutboundMessage._meta.fields]
+    actions = ("retry",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description=_("Retry the selected failed messages"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        from robots.outbox import outbox_retry_failed
+
+        count = outbox_retry_failed(row_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request, _("%(count)d messages queued for delivery again.") % {"count": count}, messages.SUCCESS
+        )

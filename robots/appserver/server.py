@@ -1,0 +1,110 @@
+"""The App Server's HTTP endpoints (aiohttp). Each maps onto one admin API call, after checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from robots.appserver.auth import AuthRefused, Verifier
+from robots.appserver.policy import may_manage_robot
+from robots.wfprotocol import AdminClient, WfcError, WfcNotFound
+
+logger = logging.getLogger("appserver")
+
+Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+VERIFIER_KEY = web.AppKey("verifier", Verifier)
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+def _string(body: dict[str, Any], key: str, *, required: bool = True) -> str:
+    value = body.get(key, "")
+    if not isinstance(value, str) or (required and not value):
+        raise Refused(400, f"{key}: a non-empty string is required")
+    return value
+
+
+def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Application:
+    def robot_allowed(robot_id: str) -> None:
+        if not may_manage_robot(robot_id, cs_robot_id=cs_robot_id):
+            raise Refused(403, f"robot {robot_id!r} is not a customer-service robot")
+
+    async def robot_upsert(body: dict[str, Any]) -> dict[str, Any]:
+        robot_id = _string(body, "robot_id")
+        robot_allowed(robot_id)
+        user_id, secret = await asyncio.to_thread(
+            admin.create_robot,
+            user_id=robot_id,
+            name=robot_id,
+            display_name=_string(body, "display_name", required=False) or robot_id,
+            portrait=_string(body, "portrait", required=False),
+            secret=_string(body, "secret"),
+            callback=_string(body, "callback"),
+            owner=_string(body, "owner", required=False),
+        )
+        return {"userId": user_id, "secret": secret}
+
+    async def robot_info(body: dict[str, Any]) -> dict[str, Any]:
+        robot_id = _string(body, "robot_id")
+        robot_allowed(robot_id)
+        return asdict(await asyncio.to_thread(admin.get_robot_info, robot_id=robot_id))
+
+    async def user_info(body: dict[str, Any]) -> dict[str, Any]:
+        return asdict(await asyncio.to_thread(admin.get_user_info, user_id=_string(body, "user_id")))
+
+    async def friend(body: dict[str, Any]) -> dict[str, Any]:
+        robot_id, user_id = _string(body, "robot_id"), _string(body, "user_id")
+        robot_allowed(robot_id)
+        await asyncio.to_thread(admin.set_friend_status, user_id=robot_id, friend_uid=user_id, status=0)
+        await asyncio.to_thread(admin.set_friend_status, user_id=user_id, friend_uid=robot_id, status=0)
+        return {}
+
+    routes: dict[str, Handler] = {
+        "/cs/robot/upsert": robot_upsert,
+        "/cs/robot/info": robot_info,
+        "/cs/user/info": user_info,
+        "/cs/friend": friend,
+    }
+    verifier = Verifier(key)
+
+    async def dispatch(request: web.Request) -> web.Response:
+        body_bytes = await request.read()
+        try:
+            verifier.verify(headers=dict(request.headers), path=request.path, body=body_bytes)
+            body = json.loads(body_bytes or b"{}")
+            if not isinstance(body, dict):
+                raise Refused(400, "body must be a JSON object")
+            result = await routes[request.path](body)
+        except AuthRefused as exc:
+            logger.warning("refused %s: %s", request.path, exc)
+            return web.json_response({"error": str(exc)}, status=401)
+        except Refused as exc:
+            return web.json_response({"error": exc.reason}, status=exc.status)
+        except json.JSONDecodeError:
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        except WfcNotFound:
+            return web.json_response({"error": "not found on the IM server", "code": 253}, status=404)
+        except WfcError as exc:
+            logger.warning("IM admin call for %s failed: %s", request.path, type(exc).__name__)
+            return web.json_response({"error": f"IM server: {exc}", "retryable": exc.retryable}, status=502)
+        return web.json_response({"result": result})
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app = web.Application(client_max_size=64 * 1024)
+    app[VERIFIER_KEY] = verifier
+    app.router.add_get("/healthz", health)
+    for path in routes:
+        app.router.add_post(path, dispatch)
+    return app

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def new_callback_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Robot(models.Model):
+    """An IM robot whose callback points at us: the CS Robot, or a customer's shadow."""
+
+    class Kind(models.TextChoices):
+        CS = "cs", _("CS Robot")
+        SHADOW = "shadow", _("Customer shadow")
+
+    robot_id = models.CharField(_("robot id"), max_length=64, unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The robot's own secret on the IM server (signs robot API calls). Never shown or logged.
+    secret = models.CharField(_("robot secret"), max_length=128, blank=True, editable=False)
+    # Authenticates the IM server's unsigned callbacks: it travels in the callback URL's query.
+    callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
+    customer = models.OneToOneField(
+        "sessions_app.Customer",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="shadow",
+        verbose_name=_("customer"),
+    )
+    provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("robot")
+        verbose_name_plural = _("robots")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind="cs", customer__isnull=True) | models.Q(kind="shadow", customer__isnull=False),
+                name="robot_shadow_has_customer",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.robot_id
+
+
+class InboundMessage(models.Model):
+    """Every callback body we accepted, stored before it is acted on (idempotent on the IM id)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        DONE = "done", _("Done")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed, will retry")
+
+    robot = models.ForeignKey(Robot, on_delete=models.CASCADE, related_name="inbound_messages")
+    message_id = models.BigIntegerField(_("IM message id"))
+    sender = models.CharField(_("sender"), max_length=64)
+    conv_type = models.IntegerField()
+    conv_target = models.CharField(max_length=64)
+    conv_line = models.IntegerField(default=0)
+    payload = models.JSONField(_("payload"))
+    server_timestamp = models.BigIntegerField(_("server time (ms)"))
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("inbound message")
+        verbose_name_plural = _("inbound messages")
+        constraints = [
+            models.UniqueConstraint(fields=["robot", "message_id"], name="inbound_unique_per_robot"),
+        ]
+        indexes = [models.Index(fields=["state", "received_at"], name="inbound_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.robot_id}:{self.message_id}"
+
+
+class OutboundMessage(models.Model):
+    """The outbox: every message we send to the IM server, written with the change that caused it.
+
+    Rows with the same ``ordering_key`` (one IM conversation) are delivered strictly in ``id``
+    order by the Celery deliverer; see robots/outbox.py.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    class SenderKind(models.TextChoices):
+        CS_ROBOT = "cs_robot", _("CS Robot")
+        SHADOW = "shadow", _("Customer shadow")
+
+    ordering_key = models.CharField(max_length=160)
+    sender_kind = models.CharField(max_length=16, choices=SenderKind.choices)
+    # For shadow sends: whose shadow speaks (the shadow is provisioned before the first send).
+    customer = models.ForeignKey(
+        "sessions_app.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    target_user_id = models.CharField(_("to user"), max_length=64)
+    # A shadow's first message to a servicer befriends them first (disable_stranger_chat servers).
+    befriend_first = models.BooleanField(default=False)
+    conv_line = models.IntegerField(default=0)
+    payload = models.JSONField(_("payload"))
+    # The transcript row this send belongs to, if any (its IM id is filled in when sent).
+    transcript_message = models.ForeignKey(
+        "sessions_app.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
+    )
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), auto_now_add=True)
+    # Claimed by a deliverer until then; a crashed worker's claim simply expires.
+    lease_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    im_message_uid = models.BigIntegerField(_("IM message id"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbound message")
+        verbose_name_plural = _("outbound messages")
+        indexes = [
+            models.Index(fields=["ordering_key", "id"], condition=models.Q(state="pending"), name="outbox_pending_idx"),
+            models.Index(fields=["state", "next_attempt_at"], name="outbox_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.ordering_key}#{self.pk}"

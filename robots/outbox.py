@@ -1,0 +1,160 @@
+"""The outbox: messages to the IM server, written in the transaction that decided to send them.
+
+Delivery (Celery, ``robots.tasks``) is strictly ordered per ``ordering_key`` (one IM
+conversation): only the oldest pending row of a key may be claimed, through a conditional
+UPDATE of its lease, so two workers never send the same row concurrently and never overtake
+each other. A transient failure (IM server down, rate limited) leaves the row pending with a
+back-off and stops the key; a permanent one (the user no longer exists) marks it failed, visibly,
+and the key moves on.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from robots.im import robot_client
+from robots.models import OutboundMessage
+from robots.services import cs_robot_get, friendship_ensure, shadow_ensure
+from robots.wfprotocol import Conversation, MessagePayload, WfcError, WfcRateLimited
+from sessions_app.models import Customer, Message
+
+logger = logging.getLogger(__name__)
+
+
+def outbox_enqueue(
+    *,
+    sender_kind: OutboundMessage.SenderKind,
+    target_user_id: str,
+    payload: MessagePayload,
+    line: int = 0,
+    customer: Customer | None = None,
+    transcript_message: Message | None = None,
+    befriend_first: bool = False,
+) -> OutboundMessage:
+    """Write one message to the outbox; its delivery is scheduled when the transaction commits."""
+    if sender_kind == OutboundMessage.SenderKind.SHADOW and customer is None:
+        raise ValueError("a shadow send needs the customer whose shadow speaks")
+    speaker = (
+        "cs" if sender_kind == OutboundMessage.SenderKind.CS_ROBOT else f"shadow:{customer.pk if customer else ''}"
+    )
+    row = OutboundMessage.objects.create(
+        ordering_key=f"{speaker}>{target_user_id}:{line}",
+        sender_kind=sender_kind,
+        customer=customer,
+        target_user_id=target_user_id,
+        conv_line=line,
+        payload=payload.to_wire(),
+        transcript_message=transcript_message,
+        befriend_first=befriend_first,
+    )
+    key = row.ordering_key
+    transaction.on_commit(lambda: _schedule(key))
+    return row
+
+
+def _schedule(key: str, countdown: float = 0) -> None:
+    from robots.tasks import outbox_deliver  # tasks import services; this breaks the cycle
+
+    outbox_deliver.apply_async(args=(key,), countdown=countdown)
+
+
+def _claim_head(key: str) -> OutboundMessage | None:
+    """Claim the oldest pending row of a key, or None if it is not due or someone else has it."""
+    now = timezone.now()
+    head = OutboundMessage.objects.filter(ordering_key=key, state=OutboundMessage.State.PENDING).order_by("id").first()
+    if head is None or head.next_attempt_at > now:
+        return None
+    claimed = (
+        OutboundMessage.objects.filter(pk=head.pk, state=OutboundMessage.State.PENDING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(lease_until=now + timedelta(seconds=settings.CS_OUTBOX_LEASE_SECONDS))
+    )
+    if claimed == 0:
+        return None
+    head.refresh_from_db()
+    return head
+
+
+def _send(row: OutboundMessage) -> tuple[int, int]:
+    if row.sender_kind == OutboundMessage.SenderKind.SHADOW:
+        if row.customer is None:
+            raise ValueError(f"outbox row {row.pk}: a shadow send without a customer")
+        robot = shadow_ensure(customer=row.customer)
+        if row.befriend_first:
+            friendship_ensure(robot=robot, user_im_id=row.target_user_id)
+    else:
+        robot = cs_robot_get()
+    result = robot_client(robot).send_message(
+        Conversation(type=0, target=row.target_user_id, line=row.conv_line), MessagePayload.from_wire(row.payload)
+    )
+    return result.message_uid, result.timestamp
+
+
+def outbox_deliver_key(*, key: str) -> float | None:
+    """Deliver a key's due rows in order. Returns seconds until a retry is due, or None."""
+    while (row := _claim_head(key)) is not None:
+        try:
+            message_uid, _timestamp = _send(row)
+        except WfcError as exc:
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            row.lease_until = None
+            if exc.retryable:
+                delay = (
+                    1.0
+                    if isinstance(exc, WfcRateLimited)
+                    else min(2.0**row.attempts, settings.CS_OUTBOX_MAX_BACKOFF_SECONDS)
+                )
+                row.next_attempt_at = timezone.now() + timedelta(seconds=delay)
+                row.save(update_fields=["attempts", "last_error", "lease_until", "next_attempt_at"])
+                logger.warning("outbox %s: retry in %.0fs after %s", row, delay, type(exc).__name__)
+                return delay
+            row.state = OutboundMessage.State.FAILED
+            row.save(update_fields=["attempts", "last_error", "lease_until", "state"])
+            logger.error("outbox %s failed for good: %s", row, row.last_error)
+            continue
+        with transaction.atomic():
+            OutboundMessage.objects.filter(pk=row.pk).update(
+                state=OutboundMessage.State.SENT,
+                im_message_uid=message_uid,
+                sent_at=timezone.now(),
+                attempts=row.attempts + 1,
+                lease_until=None,
+            )
+            if row.transcript_message_id is not None:
+                Message.objects.filter(pk=row.transcript_message_id, im_message_id__isnull=True).update(
+                    im_message_id=message_uid
+                )
+    return None
+
+
+def outbox_retry_failed(*, row_ids: list[int]) -> int:
+    """Supervisor action: put failed rows back in line, in id order among their key's pending rows."""
+    rows = OutboundMessage.objects.filter(pk__in=row_ids, state=OutboundMessage.State.FAILED)
+    keys = set(rows.values_list("ordering_key", flat=True))
+    count = rows.update(state=OutboundMessage.State.PENDING, next_attempt_at=timezone.now(), lease_until=None)
+    for key in keys:
+        transaction.on_commit(partial(_schedule, key))
+    return count
+
+
+def outbox_due_keys(*, limit: int = 500) -> list[str]:
+    """Keys whose head is due: what the periodic sweep re-schedules (covers lost task messages)."""
+    now = timezone.now()
+    earlier_pending = OutboundMessage.objects.filter(
+        ordering_key=OuterRef("ordering_key"), state=OutboundMessage.State.PENDING, pk__lt=OuterRef("pk")
+    )
+    heads = (
+        OutboundMessage.objects.filter(state=OutboundMessage.State.PENDING, next_attempt_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(~Exists(earlier_pending))
+        .values_list("ordering_key", flat=True)[:limit]
+    )
+    return list(heads)

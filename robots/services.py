@@ -1,0 +1,128 @@
+"""Robots on the IM server: setting up the CS Robot, and each customer's shadow."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from robots.im import callback_url, im_admin, robot_client
+from robots.models import Robot, new_callback_token
+from robots.wfprotocol import WfcNotFound
+from sessions_app.models import Customer
+
+logger = logging.getLogger(__name__)
+
+CS_ROBOT_DISPLAY_NAME = "在线客服"
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
+
+
+class RobotSetupError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class CsRobotSetupResult:
+    robot_id: str
+    callback_url: str
+    created_on_im: bool
+    token_rotated: bool
+
+
+def cs_robot_get() -> Robot:
+    robot, _created = Robot.objects.get_or_create(robot_id=settings.CS_ROBOT_ID, defaults={"kind": Robot.Kind.CS})
+    return robot
+
+
+def cs_robot_setup(*, rotate_token: bool = False) -> CsRobotSetupResult:
+    """Create or update the CS Robot on the IM server and check that its callback points at us.
+
+    1. Keep the robot's secret: ours if we have one, else the one the IM server holds, else a new
+       one. ``/admin/robot/create`` is an upsert that regenerates an omitted secret (§6).
+    2. Send the callback URL with the upsert: it resets the robot's state to 0, which sidesteps
+       the ``set_callback`` no-op quirk (§4.1) and clears an omitted callback.
+    3. Verify through the robot API, signed with the robot's own secret.
+    """
+    robot = cs_robot_get()
+    admin = im_admin()
+    created_on_im = False
+    if not robot.secret:
+        try:
+            robot.secret = admin.get_robot_info(robot_id=robot.robot_id).secret
+        except WfcNotFound:
+            created_on_im = True
+        if not robot.secret:
+            robot.secret = secrets.token_urlsafe(24)
+    if rotate_token:
+        robot.callback_token = new_callback_token()
+    url = callback_url(robot)
+    _user_id, returned_secret = admin.create_robot(
+        user_id=robot.robot_id,
+        name=robot.robot_id,
+        display_name=CS_ROBOT_DISPLAY_NAME,
+        secret=robot.secret,
+        callback=url,
+    )
+    robot.secret = returned_secret or robot.secret
+    robot.provisioned_at = timezone.now()
+    robot.save()
+    if robot_client(robot).get_callback() != url:
+        raise RobotSetupError("the IM server did not keep the CS Robot's callback URL")
+    logger.info("CS Robot %s set up on the IM server (token rotated: %s)", robot.robot_id, rotate_token)
+    return CsRobotSetupResult(robot.robot_id, url.split("?")[0], created_on_im, rotate_token)
+
+
+def shadow_robot_id(customer_im_id: str) -> str:
+    """The shadow's IM id, derived from the customer's: readable when safe, hashed otherwise."""
+    if _SAFE_ID.match(customer_im_id):
+        return f"{customer_im_id}_csshadow"
+    digest = hashlib.sha256(customer_im_id.encode("utf-8")).hexdigest()[:24]
+    return f"cs_shadow_{digest}"
+
+
+def shadow_ensure(*, customer: Customer) -> Robot:
+    """The customer's shadow robot, created on the IM server the first time it is needed.
+
+    The shadow carries the customer's display name and avatar, copied from the IM server, and
+    its callback points at us so that servicers' replies from the IM app reach the CS server.
+    """
+    robot, _created = Robot.objects.get_or_create(
+        customer=customer, defaults={"robot_id": shadow_robot_id(customer.im_user_id), "kind": Robot.Kind.SHADOW}
+    )
+    if robot.provisioned_at is not None:
+        return robot
+    with transaction.atomic():
+        robot = Robot.objects.select_for_update(of=("self",)).get(pk=robot.pk)
+        if robot.provisioned_at is not None:
+            return robot
+        admin = im_admin()
+        profile = admin.get_user_info(user_id=customer.im_user_id)
+        customer.display_name = profile.display_name or profile.name
+        customer.avatar_url = profile.portrait[:500]
+        customer.save(update_fields=["display_name", "avatar_url"])
+        robot.secret = robot.secret or secrets.token_urlsafe(24)
+        _user_id, returned_secret = admin.create_robot(
+            user_id=robot.robot_id,
+            name=robot.robot_id,
+            display_name=customer.display_name or customer.im_user_id,
+            portrait=customer.avatar_url,
+            secret=robot.secret,
+            callback=callback_url(robot),
+            owner=settings.CS_ROBOT_ID,
+        )
+        robot.secret = returned_secret or robot.secret
+        robot.provisioned_at = timezone.now()
+        robot.save(update_fields=["secret", "provisioned_at"])
+    logger.info("shadow %s created for customer %s", robot.robot_id, customer.im_user_id)
+    return robot
+
+
+def friendship_ensure(*, robot: Robot, user_im_id: str) -> None:
+    """Befriend a robot and a user, so ``message.disable_stranger_chat`` servers deliver (§4.1)."""
+    im_admin().befriend(robot_id=robot.robot_id, user_id=user_im_id)

@@ -1,0 +1,341 @@
+"""HTTP clients for the Robot API (§4, port 80) and the Admin API (§6, port 18080).
+
+Every call is a signed POST of a JSON body (§1, §2) whose answer is unwrapped from the §3
+envelope: the ``result`` on code 0, an exception from ``errors`` otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from types import TracebackType
+from typing import Self, TypeVar
+
+import requests
+
+from robots.wfprotocol._wire import WireFormatError, WireObject, loads_strict
+from robots.wfprotocol.content import robot_may_send
+from robots.wfprotocol.errors import (
+    WfcAuthError,
+    WfcError,
+    WfcHttpError,
+    WfcProtocolError,
+    WfcTransportError,
+    api_error,
+)
+from robots.wfprotocol.messages import Conversation, MessagePayload, SendResult
+from robots.wfprotocol.signing import signed_headers
+from robots.wfprotocol.users import ProfileField, RobotInfo, UserInfo
+
+T = TypeVar("T")
+
+# §1: every API call is a POST with this content type.
+CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def _encode(body: Mapping[str, object]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _failure_reason(exc: requests.RequestException) -> str:
+    # The OS reason ("[Errno 111] Connection refused") sits at the end of a long urllib3 message.
+    errno = re.search(r"\[Errno -?\d+\][^'\")]*", str(exc))
+    return f"{type(exc).__name__}: {errno.group(0) if errno else 'request failed'}"
+
+
+def _pair(key_a: str, key_b: str) -> Callable[[object], tuple[str, str]]:
+    def parse(value: object) -> tuple[str, str]:
+        wire = WireObject(value)
+        return wire.req_str(key_a, non_empty=True), wire.req_str(key_b)
+
+    return parse
+
+
+class _ApiClient:
+    """POSTs signed JSON to one Wildfire HTTP API and unwraps the §3 envelope.
+
+    Uses the given ``requests.Session`` (pooled, possibly shared) or its own, closed by
+    ``close()``. ``timeout`` is (connect, read) seconds, or one number for both.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        *,
+        rid: str | None,
+        timeout: float | tuple[float, float],
+        session: requests.Session | None,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must be an http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self._secret = secret
+        self._rid = rid
+        self._timeout = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        self._owns_session = session is None
+        self._session = requests.Session() if session is None else session
+
+    def close(self) -> None:
+        if self._owns_session:
+            self._session.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def _post(self, path: str, body: Mapping[str, object] | None = None, *, signed: bool = True) -> object:
+        """One call; returns the envelope's ``result``, None when it is absent (§3)."""
+        headers = {"Content-Type": CONTENT_TYPE, "Accept": "application/json"}
+        if signed:
+            headers.update(signed_headers(self._secret, rid=self._rid))
+        try:
+            # No redirects: a redirected POST would turn into a GET and carry the signature elsewhere.
+            response = self._session.post(
+                self.base_url + path,
+                data=_encode(body or {}),
+                headers=headers,
+                timeout=self._timeout,
+                allow_redirects=False,
+            )
+        except requests.ConnectTimeout:
+            raise WfcTransportError("connect timed out", path=path) from None
+        except requests.Timeout:
+            raise WfcTransportError("read timed out; the server may have acted on the request", path=path) from None
+        except requests.RequestException as exc:
+            raise WfcTransportError(_failure_reason(exc), path=path) from None
+        return self._unwrap(path, response)
+
+    def _unwrap(self, path: str, response: requests.Response) -> object:
+        status = response.status_code
+        if status == 401:
+            # §3 [gap]: the docs answer sign errors with 401; the code with 200 and a code.
+            code, msg = self._error_fields(response.content)
+            raise WfcAuthError(msg or "unauthorized", code, status, path)
+        if status != 200:
+            # §1: 500 without an envelope for a path this port does not route.
+            raise WfcHttpError(f"unexpected HTTP status {status}", http_status=status, path=path)
+        try:
+            document = loads_strict(response.content)
+        except ValueError:
+            raise WfcTransportError("body is not JSON", http_status=status, path=path) from None
+        if not isinstance(document, dict):
+            raise WfcProtocolError("the envelope is not a JSON object", http_status=status, path=path)
+        code = document.get("code")
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise WfcProtocolError("the envelope has no integer code", http_status=status, path=path)
+        if code != 0:
+            # A failed pre-check nests a copy of the envelope in result (§3); the outer code rules.
+            server_msg = document.get("msg")
+            raise api_error(code, server_msg if isinstance(server_msg, str) else "", http_status=status, path=path)
+        return document.get("result")
+
+    @staticmethod
+    def _error_fields(content: bytes) -> tuple[int | None, str]:
+        try:
+            document = loads_strict(content)
+        except ValueError:
+            return None, ""
+        if not isinstance(document, dict):
+            return None, ""
+        code, msg = document.get("code"), document.get("msg")
+        return (
+            code if isinstance(code, int) and not isinstance(code, bool) else None,
+            msg if isinstance(msg, str) else "",
+        )
+
+    def _post_for(self, path: str, body: Mapping[str, object] | None, parse: Callable[[object], T]) -> T:
+        """A call whose method needs a ``result`` of a given shape (§4, §6 tables)."""
+        result = self._post(path, body)
+        if result is None:
+            raise WfcProtocolError("the envelope has no result", http_status=200, path=path)
+        try:
+            return parse(result)
+        except WireFormatError as exc:
+            raise WfcProtocolError(f"{exc.located_in('result')}: {exc.reason}", http_status=200, path=path) from None
+
+
+def _to_users(to_users: Sequence[str] | None) -> dict[str, object]:
+    if to_users is None:
+        return {}
+    if isinstance(to_users, str):
+        raise TypeError("to_users must be a sequence of user ids, not one string")
+    return {"toUsers": list(to_users)}
+
+
+class RobotClient(_ApiClient):
+    """§4: the Robot API, signed with this robot's own secret and ``rid`` (§2.2)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        robot_id: str,
+        secret: str,
+        *,
+        timeout: float | tuple[float, float] = 5.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        if not robot_id:
+            raise ValueError("robot_id must not be empty")
+        super().__init__(base_url, secret, rid=robot_id, timeout=timeout, session=session)
+        self.robot_id = robot_id
+
+    def __repr__(self) -> str:
+        return f"RobotClient(base_url={self.base_url!r}, robot_id={self.robot_id!r})"
+
+    def send_message(
+        self, conv: Conversation, payload: MessagePayload, *, to_users: Sequence[str] | None = None
+    ) -> SendResult:
+        """§4.1 ``/robot/message/send``; the server fills in the robot as sender."""
+        if not robot_may_send(payload.type):
+            raise ValueError(f"robots cannot send content type {payload.type} (§4.1)")
+        body = {"conv": conv.to_wire(), "payload": payload.to_wire(), **_to_users(to_users)}
+        return self._post_for("/robot/message/send", body, SendResult.from_wire)
+
+    def user_info(self, *, user_id: str | None = None, name: str | None = None, mobile: str | None = None) -> UserInfo:
+        """§4.1 ``/robot/user_info`` by exactly one key; ``WfcNotFound`` for a missing or deleted user."""
+        keys = {"userId": user_id, "name": name, "mobile": mobile}
+        given = {key: value for key, value in keys.items() if value is not None}
+        if len(given) != 1:
+            raise ValueError("give exactly one of user_id, name, mobile")
+        return self._post_for("/robot/user_info", given, UserInfo.from_wire)
+
+    def profile(self) -> RobotInfo:
+        """§4.1 ``/robot/profile``: this robot's fields, without its secret."""
+        return self._post_for("/robot/profile", None, RobotInfo.from_wire)
+
+    def update_profile(self, field: ProfileField, value: str) -> None:
+        """§4.1 ``/robot/update_profile`` ``{intValue, strValue}`` (the code's names, not the docs'
+        ``{type, value}``; §11.10). Gender is an int sent as a string.
+        """
+        self._post("/robot/update_profile", {"intValue": int(ProfileField(field)), "strValue": value})
+
+    def set_callback(self, url: str) -> None:
+        """§4.1 ``/robot/set_callback``. Only the first call after a delete or an admin create
+        takes effect; later ones answer success and change nothing. See ``replace_callback``.
+        """
+        if not url:
+            raise ValueError("url must not be empty; use delete_callback to remove it (§4.1)")
+        self._post("/robot/set_callback", {"url": url})
+
+    def replace_callback(self, url: str) -> None:
+        """Delete then set, the way §4.1 says to change a callback that is already set."""
+        self.delete_callback()
+        self.set_callback(url)
+
+    def get_callback(self) -> str:
+        """§4.1 ``/robot/get_callback`` → ``{url}``; "" when none is set."""
+        return self._post_for("/robot/get_callback", None, lambda value: WireObject(value).opt_str("url"))
+
+    def delete_callback(self) -> None:
+        """§4.1 ``/robot/delete_callback``."""
+        self._post("/robot/delete_callback")
+
+
+class AdminClient(_ApiClient):
+    """§6: the Admin API, signed with ``http.admin.secret_key``. Keep it off the internet (§1)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        *,
+        timeout: float | tuple[float, float] = 5.0,
+        session: requests.Session | None = None,
+    ) -> None:
+        super().__init__(base_url, secret, rid=None, timeout=timeout, session=session)
+
+    def __repr__(self) -> str:
+        return f"AdminClient(base_url={self.base_url!r})"
+
+    def create_robot(
+        self,
+        *,
+        user_id: str,
+        name: str,
+        display_name: str,
+        secret: str,
+        callback: str,
+        owner: str = "",
+        portrait: str = "",
+        extra: str = "",
+        robot_extra: str = "",
+    ) -> tuple[str, str]:
+        """§6 ``/admin/robot/create`` → (userId, secret). An upsert: an empty secret makes the
+        server generate a new one and an empty callback disables callbacks, even on an update,
+        so both are always sent. An empty owner makes the robot its own owner.
+        """
+        if not name:
+            raise ValueError("name is required (§6)")
+        body = {
+            "userId": user_id,
+            "name": name,
+            "displayName": display_name,
+            "portrait": portrait,
+            "extra": extra,
+            "owner": owner,
+            "secret": secret,
+            "callback": callback,
+            "robotExtra": robot_extra,
+        }
+        return self._post_for("/admin/robot/create", body, _pair("userId", "secret"))
+
+    def create_user(
+        self, *, user_id: str, name: str, display_name: str = "", portrait: str = "", extra: str = "", type: int = 0
+    ) -> tuple[str, str]:
+        """§6 ``/admin/user/create`` (an upsert) → (userId, name). ``type`` 0, 3 or 100 only."""
+        if not name:
+            raise ValueError("name is required (§6)")
+        if type not in (0, 3, 100):
+            raise ValueError("type must be 0 (normal), 3 (admin) or 100 (super admin); robots use create_robot (§6)")
+        body = {
+            "userId": user_id,
+            "name": name,
+            "displayName": display_name,
+            "portrait": portrait,
+            "extra": extra,
+            "type": type,
+        }
+        return self._post_for("/admin/user/create", body, _pair("userId", "name"))
+
+    def get_user_info(self, *, user_id: str) -> UserInfo:
+        """§6 ``/admin/user/get_info``; ``WfcNotFound`` for a missing or deleted user."""
+        return self._post_for("/admin/user/get_info", {"userId": user_id}, UserInfo.from_wire)
+
+    def get_robot_info(self, *, robot_id: str) -> RobotInfo:
+        """§6 ``/admin/user/get_robot_info``, secret included; ``WfcNotFound`` if missing."""
+        return self._post_for("/admin/user/get_robot_info", {"robotId": robot_id}, RobotInfo.from_wire)
+
+    def destroy_user(self, *, user_id: str) -> None:
+        """§6 ``/admin/user/destroy``, for users and robots alike."""
+        self._post("/admin/user/destroy", {"userId": user_id})
+
+    def set_friend_status(self, *, user_id: str, friend_uid: str, status: int = 0) -> None:
+        """§6 ``/admin/friend/status``: 0 makes friends, 1 un-friends (a legacy inversion)."""
+        if status not in (0, 1):
+            raise ValueError("status must be 0 (friends) or 1 (not friends) (§6)")
+        self._post("/admin/friend/status", {"userId": user_id, "friendUid": friend_uid, "status": status})
+
+    def send_message(
+        self, *, sender: str, conv: Conversation, payload: MessagePayload, to_users: Sequence[str] | None = None
+    ) -> SendResult:
+        """§6 ``/admin/message/send`` on behalf of ``sender``; no permission checks, any type.
+        A send to a robot triggers its callback (§5.1).
+        """
+        if not sender:
+            raise ValueError("sender is required (§6)")
+        body = {"sender": sender, "conv": conv.to_wire(), "payload": payload.to_wire(), **_to_users(to_users)}
+        return self._post_for("/admin/message/send", body, SendResult.from_wire)
+
+    def health(self) -> bool:
+        """§6 ``/admin/health`` (unsigned): True for HTTP 200 with envelope code 0, else False."""
+        try:
+            self._post("/admin/health", signed=False)
+        except WfcError:
+            return False
+        return True

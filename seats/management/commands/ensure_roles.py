@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from seats.services import SUPERVISOR_GROUP, supervisor_group_ensure
+
+
+class Command(BaseCommand):
+    help = "Give the supervisors' group exactly its permissions (idempotent; run after every migrate)."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        group = supervisor_group_ensure()
+        self.stdout.write(f"group {SUPERVISOR_GROUP!r}: {group.permissions.count()} permissions")

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class SkillGroup(models.Model):
+    """A team of seats that share a skill (技能组): after-sales, billing, a language."""
+
+    name = models.CharField(_("name"), max_length=64, unique=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("skill group")
+        verbose_name_plural = _("skill groups")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Seat(models.Model):
+    """A servicer's place in the customer-service team: who they are to customers, and their load."""
+
+    class Status(models.TextChoices):
+        ONLINE = "online", _("Online")
+        AWAY = "away", _("Away")
+        OFFLINE = "offline", _("Offline")
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seat", verbose_name=_("user")
+    )
+    display_name = models.CharField(_("display name"), max_length=64)
+    avatar_url = models.URLField(_("avatar URL"), blank=True)
+    im_user_id = models.CharField(
+        _("IM account"),
+        max_length=64,
+        blank=True,
+        help_text=_("The servicer's Wildfire IM user id, for answering from the IM app. Optional."),
+    )
+    capacity = models.PositiveSmallIntegerField(
+        _("capacity"), default=3, validators=[MinValueValidator(1), MaxValueValidator(100)]
+    )
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.OFFLINE)
+    status_changed_at = models.DateTimeField(_("status changed at"), auto_now_add=True)
+    # Set when presence (seats.presence) made the seat away because its last console connection
+    # dropped; such a seat comes back online by itself when the console reconnects.
+    away_automatic = models.BooleanField(_("away automatically"), default=False)
+    # Changed only by the assignment services under a row lock, together with the session rows.
+    active_sessions = models.PositiveSmallIntegerField(_("active sessions"), default=0)
+    last_assigned_at = models.DateTimeField(_("last assigned at"), null=True, blank=True)
+    skill_groups = models.ManyToManyField(SkillGroup, blank=True, related_name="seats", verbose_name=_("skill groups"))
+
+    class Meta:
+        verbose_name = _("seat")
+        verbose_name_plural = _("seats")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["im_user_id"], condition=~models.Q(im_user_id=""), name="seat_unique_im_user_id"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name

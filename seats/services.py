@@ -1,0 +1,114 @@
+"""Writes on seats: creating them and changing their status."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.contrib.auth.models import Group, Permission, User
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import Q, QuerySet
+
+from cs_project.errors import ApplicationError
+from seats.models import Seat
+
+
+@transaction.atomic
+def seat_create_with_user(
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    capacity: int = 3,
+    im_user_id: str = "",
+    avatar_url: str = "",
+) -> Seat:
+    """Create (or update, when the login exists) a servicer account with its seat."""
+    user, _ = User.objects.get_or_create(username=username)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    seat, _ = Seat.objects.update_or_create(
+        user=user,
+        defaults={
+            "display_name": display_name,
+            "capacity": capacity,
+            "im_user_id": im_user_id,
+            "avatar_url": avatar_url,
+        },
+    )
+    return seat
+
+
+SUPERVISOR_GROUP = "supervisors"
+
+# Exactly what supervisors need, model by model. No delete on anything that is history
+# (sessions, transcripts, timelines, ratings, left messages, the outbox); no add where rows are
+# only ever created by the customer-service flow; nothing on users, groups or the admin log, so a
+# supervisor can never raise their own rights. "change" on sessions and the outbox only unlocks
+# the admin actions (end a session, retry a message): their fields are read-only.
+SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
+    "seats.seat": ("view", "add", "change"),
+    "seats.skillgroup": ("view", "add", "change", "delete"),
+    "sessions_app.servicesession": ("view", "change"),
+    "sessions_app.sessionevent": ("view",),
+    "sessions_app.message": ("view",),
+    "sessions_app.customer": ("view",),
+    "sessions_app.leftmessage": ("view", "change"),
+    "sessions_app.faqentry": ("view", "add", "change", "delete"),
+    "sessions_app.cannedreply": ("view", "add", "change", "delete"),
+    "sessions_app.servicesettings": ("view", "change"),
+    "ratings.rating": ("view",),
+    "robots.robot": ("view",),
+    "robots.inboundmessage": ("view",),
+    "robots.outboundmessage": ("view", "change"),
+}
+
+
+def supervisor_permissions() -> QuerySet[Permission]:
+    """The permission rows of ``SUPERVISOR_PERMISSIONS``; all of them must exist."""
+    wanted = Q(pk__in=[])
+    expected = 0
+    for label, actions in SUPERVISOR_PERMISSIONS.items():
+        app_label, model_name = label.split(".")
+        apps.get_model(app_label, model_name)  # a typo in the table fails here, loudly
+        codenames = [f"{action}_{model_name}" for action in actions]
+        wanted |= Q(content_type__app_label=app_label, content_type__model=model_name, codename__in=codenames)
+        expected += len(codenames)
+    permissions = Permission.objects.filter(wanted)
+    if permissions.count() != expected:
+        # Permissions are created after migrations; run `migrate` first.
+        raise ImproperlyConfigured(f"expected {expected} supervisor permissions, found {permissions.count()}")
+    return permissions
+
+
+@transaction.atomic
+def supervisor_group_ensure() -> Group:
+    """The supervisors' group with exactly ``SUPERVISOR_PERMISSIONS``: missing ones added, others removed."""
+    group, _ = Group.objects.get_or_create(name=SUPERVISOR_GROUP)
+    group.permissions.set(supervisor_permissions())
+    return group
+
+
+def servicer_account_create(*, username: str, password: str) -> User:
+    """A new login for a servicer (never staff); an existing login is refused, never taken over."""
+    if User.objects.filter(username=username).exists():
+        raise ApplicationError("This login is already taken.", code="login_taken")
+    return User.objects.create_user(username=username, password=password)
+
+
+def servicer_password_set(*, seat: Seat, password: str) -> None:
+    """A supervisor resets a servicer's password; staff accounts are out of their reach."""
+    user = seat.user
+    if user.is_staff or user.is_superuser:
+        raise ApplicationError("Staff passwords cannot be changed here.", code="staff_account", status=403)
+    user.set_password(password)
+    user.save(update_fields=["password"])
+
+
+@transaction.atomic
+def supervisor_create(*, username: str, password: str) -> User:
+    user, _ = User.objects.get_or_create(username=username)
+    user.set_password(password)
+    user.is_staff = True
+    user.save(update_fields=["password", "is_staff"])
+    user.groups.add(supervisor_group_ensure())
+    return user

@@ -1,0 +1,102 @@
+"""What supervisors write: the customer-service settings, FAQ entries and canned replies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from sessions_app.models import CannedReply, FaqEntry, ServiceSettings
+from sessions_app.settings_form import ServiceSettingsForm
+
+
+@admin.register(FaqEntry)
+class FaqEntryAdmin(admin.ModelAdmin[FaqEntry]):
+    list_display = ("question", "enabled", "rank")
+    list_editable = ("enabled", "rank")
+    search_fields = ("question", "alternatives", "answer")
+    list_filter = ("enabled",)
+
+
+@admin.register(CannedReply)
+class CannedReplyAdmin(admin.ModelAdmin[CannedReply]):
+    list_display = ("shortcut", "owner", "excerpt", "updated_at")
+    list_filter = (("owner", admin.EmptyFieldListFilter), ("owner", admin.RelatedOnlyFieldListFilter))
+    search_fields = ("shortcut", "text", "owner__display_name")
+    list_select_related = ("owner",)
+
+    @admin.display(description=_("text"))
+    def excerpt(self, reply: CannedReply) -> str:
+        return reply.text if len(reply.text) <= 60 else reply.text[:60] + "…"
+
+
+@admin.register(ServiceSettings)
+class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
+    """One row: its list goes straight to it, and nobody adds or deletes it."""
+
+    form = ServiceSettingsForm
+    GROUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
+        (_("Bot"), ("welcome_text", "common_questions_title", "fallback_text", "answer_threshold")),
+        (
+            _("Keywords and commands"),
+            (
+                "transfer_keywords",
+                "exit_keywords",
+                "cancel_queue_keywords",
+                "start_service_command",
+                "stop_service_command",
+            ),
+        ),
+        (_("Messages to the customer"), ("assigned_text", "transferred_text", "queued_text", "closed_text")),
+        (
+            _("Idle timers"),
+            (
+                "bot_idle_minutes",
+                "queue_timeout_minutes",
+                "human_idle_warning_minutes",
+                "human_idle_close_minutes",
+                "idle_warning_text",
+                "idle_closed_text",
+            ),
+        ),
+        (
+            _("Business hours"),
+            (
+                "business_hours_enabled",
+                "business_hours_start",
+                "business_hours_end",
+                "business_days",
+                "out_of_hours_text",
+            ),
+        ),
+        (_("Rating"), ("rating_prompt_text",)),
+    )
+
+    def get_fieldsets(self, request: HttpRequest, obj: ServiceSettings | None = None) -> Any:
+        present = {field.name for field in ServiceSettings._meta.get_fields() if getattr(field, "editable", False)}
+        present.discard("id")
+        fieldsets: list[tuple[Any, dict[str, Any]]] = []
+        for title, names in self.GROUPS:
+            shown = [name for name in names if name in present]
+            present.difference_update(shown)
+            if shown:
+                fieldsets.append((title, {"fields": shown}))
+        if present:  # settings added later show up here until they are given a group
+            fieldsets.append((_("Other"), {"fields": sorted(present)}))
+        return fieldsets
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        row = ServiceSettings.load()
+        return HttpResponseRedirect(reverse("admin:sessions_app_servicesettings_change", args=[row.pk]))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: ServiceSettings | None = None) -> bool:
+        return False

@@ -1,0 +1,314 @@
+"""Sessions with their timeline and transcript, customers, and left messages."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from seats.models import Seat
+from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, SessionEvent
+from sessions_app.report_tables import duration_text
+from sessions_app.reports import seat_segments
+
+
+def _between(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return "–"
+    return duration_text(max(0.0, (end - start).total_seconds()))
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+class ReadOnlyInline(admin.TabularInline[Any, ServiceSession]):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: ServiceSession | None = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ServiceSession | None = None) -> bool:
+        return False
+
+
+class SessionEventInline(ReadOnlyInline):
+    """The session's timeline: opened, queued, assigned, transferred, first human reply, closed and why."""
+
+    model = SessionEvent
+    verbose_name = _("timeline entry")
+    verbose_name_plural = _("timeline")
+    fields = ("moment", "since_opened", "kind", "seat_name", "what")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SessionEvent]:
+        return super().get_queryset(request).select_related("seat", "session")
+
+    @admin.display(description=_("time"))
+    def moment(self, event: SessionEvent) -> str:
+        return date_format(timezone.localtime(event.at), "Y-m-d H:i:s")
+
+    @admin.display(description=_("seat"))
+    def seat_name(self, event: SessionEvent) -> str:
+        return str(event.seat or "–")
+
+    @admin.display(description=pgettext_lazy("time since the session opened", "after"))
+    def since_opened(self, event: SessionEvent) -> str:
+        return _between(event.session.opened_at, event.at)
+
+    @admin.display(description=_("details"))
+    def what(self, event: SessionEvent) -> str:
+        detail = event.detail if isinstance(event.detail, dict) else {}
+        if event.kind == SessionEvent.Kind.CLOSED and detail.get("reason"):
+            try:
+                return str(ServiceSession.CloseReason(detail["reason"]).label)
+            except ValueError:
+                return str(detail["reason"])
+        if event.kind == SessionEvent.Kind.TRANSFERRED:
+            ids = [value for value in (detail.get("from_seat"), detail.get("to_seat")) if isinstance(value, int)]
+            names = {str(pk): name for pk, name in Seat.objects.filter(pk__in=ids).values_list("pk", "display_name")}
+            text = _("from %(source)s to %(target)s") % {
+                "source": names.get(str(detail.get("from_seat")), "?"),
+                "target": names.get(str(detail.get("to_seat")), "?"),
+            }
+            return f"{text} · {detail['note']}" if detail.get("note") else str(text)
+        return ""
+
+
+class MessageInline(ReadOnlyInline):
+    """The full transcript, in the order the customer saw it."""
+
+    model = Message
+    verbose_name = _("message")
+    verbose_name_plural = _("transcript")
+    fields = ("seq", "sent_at", "author", "seat_name", "content")
+    readonly_fields = fields
+    ordering = ("server_timestamp", "seq")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        return super().get_queryset(request).select_related("seat")
+
+    @admin.display(description=_("seat"))
+    def seat_name(self, message: Message) -> str:
+        return str(message.seat or "")
+
+    @admin.display(description=_("time"))
+    def sent_at(self, message: Message) -> str:
+        moment = datetime.fromtimestamp(message.server_timestamp / 1000, tz=timezone.get_current_timezone())
+        return date_format(moment, "Y-m-d H:i:s")
+
+    @admin.display(description=_("content"))
+    def content(self, message: Message) -> str:
+        payload = message.payload if isinstance(message.payload, dict) else {}
+        text = payload.get("searchableContent") or payload.get("content") or ""
+        url = payload.get("remoteMediaUrl")
+        if message.content_type >= 1000:
+            return format_html('<span class="cs-control">[{}] {}</span>', message.content_type, text)
+        if url:
+            return format_html('{} <a href="{}" rel="noreferrer" target="_blank">{}</a>', text, url, _("attachment"))
+        return str(text)
+
+
+class RatedFilter(admin.SimpleListFilter):
+    title = _("rated")
+    parameter_name = "rated"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [("yes", str(_("Rated"))), ("no", str(_("Not rated")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> QuerySet[ServiceSession]:
+        if self.value() == "yes":
+            return queryset.filter(rating__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(rating__isnull=True)
+        return queryset
+
+
+@admin.register(ServiceSession)
+class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
+    list_display = (
+        "id",
+        "customer_label",
+        "state",
+        "seat",
+        "opened_at",
+        "queue_wait",
+        "first_response",
+        "closed_at",
+        "close_reason",
+        "score",
+    )
+    list_display_links = ("id", "customer_label")
+    list_filter = ("state", ("seat", admin.RelatedOnlyFieldListFilter), "close_reason", RatedFilter, "opened_at")
+    search_fields = ("customer__im_user_id", "customer__display_name")
+    list_select_related = ("customer", "seat", "rating")
+    date_hierarchy = "opened_at"
+    inlines = (SessionEventInline, MessageInline)
+    actions = ("force_end",)
+    fieldsets = (
+        (None, {"fields": ("customer_link", "state", "seat", "close_reason", "rated_seat", "score")}),
+        (_("Times"), {"fields": ("opened_at", "queued_at", "assigned_at", "first_human_reply_at", "closed_at")}),
+        (_("Figures"), {"fields": ("queue_wait", "first_response", "segments")}),
+    )
+    readonly_fields = (
+        "customer_link",
+        "state",
+        "seat",
+        "close_reason",
+        "rated_seat",
+        "score",
+        "opened_at",
+        "queued_at",
+        "assigned_at",
+        "first_human_reply_at",
+        "closed_at",
+        "queue_wait",
+        "first_response",
+        "segments",
+    )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[ServiceSession], search_term: str
+    ) -> tuple[QuerySet[ServiceSession], bool]:
+        """Also finds a session by its number (``#12`` or ``12``)."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = search_term.strip().lstrip("#")
+        if number.isdigit():
+            results |= queryset.filter(pk=int(number))
+        return results, may_have_duplicates
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ServiceSession | None = None) -> bool:
+        # "change" unlocks the end action on the list; one session's page is a read-only record.
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj: ServiceSession | None = None) -> bool:
+        return False
+
+    @admin.display(description=_("customer"), ordering="customer__display_name")
+    def customer_label(self, session: ServiceSession) -> str:
+        customer = session.customer
+        if customer.display_name and customer.display_name != customer.im_user_id:
+            return format_html('{} <span class="cs-quiet">{}</span>', customer.display_name, customer.im_user_id)
+        return customer.im_user_id
+
+    @admin.display(description=_("customer"))
+    def customer_link(self, session: ServiceSession) -> str:
+        url = reverse("admin:sessions_app_customer_change", args=[session.customer_id])
+        return format_html('<a href="{}">{}</a>', url, self.customer_label(session))
+
+    @admin.display(description=_("queue wait"))
+    def queue_wait(self, session: ServiceSession) -> str:
+        return _between(session.queued_at, session.assigned_at)
+
+    @admin.display(description=_("first response"))
+    def first_response(self, session: ServiceSession) -> str:
+        return _between(session.assigned_at, session.first_human_reply_at)
+
+    @admin.display(description=_("rating"))
+    def score(self, session: ServiceSession) -> str:
+        try:
+            return "★" * session.rating.score
+        except ObjectDoesNotExist:
+            return "–"
+
+    @admin.display(description=_("seat segments"))
+    def segments(self, session: ServiceSession) -> SafeString | str:
+        """Each seat's part of the session, as the reports count it."""
+        rows = list(seat_segments(ServiceSession.objects.filter(pk=session.pk)).select_related("seat").order_by("at"))
+        if not rows:
+            return "–"
+        header = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            _("seat"),
+            pgettext_lazy("start of a seat segment", "from"),
+            _("first response"),
+            _("handling time"),
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    row.seat,
+                    date_format(timezone.localtime(row.at), "H:i:s"),
+                    duration_text(_seconds(getattr(row, "first_response", None))),
+                    duration_text(_seconds(getattr(row, "handling", None))),
+                )
+                for row in rows
+            ),
+        )
+        return format_html('<table class="cs-segments">{}{}</table>', header, body)
+
+    @admin.action(description=_("End the selected sessions"), permissions=("change",))
+    def force_end(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> None:
+        from sessions_app.services.closing import session_supervisor_end
+
+        ended = sum(session_supervisor_end(session_id=pk) for pk in queryset.values_list("pk", flat=True))
+        self.message_user(request, _("%(count)d sessions ended.") % {"count": ended}, messages.SUCCESS)
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin[Customer]):
+    list_display = ("im_user_id", "display_name", "created_at", "session_count")
+    search_fields = ("im_user_id", "display_name")
+    readonly_fields = ("im_user_id", "display_name", "avatar_url", "created_at", "session_count")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
+        return super().get_queryset(request).annotate(session_total=Count("sessions"))
+
+    @admin.display(description=_("sessions"), ordering="session_total")
+    def session_count(self, customer: Customer) -> str:
+        url = reverse("admin:sessions_app_servicesession_changelist") + f"?q={customer.im_user_id}"
+        return format_html('<a href="{}">{}</a>', url, getattr(customer, "session_total", 0))
+
+
+class HandledFilter(admin.SimpleListFilter):
+    title = _("handled")
+    parameter_name = "handled"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        return [("no", str(_("Not yet"))), ("yes", str(_("Handled")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[LeftMessage]) -> QuerySet[LeftMessage]:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(handled_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(LeftMessage)
+class LeftMessageAdmin(admin.ModelAdmin[LeftMessage]):
+    list_display = ("customer", "text", "created_at", "handled_by", "handled_at")
+    search_fields = ("customer__im_user_id", "customer__display_name", "text")
+    list_filter = (HandledFilter, "created_at")
+    list_select_related = ("customer", "handled_by")
+    readonly_fields = ("customer", "session", "text", "created_at", "handled_by", "handled_at")
+    date_hierarchy = "created_at"
+    actions = ("mark_handled",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LeftMessage | None = None) -> bool:
+        return obj is None and super().has_change_permission(request)
+
+    @admin.action(description=_("Mark the selected messages handled"), permissions=("change",))
+    def mark_handled(self, request: HttpRequest, queryset: QuerySet[LeftMessage]) -> None:
+        from sessions_app.services.left_messages import left_messages_mark_handled
+
+        count = left_messages_mark_handled(message_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(count)d messages marked handled.") % {"count": count}, messages.SUCCESS)

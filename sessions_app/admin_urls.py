@@ -1,0 +1,15 @@
+"""The supervisors' pages, mounted under /admin/ before the admin's own URLs."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from sessions_app import admin_views
+
+app_name = "supervision"
+urlpatterns = [
+    path("live/", admin_views.live_page, name="live"),
+    path("live/panels/", admin_views.live_panels, name="live-panels"),
+    path("reports/", admin_views.reports_page, name="reports"),
+    path("reports/<slug:table_key>.csv", admin_views.reports_csv, name="reports-csv"),
+]

@@ -1,0 +1,113 @@
+"""The supervisors' pages inside the admin: the live view and the reports (with CSV export).
+
+Each view reads its input, calls selectors and renders; every figure comes from
+``sessions_app.supervision`` and ``sessions_app.reports``.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from sessions_app.report_charts import report_charts
+from sessions_app.report_period import MAX_PERIOD_DAYS, Period
+from sessions_app.report_tables import Table, common_definition, report_tables
+from sessions_app.reports import report_build
+from sessions_app.supervision import live_snapshot, user_may_supervise
+
+View = Callable[..., HttpResponse]
+DEFAULT_REPORT_DAYS = 7
+
+
+def supervisor_view(view: View) -> View:
+    """Staff only (others go to the admin login), then the supervisors' permission (else 403)."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not user_may_supervise(request.user):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return admin.site.admin_view(checked)
+
+
+class ReportPeriodForm(forms.Form):
+    start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        today = timezone.localdate()
+        end = cleaned.get("end") or today
+        start = cleaned.get("start") or end - timedelta(days=DEFAULT_REPORT_DAYS - 1)
+        if start > end:
+            raise forms.ValidationError(_("The period must start before it ends."))
+        if (end - start).days >= MAX_PERIOD_DAYS:
+            raise forms.ValidationError(_("A period is at most %(days)d days.") % {"days": MAX_PERIOD_DAYS})
+        cleaned["period"] = Period(start, end)
+        return cleaned
+
+    def period(self) -> Period:
+        """The chosen period, or the last seven days when none (or an invalid one) was given."""
+        if self.is_valid():
+            period: Period = self.cleaned_data["period"]
+            return period
+        return Period.last_days(DEFAULT_REPORT_DAYS)
+
+
+def _admin_context(request: HttpRequest, title: str) -> dict[str, object]:
+    return {**admin.site.each_context(request), "title": title}
+
+
+@supervisor_view
+def live_page(request: HttpRequest) -> HttpResponse:
+    context = {**_admin_context(request, str(_("Live view"))), "live": live_snapshot()}
+    return TemplateResponse(request, "admin/sessions_app/live.html", context)
+
+
+@supervisor_view
+def live_panels(request: HttpRequest) -> HttpResponse:
+    """The live view's panels alone: what the page's script swaps in when something changed."""
+    return TemplateResponse(request, "admin/sessions_app/live_panels.html", {"live": live_snapshot()})
+
+
+@supervisor_view
+def reports_page(request: HttpRequest) -> HttpResponse:
+    form = ReportPeriodForm(request.GET or None)
+    report = report_build(form.period())
+    charts = report_charts(report)
+    tables = [(table, charts.get(table.key)) for table in report_tables(report)]
+    context = {
+        **_admin_context(request, str(_("Reports"))),
+        "form": form,
+        "period": report.period,
+        "tables": tables,
+        "charts": charts,
+        "common_definition": common_definition(),
+    }
+    return TemplateResponse(request, "admin/sessions_app/reports.html", context)
+
+
+@supervisor_view
+def reports_csv(request: HttpRequest, table_key: str) -> HttpResponse:
+    form = ReportPeriodForm(request.GET or None)
+    period = form.period()
+    table: Table | None = next((t for t in report_tables(report_build(period)) if t.key == table_key), None)
+    if table is None:
+        raise Http404
+    filename = f"cs-{table.key}-{period.first_day.isoformat()}-{period.last_day.isoformat()}.csv"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.write("\ufeff")  # a BOM, so spreadsheet programs read the Chinese text as UTF-8
+    csv.writer(response).writerows(table.csv_rows())
+    return response

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sessions_app import selectors
+from sessions_app.models import CannedReply
+from sessions_app.services.attachments import attachment_send
+from sessions_app.services.canned import canned_reply_create, canned_reply_delete, canned_reply_update
+
+
+class HistoryPagination(PageNumberPagination):
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "page_size"
+
+
+class MessageOutputSerializer(serializers.Serializer[object]):
+    seq = serializers.IntegerField()
+    direction = serializers.CharField()
+    author = serializers.CharField()
+    content_type = serializers.IntegerField()
+    payload = serializers.JSONField()
+    # As a string: JavaScript numbers lose precision above 2^53.
+    im_message_id = serializers.CharField(allow_null=True)
+    server_timestamp = serializers.IntegerField()
+
+
+class CustomerHistoryApi(APIView):
+    """A customer's sessions, newest first, each with its transcript (paginated by session)."""
+
+    class OutputSerializer(serializers.Serializer[object]):
+        id = serializers.IntegerField()
+        state = serializers.CharField()
+        seat = serializers.CharField(source="seat.display_name", allow_null=True, default=None)
+        opened_at = serializers.DateTimeField()
+        closed_at = serializers.DateTimeField(allow_null=True)
+        close_reason = serializers.CharField()
+        messages = MessageOutputSerializer(many=True, source="messages.all")
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="customer_history")
+    def get(self, request: Request, customer_id: int) -> Response:
+        customer = selectors.customer_visible_to(user=request.user, customer_id=customer_id)
+        if customer is None:
+            raise Http404
+        paginator = HistoryPagination()
+        page = paginator.paginate_queryset(
+            selectors.customer_history(customer=customer).prefetch_related("messages"), request, view=self
+        )
+        return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
+
+
+class ConsoleSessionListApi(APIView):
+    """The servicer's sessions in progress, for the console's list."""
+
+    @extend_schema_serializer(component_name="ConsoleSession")
+    class OutputSerializer(serializers.Serializer[object]):
+        id = serializers.IntegerField()
+        customer_id = serializers.IntegerField()
+        customer_name = serializers.CharField()
+        customer_avatar = serializers.CharField()
+        opened_at = serializers.CharField()
+        assigned_at = serializers.CharField(allow_null=True)
+        last_seq = serializers.IntegerField()
+        last_customer_message_at = serializers.IntegerField(allow_null=True)
+        last_servicer_message_at = serializers.IntegerField(allow_null=True)
+        transfer_note = serializers.CharField()
+        transferred_from = serializers.CharField()
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="console_sessions")
+    def get(self, request: Request) -> Response:
+        seat = selectors.seat_required(request.user)
+        return Response(self.OutputSerializer(selectors.console_sessions(seat=seat), many=True).data)
+
+
+class SessionMessageListApi(APIView):
+    """A session's messages after a sequence number: what a console missed while disconnected."""
+
+    class FilterSerializer(serializers.Serializer[object]):
+        after_seq = serializers.IntegerField(min_value=0, default=0)
+        limit = serializers.IntegerField(min_value=1, max_value=500, default=200)
+
+    @extend_schema_serializer(component_name="SessionMessages")
+    class OutputSerializer(serializers.Serializer[object]):
+        session_id = serializers.IntegerField()
+        last_seq = serializers.IntegerField()
+        messages = MessageOutputSerializer(many=True)
+
+    @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer, operation_id="session_messages")
+    def get(self, request: Request, session_id: int) -> Response:
+        session = selectors.session_visible_to(user=request.user, session_id=session_id)
+        if session is None:
+            raise Http404
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        messages = selectors.messages_after(
+            session_id=session.pk, after_seq=filters.validated_data["after_seq"], limit=filters.validated_data["limit"]
+        )
+        body = {"session_id": session.pk, "last_seq": session.last_seq, "messages": messages}
+        return Response(self.OutputSerializer(body).data)
+
+
+class SessionAttachmentApi(APIView):
+    """Send an image or a file to the customer (multipart field ``file``)."""
+
+    parser_classes = [MultiPartParser]
+
+    @extend_schema_serializer(component_name="SessionAttachment")
+    class InputSerializer(serializers.Serializer[object]):
+        file = serializers.FileField(allow_empty_file=False)
+
+    @extend_schema(request=InputSerializer, responses={201: MessageOutputSerializer}, operation_id="session_attach")
+    def post(self, request: Request, session_id: int) -> Response:
+        seat = selectors.seat_required(request.user)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = attachment_send(session_id=session_id, seat=seat, upload=serializer.validated_data["file"])
+        return Response(MessageOutputSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+class CannedReplyOutputSerializer(serializers.Serializer[object]):
+    id = serializers.IntegerField()
+    shortcut = serializers.CharField()
+    text = serializers.CharField()
+    personal = serializers.SerializerMethodField()
+
+    def get_personal(self, reply: CannedReply) -> bool:
+        return reply.owner_id is not None
+
+
+class CannedReplyInputSerializer(serializers.Serializer[object]):
+    shortcut = serializers.SlugField(max_length=32, allow_unicode=True)
+    text = serializers.CharField(max_length=2000)
+
+
+class CannedReplyListApi(APIView):
+    """The global canned replies and the servicer's own."""
+
+    @extend_schema(responses=CannedReplyOutputSerializer(many=True), operation_id="canned_reply_list")
+    def get(self, request: Request) -> Response:
+        seat = selectors.seat_required(request.user)
+        return Response(CannedReplyOutputSerializer(selectors.canned_replies_for(seat=seat), many=True).data)
+
+
+class CannedReplyCreateApi(APIView):
+    @extend_schema(
+        request=CannedReplyInputSerializer,
+        responses={201: CannedReplyOutputSerializer},
+        operation_id="canned_reply_create",
+    )
+    def post(self, request: Request) -> Response:
+        seat = selectors.seat_required(request.user)
+        serializer = CannedReplyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reply = canned_reply_create(seat=seat, **serializer.validated_data)
+        return Response(CannedReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)
+
+
+class CannedReplyUpdateApi(APIView):
+    @extend_schema(
+        request=CannedReplyInputSerializer, responses=CannedReplyOutputSerializer, operation_id="canned_reply_update"
+    )
+    def post(self, request: Request, reply_id: int) -> Response:
+        seat = selectors.seat_required(request.user)
+        serializer = CannedReplyInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        reply = canned_reply_update(seat=seat, reply_id=reply_id, **serializer.validated_data)
+        return Response(CannedReplyOutputSerializer(reply).data)
+
+
+class CannedReplyDeleteApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="canned_reply_delete")
+    def post(self, request: Request, reply_id: int) -> Response:
+        seat = selectors.seat_required(request.user)
+        canned_reply_delete(seat=seat, reply_id=reply_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,260 @@
+"""The servicer console's live link: one websocket per open console, at ``ws/console/``.
+
+Client to server, one JSON object per frame: ``{"action": ..., "request_id": ..., ...}``
+    reply {session_id, text}            end {session_id}
+    transfer {session_id, to_seat_id, note}
+    status {status: "online" | "away"}  resync {sessions: {"<session id>": <last seq seen>}}
+    ping {}
+Server to client: every event of ``sessions_app.events`` as it is (``{"type": "message.new", ...}``),
+plus ``hello`` on connect, ``ack`` / ``error`` answering an action (``request_id`` echoed).
+Close codes: 4401 not logged in (or logged out since), 4403 the user has no seat.
+
+Asynchronous on purpose: forwarding events, the frequent case, never waits for a thread;
+only actions go to the database, through the same services as everything else. Each action
+loads the seat again and leaves the ownership check to the service, under the session's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, TypedDict
+
+from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from cs_project.errors import ApplicationError
+from robots.wfprotocol import text_payload
+from seats import presence
+from seats.models import Seat
+from sessions_app import selectors
+from sessions_app.events import ConsoleEvent, MessageEvent, message_event, seat_group
+from sessions_app.selectors import ConsoleSession
+from sessions_app.services.servicer import seat_status_set, servicer_end_session, servicer_reply
+from sessions_app.services.transfer import session_transfer
+
+logger = logging.getLogger(__name__)
+
+CLOSE_NOT_LOGGED_IN = 4401
+CLOSE_NO_SEAT = 4403
+TEXT_MAX_LENGTH = 4000
+RESYNC_MESSAGES_PER_SESSION = 500
+
+Json = dict[str, Any]
+
+
+class SeatInfo(TypedDict):
+    id: int
+    name: str
+    avatar: str
+    status: str
+    automatic: bool
+    capacity: int
+    active_sessions: int
+
+
+class Hello(TypedDict):
+    type: Literal["hello"]
+    seat: SeatInfo
+
+
+class Ack(TypedDict):
+    type: Literal["ack"]
+    action: str
+    request_id: object
+    result: Json
+
+
+class Error(TypedDict):
+    type: Literal["error"]
+    action: str
+    request_id: object
+    code: str
+    reason: str
+
+
+def seat_info(seat: Seat) -> SeatInfo:
+    return {
+        "id": seat.pk,
+        "name": seat.display_name,
+        "avatar": seat.avatar_url,
+        "status": seat.status,
+        "automatic": seat.away_automatic,
+        "capacity": seat.capacity,
+        "active_sessions": seat.active_sessions,
+    }
+
+
+def _int(content: Json, key: str) -> int:
+    value = content.get(key)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApplicationError(f"'{key}' must be a number.", code="bad_request")
+    return value
+
+
+def _text(content: Json, key: str, *, max_length: int, required: bool = True) -> str:
+    value = content.get(key, "")
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise ApplicationError(f"'{key}' must be a non-empty text.", code="bad_request")
+    if len(value) > max_length:
+        raise ApplicationError(f"'{key}' is longer than {max_length} characters.", code="bad_request")
+    return value
+
+
+def _resync(seat: Seat, seen: dict[int, int]) -> Json:
+    """The seat's sessions now, and for each the messages after the last seq the console saw."""
+    sessions: list[ConsoleSession] = selectors.console_sessions(seat=seat)
+    messages: list[MessageEvent] = []
+    more: list[int] = []
+    for row in sessions:  # only the seat's own sessions: the ids the console sent are only looked up
+        batch = selectors.messages_after(
+            session_id=row["id"], after_seq=seen.get(row["id"], 0), limit=RESYNC_MESSAGES_PER_SESSION
+        )
+        messages.extend(message_event(message) for message in batch)
+        if len(batch) == RESYNC_MESSAGES_PER_SESSION:
+            more.append(row["id"])
+    return {"sessions": sessions, "messages": messages, "more": more}
+
+
+class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+    seat_id: int | None = None
+    heartbeat: asyncio.Task[None] | None = None
+
+    async def connect(self) -> None:
+        # Accepted first: only an open websocket can tell the browser why it is closed.
+        await self.accept()
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_NOT_LOGGED_IN)
+            return
+        seat = await database_sync_to_async(selectors.seat_of)(user)
+        if seat is None:
+            await self.close(code=CLOSE_NO_SEAT)
+            return
+        self.seat_id = seat.pk
+        await self.channel_layer.group_add(seat_group(seat.pk), self.channel_name)
+        await database_sync_to_async(presence.presence_connected)(seat_id=seat.pk, connection=self.channel_name)
+        self.heartbeat = asyncio.create_task(self._heartbeat(seat.pk))
+        seat = await database_sync_to_async(Seat.objects.get)(pk=seat.pk)
+        hello: Hello = {"type": "hello", "seat": seat_info(seat)}
+        await self.send_json(hello)
+
+    async def disconnect(self, code: int) -> None:
+        if self.seat_id is None:
+            return
+        if self.heartbeat is not None:
+            self.heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.heartbeat
+        await self.channel_layer.group_discard(seat_group(self.seat_id), self.channel_name)
+        await database_sync_to_async(presence.presence_disconnected)(seat_id=self.seat_id, connection=self.channel_name)
+
+    async def _heartbeat(self, seat_id: int) -> None:
+        refresh = sync_to_async(presence.presence_refresh, thread_sensitive=False)
+        while True:
+            await asyncio.sleep(presence.HEARTBEAT_SECONDS)
+            try:
+                await refresh(seat_id=seat_id, connection=self.channel_name)
+            except Exception:
+                logger.exception("presence heartbeat of seat %s failed", seat_id)
+
+    # Events from sessions_app.events: group_send(..., {"type": "cs.event", "event": ...}).
+
+    async def cs_event(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
+    # Actions from the console.
+
+    async def receive_json(self, content: object, **kwargs: object) -> None:
+        if not isinstance(content, dict):
+            await self._error("", None, ApplicationError("Send a JSON object.", code="bad_request"))
+            return
+        action, request_id = str(content.get("action", "")), content.get("request_id")
+        handler = self._actions().get(action)
+        if handler is None:
+            await self._error(action, request_id, ApplicationError("Unknown action.", code="unknown_action"))
+            return
+        seat = await database_sync_to_async(self._current_seat)()
+        if seat is None:
+            await self.close(code=CLOSE_NOT_LOGGED_IN)
+            return
+        try:
+            result = await handler(seat, content)
+        except ApplicationError as exc:
+            await self._error(action, request_id, exc)
+            return
+        ack: Ack = {"type": "ack", "action": action, "request_id": request_id, "result": result}
+        await self.send_json(ack)
+
+    def _actions(self) -> dict[str, Callable[[Seat, Json], Awaitable[Json]]]:
+        return {
+            "reply": self.action_reply,
+            "end": self.action_end,
+            "transfer": self.action_transfer,
+            "status": self.action_status,
+            "resync": self.action_resync,
+            "ping": self.action_ping,
+        }
+
+    def _current_seat(self) -> Seat | None:
+        """The seat, loaded again for every action; None once the user logged out or lost it."""
+        session = self.scope.get("session")
+        if self.seat_id is None or session is None or session.session_key is None:
+            return None
+        if not session.exists(session.session_key):
+            return None
+        return Seat.objects.filter(pk=self.seat_id, user_id=self.scope["user"].pk).first()
+
+    async def _error(self, action: str, request_id: object, exc: ApplicationError) -> None:
+        error: Error = {
+            "type": "error",
+            "action": action,
+            "request_id": request_id,
+            "code": exc.code,
+            "reason": exc.message,
+        }
+        await self.send_json(error)
+
+    async def action_reply(self, seat: Seat, content: Json) -> Json:
+        session_id, text = _int(content, "session_id"), _text(content, "text", max_length=TEXT_MAX_LENGTH)
+        message = await database_sync_to_async(servicer_reply)(
+            session_id=session_id, seat=seat, payload=text_payload(text)
+        )
+        return {"session_id": session_id, "seq": message.seq}
+
+    async def action_end(self, seat: Seat, content: Json) -> Json:
+        session_id = _int(content, "session_id")
+        await database_sync_to_async(servicer_end_session)(session_id=session_id, seat=seat)
+        return {"session_id": session_id}
+
+    async def action_transfer(self, seat: Seat, content: Json) -> Json:
+        session_id, to_seat_id = _int(content, "session_id"), _int(content, "to_seat_id")
+        note = _text(content, "note", max_length=500, required=False)
+        await database_sync_to_async(session_transfer)(
+            session_id=session_id, from_seat=seat, to_seat_id=to_seat_id, note=note
+        )
+        return {"session_id": session_id, "to_seat_id": to_seat_id}
+
+    async def action_status(self, seat: Seat, content: Json) -> Json:
+        status = content.get("status")
+        if status not in (Seat.Status.ONLINE, Seat.Status.AWAY):
+            raise ApplicationError("'status' must be online or away.", code="bad_request")
+        seat = await database_sync_to_async(seat_status_set)(seat=seat, status=Seat.Status(status))
+        return {"seat": seat_info(seat)}
+
+    async def action_resync(self, seat: Seat, content: Json) -> Json:
+        raw = content.get("sessions", {})
+        if not isinstance(raw, dict):
+            raise ApplicationError("'sessions' must map session ids to sequence numbers.", code="bad_request")
+        try:
+            seen = {int(key): int(value) for key, value in raw.items()}
+        except (TypeError, ValueError):
+            raise ApplicationError("'sessions' must map session ids to sequence numbers.", code="bad_request") from None
+        result: Json = await database_sync_to_async(_resync)(seat, seen)
+        return result
+
+    async def action_ping(self, seat: Seat, content: Json) -> Json:
+        return {"pong": True}

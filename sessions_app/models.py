@@ -1,0 +1,325 @@
+from __future__ import annotations
+
+from datetime import time
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from seats.models import Seat
+
+
+class Customer(models.Model):
+    """A Wildfire IM user who talks to the CS Robot."""
+
+    im_user_id = models.CharField(_("IM user id"), max_length=64, unique=True)
+    display_name = models.CharField(_("display name"), max_length=128, blank=True)
+    avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("first contact"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.display_name or self.im_user_id
+
+
+class ServiceSession(models.Model):
+    """One customer-service conversation, from the first message to its close."""
+
+    class State(models.TextChoices):
+        BOT = "bot", _("Bot")
+        QUEUED = "queued", _("Queued")
+        HUMAN = "human", _("Human")
+        CLOSED = "closed", _("Closed")
+
+    class CloseReason(models.TextChoices):
+        CUSTOMER_EXIT = "customer_exit", _("Customer left")
+        SERVICER_END = "servicer_end", _("Ended by the servicer")
+        IDLE_TIMEOUT = "idle_timeout", _("Idle timeout")
+        QUEUE_TIMEOUT = "queue_timeout", _("Queue timeout")
+        QUEUE_CANCELLED = "queue_cancelled", _("Left the queue")
+        SUPERVISOR_END = "supervisor_end", _("Ended by a supervisor")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sessions")
+    state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.BOT)
+    seat = models.ForeignKey(
+        Seat, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions", verbose_name=_("seat")
+    )
+    conv_line = models.IntegerField(default=0)
+    opened_at = models.DateTimeField(_("opened at"), auto_now_add=True)
+    queued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
+    assigned_at = models.DateTimeField(_("assigned at"), null=True, blank=True)
+    first_human_reply_at = models.DateTimeField(_("first human reply at"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    close_reason = models.CharField(_("close reason"), max_length=32, choices=CloseReason.choices, blank=True)
+    # Idle handling: the customer's last message, and when the idle warning went out.
+    last_customer_activity_at = models.DateTimeField(_("last customer activity"), auto_now_add=True)
+    idle_warned_at = models.DateTimeField(_("idle warning sent at"), null=True, blank=True)
+    # Sequence numbers of the transcript (the console resyncs on them after a reconnect).
+    last_seq = models.PositiveIntegerField(default=0)
+    # Fixed when the rating prompt is sent: the seat a rating is credited to.
+    rated_seat = models.ForeignKey(
+        Seat,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="rated_sessions",
+        verbose_name=_("rated seat"),
+    )
+    # True while the customer may answer the rating prompt with a single digit in the chat.
+    awaiting_rating_digit = models.BooleanField(default=False)
+    # Out of business hours the customer's next text is kept as a left message.
+    leaving_message = models.BooleanField(default=False)
+    # The queue position last told to the customer (re-announced only when it changes).
+    announced_position = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"], condition=~models.Q(state="closed"), name="one_open_session_per_customer"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state="human") | models.Q(seat__isnull=False), name="human_session_has_seat"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["state", "queued_at"], name="session_queue_idx"),
+            models.Index(fields=["state", "last_customer_activity_at"], name="session_idle_idx"),
+            models.Index(fields=["seat", "state"], name="session_seat_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.customer}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.State.CLOSED
+
+
+class SessionEvent(models.Model):
+    """The session's timeline: what happened, when, and to which seat."""
+
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        HUMAN_REQUESTED = "human_requested", _("Human requested")
+        QUEUED = "queued", _("Queued")
+        ASSIGNED = "assigned", _("Assigned")
+        TRANSFERRED = "transferred", _("Transferred")
+        FIRST_HUMAN_REPLY = "first_human_reply", _("First human reply")
+        IDLE_WARNED = "idle_warned", _("Idle warning")
+        CLOSED = "closed", _("Closed")
+
+    session = models.ForeignKey(ServiceSession, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    seat = models.ForeignKey(Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    detail = models.JSONField(_("detail"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("session event")
+        verbose_name_plural = _("session events")
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.kind}"
+
+
+class Message(models.Model):
+    """One message of a session's transcript, in either direction."""
+
+    class Direction(models.TextChoices):
+        IN = "in", _("From the customer")
+        OUT = "out", _("To the customer")
+
+    class Author(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        BOT = "bot", _("Bot")
+        SERVICER = "servicer", _("Servicer")
+        SYSTEM = "system", _("System")
+
+    session = models.ForeignKey(ServiceSession, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField(_("sequence"))
+    direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
+    author = models.CharField(_("author"), max_length=16, choices=Author.choices)
+    seat = models.ForeignKey(Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    content_type = models.IntegerField(_("content type"))
+    payload = models.JSONField(_("payload"))
+    im_message_id = models.BigIntegerField(_("IM message id"), null=True, blank=True)
+    # Server time in ms: the IM server's for inbound messages, ours for messages we send.
+    server_timestamp = models.BigIntegerField(_("server time (ms)"))
+    created_at = models.DateTimeField(_("stored at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        ordering = ["server_timestamp", "seq"]
+        constraints = [models.UniqueConstraint(fields=["session", "seq"], name="message_seq_unique")]
+        indexes = [models.Index(fields=["session", "server_timestamp"], name="message_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.seq}"
+
+
+class FaqEntry(models.Model):
+    question = models.CharField(_("question"), max_length=200)
+    alternatives = models.TextField(_("alternative phrasings"), blank=True, help_text=_("One per line."))
+    answer = models.TextField(_("answer"))
+    enabled = models.BooleanField(_("enabled"), default=True)
+    # Order in the welcome text's list of common questions (lower first).
+    rank = models.PositiveSmallIntegerField(_("rank"), default=100)
+
+    class Meta:
+        verbose_name = _("FAQ entry")
+        verbose_name_plural = _("FAQ entries")
+        ordering = ["rank", "id"]
+
+    def __str__(self) -> str:
+        return self.question
+
+    def phrasings(self) -> list[str]:
+        return [self.question, *(line.strip() for line in self.alternatives.splitlines() if line.strip())]
+
+
+class LeftMessage(models.Model):
+    """A message left by a customer outside business hours, for servicers to pick up."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="left_messages")
+    session = models.ForeignKey(ServiceSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    text = models.TextField(_("text"))
+    created_at = models.DateTimeField(_("left at"), auto_now_add=True)
+    handled_by = models.ForeignKey(Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("left message")
+        verbose_name_plural = _("left messages")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.customer}: {self.text[:30]}"
+
+
+class ServiceSettings(models.Model):
+    """Customer-service settings that supervisors change in the admin without a restart (one row)."""
+
+    welcome_text = models.TextField(
+        _("welcome text"), default="您好，欢迎咨询！请直接输入您的问题，需要人工服务请发送“转人工”。"
+    )
+    common_questions_title = models.CharField(
+        _("common questions title"),
+        max_length=100,
+        default="常见问题：",
+        help_text=_("Shown before the list of the most common FAQ questions, when there are any."),
+    )
+    fallback_text = models.TextField(_("no answer text"), default="抱歉，我没有找到答案。发送“转人工”联系人工客服。")
+    answer_threshold = models.FloatField(_("FAQ confidence threshold"), default=0.35)
+    transfer_keywords = models.CharField(_("transfer keywords"), max_length=200, default="转人工,人工客服")
+    exit_keywords = models.CharField(_("exit keywords"), max_length=200, default="结束会话")
+    cancel_queue_keywords = models.CharField(_("leave-queue keywords"), max_length=200, default="取消排队")
+    start_service_command = models.CharField(_("start service command"), max_length=32, default="开始服务")
+    stop_service_command = models.CharField(_("stop service command"), max_length=32, default="结束服务")
+    assigned_text = models.CharField(_("assigned text"), max_length=200, default="客服 {name} 为您服务。")
+    transferred_text = models.CharField(
+        _("transferred text"), max_length=200, default="您的会话已转接给客服 {name}，请继续描述您的问题。"
+    )
+    queued_text = models.CharField(
+        _("queued text"),
+        max_length=200,
+        default="当前客服繁忙，您前面还有 {ahead} 位，请稍候。发送“取消排队”可退出排队。",
+    )
+    closed_text = models.CharField(_("closed text"), max_length=200, default="本次会话已结束，感谢您的咨询。")
+    idle_warning_text = models.CharField(
+        _("idle warning text"),
+        max_length=200,
+        default="您已经有一段时间没有回复了，会话将在 {minutes} 分钟后自动结束。",
+    )
+    idle_closed_text = models.CharField(
+        _("idle close text"), max_length=200, default="由于长时间未回复，会话已自动结束。"
+    )
+    bot_idle_minutes = models.PositiveIntegerField(_("bot mode idle close (minutes)"), default=10)
+    queue_timeout_minutes = models.PositiveIntegerField(_("queue timeout (minutes)"), default=30)
+    human_idle_warning_minutes = models.PositiveIntegerField(_("human mode idle warning (minutes)"), default=5)
+    human_idle_close_minutes = models.PositiveIntegerField(
+        _("human mode idle close after warning (minutes)"), default=3
+    )
+    business_hours_enabled = models.BooleanField(_("limit to business hours"), default=False)
+    business_hours_start = models.TimeField(_("business hours start"), default=time(9, 0))
+    business_hours_end = models.TimeField(_("business hours end"), default=time(18, 0))
+    business_days = models.CharField(
+        _("business days"), max_length=20, default="1,2,3,4,5", help_text=_("ISO weekdays, 1 = Monday.")
+    )
+    out_of_hours_text = models.CharField(
+        _("out-of-hours text"),
+        max_length=300,
+        default="现在是非工作时间（{hours}）。您可以直接留言，客服上班后会第一时间处理。",
+    )
+    rating_prompt_text = models.CharField(
+        _("rating prompt text"),
+        max_length=300,
+        default="请为本次服务打分：回复数字 1-5（5 为非常满意），或打开链接评价：{url}",
+    )
+
+    class Meta:
+        verbose_name = _("customer-service settings")
+        verbose_name_plural = _("customer-service settings")
+
+    def __str__(self) -> str:
+        return str(_("customer-service settings"))
+
+    @classmethod
+    def load(cls) -> ServiceSettings:
+        settings_row, _created = cls.objects.get_or_create(pk=1)
+        return settings_row
+
+    @staticmethod
+    def _keywords(raw: str) -> frozenset[str]:
+        return frozenset(word.strip() for word in raw.replace("，", ",").split(",") if word.strip())
+
+    @property
+    def transfer_keyword_set(self) -> frozenset[str]:
+        return self._keywords(self.transfer_keywords)
+
+    @property
+    def exit_keyword_set(self) -> frozenset[str]:
+        return self._keywords(self.exit_keywords)
+
+    @property
+    def cancel_queue_keyword_set(self) -> frozenset[str]:
+        return self._keywords(self.cancel_queue_keywords)
+
+
+class CannedReply(models.Model):
+    """A ready-made answer a servicer inserts with ``/shortcut``: global (no owner, kept by
+    supervisors in the admin) or personal (kept by its seat in the console)."""
+
+    owner = models.ForeignKey(
+        Seat,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="canned_replies",
+        verbose_name=_("owner"),
+        help_text=_("Empty for a reply every servicer can use."),
+    )
+    shortcut = models.SlugField(
+        _("shortcut"), max_length=32, allow_unicode=True, help_text=_("Typed after a slash in the console: /shortcut")
+    )
+    text = models.TextField(_("text"), max_length=2000)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("canned reply")
+        verbose_name_plural = _("canned replies")
+        ordering = ["shortcut", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "shortcut"], name="canned_reply_unique_personal_shortcut"),
+            models.UniqueConstraint(
+                fields=["shortcut"], condition=models.Q(owner__isnull=True), name="canned_reply_unique_global_shortcut"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"/{self.shortcut}"

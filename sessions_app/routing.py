@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.urls import URLPattern, path
+
+from sessions_app.consumers import ConsoleConsumer
+
+websocket_urlpatterns: list[URLPattern] = [
+    path("ws/console/", ConsoleConsumer.as_asgi(), name="console-websocket"),
+]

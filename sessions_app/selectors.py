@@ -1,0 +1,144 @@
+"""Reads with access rules: who may see which sessions and transcripts."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+
+from cs_project.errors import ApplicationError
+from seats.models import Seat
+from sessions_app.models import CannedReply, Customer, Message, ServiceSession, SessionEvent
+
+
+def user_is_supervisor(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return bool(user.is_authenticated and getattr(user, "is_staff", False))
+
+
+def seat_of(user: AbstractBaseUser | AnonymousUser) -> Seat | None:
+    if not user.is_authenticated:
+        return None
+    return Seat.objects.filter(user_id=user.pk).first()
+
+
+def customer_visible_to(*, user: AbstractBaseUser | AnonymousUser, customer_id: int) -> Customer | None:
+    """Supervisors see every customer; a servicer only the customers of their open sessions."""
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None or user_is_supervisor(user):
+        return customer
+    seat = seat_of(user)
+    if seat is None:
+        return None
+    owns = ServiceSession.objects.filter(customer=customer, seat=seat, state=ServiceSession.State.HUMAN).exists()
+    return customer if owns else None
+
+
+def session_visible_to(*, user: AbstractBaseUser | AnonymousUser, session_id: int) -> ServiceSession | None:
+    session = ServiceSession.objects.select_related("customer", "seat").filter(pk=session_id).first()
+    if session is None:
+        return None
+    if user_is_supervisor(user):
+        return session
+    if customer_visible_to(user=user, customer_id=session.customer_id) is None:
+        return None
+    return session
+
+
+def customer_history(*, customer: Customer) -> QuerySet[ServiceSession]:
+    return ServiceSession.objects.filter(customer=customer).select_related("seat").order_by("-opened_at", "-pk")
+
+
+def session_messages(*, session: ServiceSession, after_seq: int = 0) -> QuerySet[Message]:
+    return Message.objects.filter(session=session, seq__gt=after_seq).order_by("server_timestamp", "seq")
+
+
+class ConsoleSession(TypedDict):
+    """One row of a servicer's list of active sessions (REST list and websocket resync)."""
+
+    id: int
+    customer_id: int
+    customer_name: str
+    customer_avatar: str
+    opened_at: str
+    assigned_at: str | None
+    last_seq: int
+    # Server times (ms) of the customer's and the servicers' latest messages: waiting time.
+    last_customer_message_at: int | None
+    last_servicer_message_at: int | None
+    # The note of the transfer that brought the session to this seat, if any.
+    transfer_note: str
+    transferred_from: str
+
+
+def console_sessions(*, seat: Seat) -> list[ConsoleSession]:
+    """The seat's sessions in human mode, oldest assignment first."""
+
+    def latest(author: Message.Author) -> Subquery:
+        rows = Message.objects.filter(session=OuterRef("pk"), author=author).order_by("-seq")
+        return Subquery(rows.values("server_timestamp")[:1])
+
+    transfers = SessionEvent.objects.filter(
+        session=OuterRef("pk"), kind=SessionEvent.Kind.TRANSFERRED, seat=seat
+    ).order_by("-at", "-pk")
+    sessions = (
+        ServiceSession.objects.filter(seat=seat, state=ServiceSession.State.HUMAN)
+        .select_related("customer")
+        .annotate(
+            last_in=latest(Message.Author.CUSTOMER),
+            last_out=latest(Message.Author.SERVICER),
+            note=Subquery(transfers.values("detail__note")[:1]),
+            from_seat_id=Subquery(transfers.values("detail__from_seat")[:1]),
+        )
+        .order_by("assigned_at", "pk")
+    )
+    rows = list(sessions)
+    from_ids = {int(row.from_seat_id) for row in rows if row.from_seat_id is not None}
+    names = dict(Seat.objects.filter(pk__in=from_ids).values_list("pk", "display_name"))
+    return [
+        {
+            "id": row.pk,
+            "customer_id": row.customer_id,
+            "customer_name": str(row.customer),
+            "customer_avatar": row.customer.avatar_url,
+            "opened_at": row.opened_at.isoformat(),
+            "assigned_at": row.assigned_at.isoformat() if row.assigned_at else None,
+            "last_seq": row.last_seq,
+            "last_customer_message_at": row.last_in,
+            "last_servicer_message_at": row.last_out,
+            "transfer_note": str(row.note or ""),
+            "transferred_from": names.get(int(row.from_seat_id), "") if row.from_seat_id is not None else "",
+        }
+        for row in rows
+    ]
+
+
+def transfer_targets(*, seat: Seat) -> QuerySet[Seat]:
+    """Other seats that could take a session now: online, with room."""
+    return (
+        Seat.objects.filter(status=Seat.Status.ONLINE, active_sessions__lt=F("capacity"))
+        .exclude(pk=seat.pk)
+        .order_by("active_sessions", "display_name", "pk")
+    )
+
+
+def canned_replies_for(*, seat: Seat) -> QuerySet[CannedReply]:
+    """The global canned replies and the seat's own; a personal one first when both use a shortcut."""
+    return CannedReply.objects.filter(Q(owner__isnull=True) | Q(owner=seat)).order_by(
+        "shortcut", F("owner").desc(nulls_last=True), "pk"
+    )
+
+
+def messages_after(*, session_id: int, after_seq: int, limit: int) -> list[Message]:
+    """Up to ``limit`` messages after ``after_seq``, in sequence order (a console catching up).
+
+    The caller has checked that the session may be read."""
+    return list(Message.objects.filter(session_id=session_id, seq__gt=after_seq).order_by("seq")[:limit])
+
+
+def seat_required(user: AbstractBaseUser | AnonymousUser) -> Seat:
+    """The user's seat, for operations only servicers may do."""
+    seat = seat_of(user)
+    if seat is None:
+        raise ApplicationError("Only servicers with a seat can do this.", code="no_seat", status=403)
+    return seat

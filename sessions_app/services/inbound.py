@@ -1,0 +1,214 @@
+"""What a message from the IM server means: the customer-service flow's entry point.
+
+Called by ``robots.callbacks.inbound_process`` inside a transaction, once per stored message.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from ratings.models import Rating
+from ratings.services import rating_record
+from robots.models import InboundMessage, OutboundMessage, Robot
+from robots.outbox import outbox_enqueue
+from robots.wfprotocol import CallbackFormatError, ContentType, CsControl, MessagePayload, control_data, text_payload
+from seats.models import Seat
+from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
+from sessions_app.services.assignment import session_request_human
+from sessions_app.services.autoanswer import common_questions
+from sessions_app.services.closing import session_close
+from sessions_app.services.servicer import seat_status_set, servicer_reply_from_im
+from sessions_app.services.transcript import customer_tell, transcript_append
+
+logger = logging.getLogger(__name__)
+
+PRIVATE_CHAT = 0
+
+
+def inbound_dispatch(*, robot: Robot, inbound: InboundMessage) -> bool:
+    """Act on one message; False when it is well-formed but not for us (it is kept, ignored)."""
+    if inbound.conv_type != PRIVATE_CHAT:
+        return False  # group messages reach robots in groups (§5.1); the CS flow is private chats only
+    payload = MessagePayload.from_wire(inbound.payload)
+    if robot.kind == Robot.Kind.SHADOW:
+        if robot.customer is None:
+            raise ValueError(f"shadow {robot.robot_id} has no customer")
+        servicer_reply_from_im(customer=robot.customer, sender_im_id=inbound.sender, payload=payload)
+        return True
+    seat = Seat.objects.filter(im_user_id=inbound.sender).first()
+    if seat is not None:
+        _servicer_command(seat=seat, payload=payload)
+        return True
+    customer_message(inbound=inbound, payload=payload)
+    return True
+
+
+def _servicer_command(*, seat: Seat, payload: MessagePayload) -> None:
+    config = ServiceSettings.load()
+    text = payload.searchable_content.strip() if payload.type == ContentType.TEXT else ""
+    if text == config.start_service_command:
+        seat_status_set(seat=seat, status=Seat.Status.ONLINE)
+        reply = "已开始服务，新的客户会分配给您。"
+    elif text == config.stop_service_command:
+        seat_status_set(seat=seat, status=Seat.Status.AWAY)
+        reply = "已暂停接待新客户，进行中的会话不受影响。"
+    else:
+        reply = f"您是客服。发送“{config.start_service_command}”开始接待，发送“{config.stop_service_command}”暂停接待。"
+    outbox_enqueue(
+        sender_kind=OutboundMessage.SenderKind.CS_ROBOT, target_user_id=seat.im_user_id, payload=text_payload(reply)
+    )
+
+
+def _control_kind(payload: MessagePayload) -> CsControl | None:
+    try:
+        return CsControl(payload.type)
+    except ValueError:
+        return None
+
+
+def _text(payload: MessagePayload) -> str:
+    return payload.searchable_content.strip() if payload.type == ContentType.TEXT else ""
+
+
+def _rating_from_chat(*, customer: Customer, payload: MessagePayload, control: CsControl | None) -> bool:
+    """A rating answered in the chat (a digit, or the rating control message) after a close."""
+    last = (
+        ServiceSession.objects.select_for_update(of=("self",))
+        .filter(customer=customer, state=ServiceSession.State.CLOSED, awaiting_rating_digit=True)
+        .order_by("-closed_at")
+        .first()
+    )
+    if last is None:
+        return False
+    if control == CsControl.RATING:
+        try:
+            data = control_data(payload)
+        except CallbackFormatError:
+            return True
+        score, comment = data.get("score"), data.get("comment", "")
+        if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
+            rating_record(session=last, score=score, comment=str(comment), channel=Rating.Channel.CONTROL)
+        return True
+    text = _text(payload)
+    if len(text) == 1 and text in "12345":
+        rating_record(session=last, score=int(text), channel=Rating.Channel.CHAT_DIGIT)
+        customer_tell(session=last, text="感谢您的评价！")
+        return True
+    return False
+
+
+def _session_open(*, customer: Customer, line: int, config: ServiceSettings) -> ServiceSession:
+    session = ServiceSession.objects.create(customer=customer, conv_line=line)
+    SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.OPENED)
+    questions = common_questions()
+    welcome = config.welcome_text
+    if questions:
+        listed = "\n".join(f"{i}. {q}" for i, q in enumerate(questions, start=1))
+        welcome += f"\n{config.common_questions_title}\n{listed}"
+    customer_tell(session=session, text=welcome, author=Message.Author.BOT)
+    return session
+
+
+def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> None:
+    """A customer wrote to the CS Robot. The customer row is locked: one message at a time each."""
+    customer, _created = Customer.objects.get_or_create(im_user_id=inbound.sender)
+    customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
+    config = ServiceSettings.load()
+    control = _control_kind(payload)
+    session = (
+        ServiceSession.objects.select_for_update(of=("self",))
+        .filter(customer=customer)
+        .exclude(state=ServiceSession.State.CLOSED)
+        .select_related("customer", "seat")
+        .first()
+    )
+    opened_now = session is None
+    if session is None:
+        if _rating_from_chat(customer=customer, payload=payload, control=control):
+            return
+        if control in (CsControl.EXIT, CsControl.CANCEL_QUEUE, CsControl.RATING):
+            return  # nothing open to leave or rate
+        session = _session_open(customer=customer, line=inbound.conv_line, config=config)
+        session.customer = customer
+    if control == CsControl.ENTER:
+        return  # never shown to anyone; the welcome went out when the session opened
+    if control is None:
+        transcript_append(
+            session=session,
+            direction=Message.Direction.IN,
+            author=Message.Author.CUSTOMER,
+            payload=payload,
+            server_timestamp=inbound.server_timestamp,
+            im_message_id=inbound.message_id,
+        )
+    session.last_customer_activity_at = timezone.now()
+    session.idle_warned_at = None
+    session.save(update_fields=["last_customer_activity_at", "idle_warned_at"])
+    _act(session=session, payload=payload, control=control, config=config, opened_now=opened_now)
+
+
+def _act(
+    *,
+    session: ServiceSession,
+    payload: MessagePayload,
+    control: CsControl | None,
+    config: ServiceSettings,
+    opened_now: bool,
+) -> None:
+    text = _text(payload)
+    if control == CsControl.TRANSFER_TO_HUMAN or text in config.transfer_keyword_set:
+        session_request_human(session=session, config=config)
+    elif control == CsControl.EXIT or text in config.exit_keyword_set:
+        session_close(session=session, reason=ServiceSession.CloseReason.CUSTOMER_EXIT, config=config)
+    elif session.state == ServiceSession.State.QUEUED and (
+        control == CsControl.CANCEL_QUEUE or text in config.cancel_queue_keyword_set
+    ):
+        session_close(session=session, reason=ServiceSession.CloseReason.QUEUE_CANCELLED, config=config)
+    elif control is not None:
+        return  # a control message that does not apply in this state
+    elif session.state == ServiceSession.State.BOT and session.leaving_message:
+        LeftMessage.objects.create(customer=session.customer, session=session, text=text or f"[{payload.type}]")
+        session.leaving_message = False
+        session.save(update_fields=["leaving_message"])
+        customer_tell(session=session, text="您的留言已收到，客服上班后会尽快联系您。")
+    elif session.state == ServiceSession.State.BOT:
+        from sessions_app.tasks import bot_answer_task  # tasks import services
+
+        # The opening message ("你好") was just answered by the welcome: answer it only if the FAQ knows.
+        session_id, fallback = session.pk, not opened_now
+        transaction.on_commit(lambda: bot_answer_task.delay(session_id, text, fallback))
+    elif session.state == ServiceSession.State.HUMAN and session.seat is not None and session.seat.im_user_id:
+        outbox_enqueue(
+            sender_kind=OutboundMessage.SenderKind.SHADOW,
+            customer=session.customer,
+            target_user_id=session.seat.im_user_id,
+            payload=payload,
+        )
+
+
+def bot_answer(*, session_id: int, question: str, fallback: bool = True) -> None:
+    """Answer in bot mode, unless a human took the session meanwhile (the bot then stays silent).
+
+    The answer is computed before the session is locked: a remote answerer may take seconds.
+    """
+    from sessions_app.services.autoanswer import autoanswerer_get
+
+    config = ServiceSettings.load()
+    customer_id = (
+        ServiceSession.objects.filter(pk=session_id).values_list("customer__im_user_id", flat=True).first() or ""
+    )
+    answerer = autoanswerer_get(threshold=config.answer_threshold)
+    answer = answerer.answer(question, customer_id=customer_id) if question else None
+    with transaction.atomic():
+        session = (
+            ServiceSession.objects.select_for_update(of=("self",))
+            .filter(pk=session_id, state=ServiceSession.State.BOT)
+            .select_related("customer")
+            .first()
+        )
+        if session is None or (answer is None and not fallback):
+            return
+        customer_tell(session=session, text=answer.text if answer else config.fallback_text, author=Message.Author.BOT)

@@ -1,0 +1,111 @@
+"""What servicers do: reply (from the console or the IM app), end sessions, switch status."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from django.db import transaction
+from django.utils import timezone
+
+from cs_project.errors import ApplicationError
+from robots.models import OutboundMessage
+from robots.outbox import outbox_enqueue
+from robots.wfprotocol import MessagePayload, PersistFlag, servicer_extra, text_payload
+from seats.models import Seat
+from sessions_app.events import SeatEvent, event_to_seat, event_to_supervisors
+from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
+from sessions_app.services.assignment import queue_drain_soon
+from sessions_app.services.closing import session_close
+from sessions_app.services.transcript import customer_send
+
+RELAYED_TYPES = frozenset({1, 3, 5})  # text, image, file (§7.3)
+
+
+def owned_session_lock(*, session_id: int, seat: Seat) -> ServiceSession:
+    """Lock an open session that this seat serves, or refuse: every servicer action checks here."""
+    session = (
+        ServiceSession.objects.select_for_update(of=("self",))
+        .select_related("customer", "seat")
+        .filter(pk=session_id)
+        .first()
+    )
+    if session is None or session.seat_id != seat.pk:
+        raise ApplicationError("This session is not yours.", code="not_owner", status=403)
+    if session.state != ServiceSession.State.HUMAN:
+        raise ApplicationError("This session has ended.", code="closed", status=409)
+    return session
+
+
+@transaction.atomic
+def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> Message:
+    """Send a servicer's message to the customer as the CS Robot, with the servicer in ``extra``."""
+    if payload.type not in RELAYED_TYPES:
+        raise ApplicationError("Only text, image and file messages can be sent.", code="bad_type")
+    session = owned_session_lock(session_id=session_id, seat=seat)
+    extra = servicer_extra(name=seat.display_name, avatar=seat.avatar_url, servicer_id=str(seat.pk))
+    relayed = replace(payload, extra=extra, persist_flag=PersistFlag.PERSIST_AND_COUNT)
+    message = customer_send(session=session, payload=relayed, author=Message.Author.SERVICER, seat=seat)
+    if session.first_human_reply_at is None:
+        session.first_human_reply_at = timezone.now()
+        session.save(update_fields=["first_human_reply_at"])
+        SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.FIRST_HUMAN_REPLY, seat=seat)
+    return message
+
+
+@transaction.atomic
+def servicer_end_session(*, session_id: int, seat: Seat) -> None:
+    session = owned_session_lock(session_id=session_id, seat=seat)
+    session_close(session=session, reason=ServiceSession.CloseReason.SERVICER_END)
+
+
+def servicer_reply_from_im(*, customer: Customer, sender_im_id: str, payload: MessagePayload) -> None:
+    """A servicer wrote to a customer's shadow in the IM app: relay it, or explain why not."""
+    seat = Seat.objects.filter(im_user_id=sender_im_id).first()
+    session = ServiceSession.objects.filter(customer=customer, state=ServiceSession.State.HUMAN).first()
+    problem = None
+    if seat is None:
+        problem = "您不是客服，无法通过此会话联系客户。"
+    elif session is None or session.seat_id != seat.pk:
+        problem = "该客户当前没有由您接待的会话，消息未转发。"
+    elif payload.type not in RELAYED_TYPES:
+        problem = "暂不支持转发此类消息（仅文字、图片、文件）。"
+    if problem is not None:
+        outbox_enqueue(
+            sender_kind=OutboundMessage.SenderKind.SHADOW,
+            customer=customer,
+            target_user_id=sender_im_id,
+            payload=text_payload(problem),
+        )
+        return
+    if seat is None or session is None:  # pragma: no cover - excluded by the checks above
+        return
+    servicer_reply(session_id=session.pk, seat=seat, payload=payload)
+
+
+@transaction.atomic
+def seat_status_set(*, seat: Seat, status: Seat.Status, automatic: bool = False) -> Seat:
+    """Change a seat's status; going online drains the queue onto it.
+
+    ``automatic`` marks an away set by presence (the console's connection dropped); any other
+    change clears the mark, so a servicer's own choice is never undone on reconnect.
+    """
+    seat = Seat.objects.select_for_update(of=("self",)).get(pk=seat.pk)
+    away_automatic = automatic and status == Seat.Status.AWAY
+    if seat.status != status or seat.away_automatic != away_automatic:
+        if seat.status != status:
+            seat.status_changed_at = timezone.now()
+        seat.status = status
+        seat.away_automatic = away_automatic
+        seat.save(update_fields=["status", "status_changed_at", "away_automatic"])
+    event: SeatEvent = {
+        "type": "seat.status",
+        "seat_id": seat.pk,
+        "status": seat.status,
+        "active_sessions": seat.active_sessions,
+        "automatic": seat.away_automatic,
+    }
+    event_to_seat(seat.pk, event)
+    event_to_supervisors(event)
+    if status == Seat.Status.ONLINE:
+        transaction.on_commit(queue_drain_soon)
+    return seat

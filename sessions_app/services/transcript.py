@@ -1,0 +1,75 @@
+"""Writing the transcript, and sending to the customer (through the outbox, as the CS Robot)."""
+
+from __future__ import annotations
+
+import time
+
+from robots.models import OutboundMessage
+from robots.outbox import outbox_enqueue
+from robots.wfprotocol import CsControl, MessagePayload, control_payload, text_payload
+from seats.models import Seat
+from sessions_app.events import event_to_seat, message_event
+from sessions_app.models import Message, ServiceSession
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def transcript_append(
+    *,
+    session: ServiceSession,
+    direction: Message.Direction,
+    author: Message.Author,
+    payload: MessagePayload,
+    server_timestamp: int | None = None,
+    im_message_id: int | None = None,
+    seat: Seat | None = None,
+) -> Message:
+    """Append to the transcript. The caller holds the session row (``select_for_update``)."""
+    session.last_seq += 1
+    ServiceSession.objects.filter(pk=session.pk).update(last_seq=session.last_seq)
+    message = Message.objects.create(
+        session=session,
+        seq=session.last_seq,
+        direction=direction,
+        author=author,
+        seat=seat,
+        content_type=payload.type,
+        payload=payload.to_wire(),
+        im_message_id=im_message_id,
+        server_timestamp=server_timestamp if server_timestamp is not None else now_ms(),
+    )
+    if session.seat_id is not None:
+        event_to_seat(session.seat_id, message_event(message))
+    return message
+
+
+def customer_send(
+    *,
+    session: ServiceSession,
+    payload: MessagePayload,
+    author: Message.Author = Message.Author.SYSTEM,
+    seat: Seat | None = None,
+) -> Message:
+    """Send a message to the customer as the CS Robot, recorded in the transcript."""
+    message = transcript_append(
+        session=session, direction=Message.Direction.OUT, author=author, payload=payload, seat=seat
+    )
+    outbox_enqueue(
+        sender_kind=OutboundMessage.SenderKind.CS_ROBOT,
+        target_user_id=session.customer.im_user_id,
+        payload=payload,
+        line=session.conv_line,
+        transcript_message=message,
+    )
+    return message
+
+
+def customer_tell(*, session: ServiceSession, text: str, author: Message.Author = Message.Author.SYSTEM) -> Message:
+    return customer_send(session=session, payload=text_payload(text), author=author)
+
+
+def customer_signal(*, session: ServiceSession, kind: CsControl, data: dict[str, object]) -> Message:
+    """An invisible control message (persistFlag 0) for modified clients; stock clients ignore it."""
+    return customer_send(session=session, payload=control_payload(kind, data))

@@ -1,0 +1,67 @@
+"""The customer-service settings form of the admin: texts are checked before they can break the flow.
+
+The services fill placeholders with ``str.format``; a text with an unknown or malformed
+placeholder would raise on the next customer, so it is refused here, with the allowed ones named.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from sessions_app.models import ServiceSettings
+
+# The placeholders each text may use (what the services pass to ``str.format``).
+TEXT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    "welcome_text": (),
+    "fallback_text": (),
+    "assigned_text": ("name",),
+    "transferred_text": ("name",),
+    "queued_text": ("ahead", "position"),
+    "closed_text": (),
+    "idle_warning_text": ("minutes",),
+    "idle_closed_text": (),
+    "out_of_hours_text": ("hours",),
+    "rating_prompt_text": ("url", "name"),
+}
+
+
+def placeholder_error(text: str, allowed: tuple[str, ...]) -> str | None:
+    """None when ``text.format(...)`` works with the allowed placeholders; else why not."""
+    if not allowed:
+        return None  # sent as is, never formatted
+    try:
+        text.format(**dict.fromkeys(allowed, "x"))
+    except (KeyError, IndexError):
+        return str(_("Unknown placeholder. Allowed: %(names)s.")) % {
+            "names": ", ".join("{" + name + "}" for name in allowed)
+        }
+    except ValueError:
+        return str(_("Unbalanced braces: write {{ and }} for literal braces."))
+    return None
+
+
+class ServiceSettingsForm(forms.ModelForm[ServiceSettings]):
+    class Meta:
+        model = ServiceSettings
+        # Every setting, including ones added later (the admin's fieldsets choose the layout).
+        fields = [field.name for field in ServiceSettings._meta.fields if field.editable and not field.primary_key]
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean() or {}
+        for field, allowed in TEXT_PLACEHOLDERS.items():
+            value = cleaned.get(field)
+            if isinstance(value, str) and (error := placeholder_error(value, allowed)):
+                self.add_error(field, error)
+        days = cleaned.get("business_days")
+        if isinstance(days, str):
+            parts = [part.strip() for part in days.split(",") if part.strip()]
+            if not parts or any(part not in {"1", "2", "3", "4", "5", "6", "7"} for part in parts):
+                self.add_error("business_days", _("Give ISO weekdays 1 to 7, separated by commas."))
+        start, end = cleaned.get("business_hours_start"), cleaned.get("business_hours_end")
+        if start is not None and end is not None and start >= end:
+            self.add_error("business_hours_end", _("Business hours must end after they start."))
+        threshold = cleaned.get("answer_threshold")
+        if isinstance(threshold, float) and not 0 <= threshold <= 1:
+            self.add_error("answer_threshold", _("Give a value between 0 and 1."))
+        return cleaned

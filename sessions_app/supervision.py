@@ -1,0 +1,93 @@
+"""Reads for the supervisors' live view, and who counts as a supervisor there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypedDict
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
+from django.db.models import Avg, Count, QuerySet
+from django.utils import timezone
+
+from seats.models import Seat
+from sessions_app.models import ServiceSession
+from sessions_app.report_period import Period
+from sessions_app.reports import queue_summary, seat_segments, session_counts, sessions_in
+
+# Seeing sessions is what the live view and the reports show; the admin grants it to supervisors.
+SUPERVISE_PERMISSION = "sessions_app.view_servicesession"
+LIVE_ROWS_LIMIT = 200
+
+
+def user_may_supervise(user: AbstractBaseUser | AnonymousUser) -> bool:
+    if not isinstance(user, User):
+        return False  # anonymous
+    return user.is_active and user.is_staff and user.has_perm(SUPERVISE_PERMISSION)
+
+
+def user_id_may_supervise(user_id: int | None) -> bool:
+    """The same check on a fresh copy of the user (rights may have changed since login)."""
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    return user is not None and user_may_supervise(user)
+
+
+class TodayCounts(TypedDict):
+    opened: int
+    to_human: int
+    served: int
+    abandoned: int
+    rated: int
+    rating_average: float | None
+    avg_wait: float | None
+    avg_first_response: float | None
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    now: datetime
+    seats: list[Seat]
+    queue: list[ServiceSession]
+    in_progress: list[ServiceSession]
+    queued_total: int
+    in_progress_total: int
+    today: TodayCounts
+
+
+def today_counts() -> TodayCounts:
+    today = Period.last_days(1)
+    figures = sessions_in(today).aggregate(
+        **session_counts(), rated=Count("rating"), rating_average=Avg("rating__score")
+    )
+    first_response = seat_segments(sessions_in(today)).aggregate(average=Avg("first_response"))["average"]
+    average = figures["rating_average"]
+    return TodayCounts(
+        opened=figures["opened"],
+        to_human=figures["to_human"],
+        served=figures["served"],
+        abandoned=figures["abandoned"],
+        rated=figures["rated"],
+        rating_average=None if average is None else round(float(average), 2),
+        avg_wait=queue_summary(today)["avg_wait"],
+        avg_first_response=None if first_response is None else round(first_response.total_seconds(), 1),
+    )
+
+
+def _open_sessions(state: ServiceSession.State) -> QuerySet[ServiceSession]:
+    return ServiceSession.objects.filter(state=state).select_related("customer", "seat")
+
+
+def live_snapshot() -> LiveSnapshot:
+    """Every seat, the queue oldest first, the sessions in progress, and today's counts."""
+    queue = _open_sessions(ServiceSession.State.QUEUED).order_by("queued_at", "pk")
+    in_progress = _open_sessions(ServiceSession.State.HUMAN).order_by("assigned_at", "pk")
+    seats = Seat.objects.select_related("user").prefetch_related("skill_groups").order_by("display_name", "pk")
+    return LiveSnapshot(
+        now=timezone.now(),
+        seats=list(seats),
+        queue=list(queue[:LIVE_ROWS_LIMIT]),
+        in_progress=list(in_progress[:LIVE_ROWS_LIMIT]),
+        queued_total=queue.count(),
+        in_progress_total=in_progress.count(),
+        today=today_counts(),
+    )

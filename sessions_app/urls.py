@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from sessions_app import apis
+
+app_name = "sessions_app"
+urlpatterns = [
+    path("customers/<int:customer_id>/history/", apis.CustomerHistoryApi.as_view(), name="customer-history"),
+    path("console/sessions/", apis.ConsoleSessionListApi.as_view(), name="console-sessions"),
+    path("sessions/<int:session_id>/messages/", apis.SessionMessageListApi.as_view(), name="session-messages"),
+    path("sessions/<int:session_id>/attachments/", apis.SessionAttachmentApi.as_view(), name="session-attach"),
+    path("canned-replies/", apis.CannedReplyListApi.as_view(), name="canned-reply-list"),
+    path("canned-replies/create/", apis.CannedReplyCreateApi.as_view(), name="canned-reply-create"),
+    path("canned-replies/<int:reply_id>/update/", apis.CannedReplyUpdateApi.as_view(), name="canned-reply-update"),
+    path("canned-replies/<int:reply_id>/delete/", apis.CannedReplyDeleteApi.as_view(), name="canned-reply-delete"),
+]

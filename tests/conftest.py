@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import redis
+from django.conf import settings
+from django.contrib.auth.models import User
+
+from seats.models import Seat
+from seats.services import seat_create_with_user, supervisor_create
+
+# Shared fixtures that start real processes: the sandbox IM server and the CS stack.
+pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.support.stack"]
+
+
+@pytest.fixture
+def redis_client() -> Iterator[redis.Redis]:
+    """The real Redis of the test settings, emptied before and after each test that uses it."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def supervisor(db: None) -> User:
+    return supervisor_create(username="sup", password="sup-password")
+
+
+@pytest.fixture
+def servicer_seat(db: None) -> Seat:
+    return seat_create_with_user(username="alice", password="alice-password", display_name="Alice", im_user_id="alice")
+
+
+@pytest.fixture
+def other_servicer_seat(db: None) -> Seat:
+    return seat_create_with_user(username="bob", password="bob-password", display_name="Bob", im_user_id="bob")

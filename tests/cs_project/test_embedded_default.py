@@ -1,0 +1,58 @@
+"""With DATABASE_URL and REDIS_URL unset, the stack runs on SQLite and the embedded Redis."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from cs_project import embedded_redis
+from tests.support.processes import BASE_DIR, free_port, http_status, python, running, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def test_the_embedded_default_serves_healthz_across_processes(tmp_path: Path) -> None:
+    redis_port, http_port = free_port(), free_port()
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")} | {
+        "DJANGO_DEBUG": "1",
+        "CS_VAR_DIR": str(tmp_path),
+        "CS_EMBEDDED_REDIS_PORT": str(redis_port),
+    }
+    try:
+        subprocess.run(python("manage.py", "migrate", "-v", "0"), cwd=BASE_DIR, env=env, check=True, timeout=180)
+        assert embedded_redis.is_answering(redis_port), "manage.py should have started the embedded Redis"
+        with sqlite3.connect(tmp_path / "cs.sqlite3") as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+        with (
+            running(
+                python(
+                    "-m",
+                    "cs_project.asgi_server",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(http_port),
+                    "cs_project.asgi:application",
+                ),
+                env=env,
+                log=tmp_path / "asgi.log",
+            ),
+            running(
+                python("-m", "celery", "-A", "cs_project", "worker", "-c", "1", "-l", "info"),
+                env=env,
+                log=tmp_path / "worker.log",
+            ),
+        ):
+            wait_until(
+                lambda: http_status(f"http://127.0.0.1:{http_port}/healthz") == 200,
+                timeout=90,
+                what="/healthz to report database, embedded Redis and worker healthy",
+            )
+    finally:
+        embedded_redis.stop(var_dir=tmp_path)
+    assert not embedded_redis.is_answering(redis_port)

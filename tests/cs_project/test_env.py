@@ -1,0 +1,114 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+
+from cs_project.env import EnvError, env_bool, env_database, env_int, env_list, env_str, env_url
+
+
+def test_it_reads_booleans_in_the_usual_spellings() -> None:
+    assert env_bool("X", default=False, environ={"X": "yes"}) is True
+    assert env_bool("X", default=True, environ={"X": "0"}) is False
+    assert env_bool("X", default=True, environ={}) is True
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "tru"])
+def test_it_rejects_a_malformed_boolean_naming_the_variable(value: str) -> None:
+    with pytest.raises(EnvError, match=r"^DJANGO_DEBUG: "):
+        env_bool("DJANGO_DEBUG", default=False, environ={"DJANGO_DEBUG": value})
+
+
+def test_it_rejects_a_non_number_and_numbers_out_of_range() -> None:
+    with pytest.raises(EnvError, match="WFC_TIMEOUT_SECONDS: expected a whole number"):
+        env_int("WFC_TIMEOUT_SECONDS", default=5, environ={"WFC_TIMEOUT_SECONDS": "5s"})
+    with pytest.raises(EnvError, match="at least 1"):
+        env_int("N", default=5, minimum=1, environ={"N": "0"})
+    with pytest.raises(EnvError, match="at most 9"):
+        env_int("N", default=5, maximum=9, environ={"N": "10"})
+    assert env_int("N", default=5, environ={"N": " 42 "}) == 42
+
+
+def test_it_requires_a_value_without_default() -> None:
+    with pytest.raises(EnvError, match="WFC_ADMIN_SECRET: is required"):
+        env_str("WFC_ADMIN_SECRET", environ={})
+    with pytest.raises(EnvError, match="is required"):
+        env_str("WFC_ADMIN_SECRET", environ={"WFC_ADMIN_SECRET": "   "})
+
+
+def test_it_splits_lists_and_refuses_empty_items() -> None:
+    assert env_list("H", environ={"H": "a.example, b.example"}) == ["a.example", "b.example"]
+    with pytest.raises(EnvError, match="DJANGO_ALLOWED_HOSTS: has an empty item"):
+        env_list("DJANGO_ALLOWED_HOSTS", environ={"DJANGO_ALLOWED_HOSTS": "a,,b"})
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("cs.example.com", "must start with"),
+        ("ftp://cs.example.com", "must start with"),
+        ("http://", "has no host"),
+        ("http://cs.example.com:99999", "not a valid URL"),
+    ],
+)
+def test_it_rejects_malformed_urls(value: str, problem: str) -> None:
+    with pytest.raises(EnvError, match=f"CS_PUBLIC_URL: .*{problem}"):
+        env_url("CS_PUBLIC_URL", environ={"CS_PUBLIC_URL": value})
+
+
+def test_it_strips_the_trailing_slash_of_urls() -> None:
+    assert env_url("U", environ={"U": "https://cs.example.com/"}) == "https://cs.example.com"
+
+
+def test_it_pools_postgres_connections_and_tunes_sqlite() -> None:
+    pg = env_database("DATABASE_URL", default="", environ={"DATABASE_URL": "postgres://u:p@db:5432/cs"})
+    assert pg["ENGINE"] == "django.db.backends.postgresql"
+    assert pg["NAME"] == "cs"
+    assert pg["CONN_MAX_AGE"] == 0
+    assert pg["OPTIONS"]["pool"]["max_size"] == 10
+    lite = env_database("DATABASE_URL", default="sqlite:////tmp/x.sqlite3", environ={})
+    assert lite["ENGINE"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in lite["OPTIONS"]["init_command"]
+    assert lite["OPTIONS"]["timeout"] == 20
+
+
+def test_it_rejects_unsupported_database_urls() -> None:
+    with pytest.raises(EnvError, match="DATABASE_URL: must start with"):
+        env_database("DATABASE_URL", default="", environ={"DATABASE_URL": "mysql://u@h/db"})
+
+
+def _import_settings(**env: str) -> subprocess.CompletedProcess[str]:
+    """Load the real settings module in a fresh interpreter with exactly this environment."""
+    return subprocess.run(
+        [sys.executable, "-c", "import cs_project.settings"],
+        env={"PATH": "/usr/bin:/bin", "REDIS_URL": "redis://127.0.0.1:6379/5", **env},
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_settings_stop_start_up_on_a_malformed_variable() -> None:
+    result = _import_settings(DJANGO_DEBUG="1", WFC_ROBOT_API_URL="not-a-url")
+    assert result.returncode != 0
+    assert "WFC_ROBOT_API_URL: must start with" in result.stderr
+
+
+def test_settings_have_no_secret_key_default_outside_development() -> None:
+    result = _import_settings(DJANGO_DEBUG="0", DJANGO_ALLOWED_HOSTS="cs.example.com")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY: is required" in result.stderr
+
+
+def test_settings_refuse_a_weak_secret_key_in_production() -> None:
+    result = _import_settings(DJANGO_DEBUG="0", DJANGO_SECRET_KEY="short", DJANGO_ALLOWED_HOSTS="cs.example.com")
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY: must be a random string" in result.stderr
+
+
+def test_settings_load_in_development_with_nothing_set() -> None:
+    assert _import_settings(DJANGO_DEBUG="1").returncode == 0

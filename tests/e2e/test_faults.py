@@ -1,0 +1,132 @@
+"""Faults injected for real: the IM server stopped, a worker killed mid-send (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from robots.models import OutboundMessage
+from robots.wfprotocol import text_payload
+from sessions_app.models import ServiceSession
+from sessions_app.services.servicer import servicer_reply
+from tests.support.processes import free_port, python, running, wait_until
+from tests.support.sandbox import TEST_ADMIN_SECRET, Sandbox, _health_answers
+from tests.support.stack import LiveStack, stack_running, start_worker
+
+pytestmark = pytest.mark.e2e
+
+
+class RestartableSandbox:
+    """A sandbox on fixed ports and a fixed database file, so it can be stopped and started again."""
+
+    def __init__(self, directory: Path) -> None:
+        self.robot_port, self.admin_port = free_port(), free_port()
+        self.directory = directory
+        self.sandbox = Sandbox(
+            robot_url=f"http://127.0.0.1:{self.robot_port}",
+            admin_url=f"http://127.0.0.1:{self.admin_port}",
+            admin_secret=TEST_ADMIN_SECRET,
+            db_path=directory / "sandbox.sqlite3",
+            log_path=directory / "sandbox.log",
+        )
+        self._exits: ExitStack | None = None
+
+    def start(self) -> None:
+        argv = python(
+            "-m", "wfsandbox", "--robot-port", str(self.robot_port), "--admin-port", str(self.admin_port),
+            "--db", str(self.sandbox.db_path), "--admin-secret", self.sandbox.admin_secret,
+        )  # fmt: skip
+        self._exits = ExitStack()
+        log = self.directory / f"sandbox-{time.monotonic_ns()}.log"
+        self._exits.enter_context(running(argv, env=dict(os.environ), log=log))
+        wait_until(lambda: _health_answers(self.sandbox.admin_url), timeout=20, what="the sandbox")
+
+    def stop(self) -> None:
+        if self._exits is not None:
+            self._exits.close()
+            self._exits = None
+
+
+@pytest.fixture
+def restartable(tmp_path: Path) -> Iterator[RestartableSandbox]:
+    sandbox = RestartableSandbox(tmp_path)
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+def _human_session(stack: LiveStack) -> tuple[str, ServiceSession]:
+    seat = stack.online_seat("alice")
+    customer = stack.new_customer()
+    stack.im.say(customer, "转人工")
+    stack.im.wait_for_text(seat.im_user_id, "请求人工服务")
+    return customer, ServiceSession.objects.select_related("seat").get(customer__im_user_id=customer)
+
+
+def _replies(stack: LiveStack, customer: str) -> list[str]:
+    texts = stack.im.texts(customer, sender="cs_robot")
+    return [t for t in texts if t.startswith("回复")]
+
+
+def test_with_the_im_server_down_for_30_seconds_every_reply_arrives_in_order(
+    restartable: RestartableSandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
+) -> None:
+    extra = {"CS_OUTBOX_MAX_BACKOFF_SECONDS": "4"}
+    with stack_running(sandbox=restartable.sandbox, settings=settings, tmp_path=tmp_path, extra_env=extra) as stack:
+        customer, session = _human_session(stack)
+        assert session.seat is not None
+        restartable.stop()
+        sent = []
+        for number in range(6):  # a reply every 5 s while the IM server is away
+            sent.append(f"回复{number}")
+            servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload(sent[-1]))
+            time.sleep(5)
+        pending = OutboundMessage.objects.filter(state=OutboundMessage.State.PENDING, target_user_id=customer)
+        assert pending.count() == len(sent)
+        assert pending.order_by("id").first().attempts >= 2  # type: ignore[union-attr]
+        restartable.start()
+        wait_until(lambda: len(_replies(stack, customer)) >= len(sent), timeout=30, what="every reply")
+        assert _replies(stack, customer) == sent, "in order, each once"
+        assert not OutboundMessage.objects.exclude(state=OutboundMessage.State.SENT).exists()
+
+
+def test_a_worker_killed_mid_send_does_not_lose_the_message(
+    sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
+) -> None:
+    """The worker dies while the IM server is answering its send. Its claim (lease) expires, and the
+    sweep hands the row to another worker. The IM server may have accepted the first send before the
+    worker died: then the customer sees the message twice. That takes a crash inside one HTTP round
+    trip, so it is rare; the alternative (never resending) could lose the message, which is worse."""
+    extra = {"CS_OUTBOX_LEASE_SECONDS": "4"}
+    with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path, extra_env=extra) as stack:
+        customer, session = _human_session(stack)
+        assert session.seat is not None
+        sandbox.configure(failMode="delay", failDelaySeconds=3, failScope="robot", failCount=1)
+        try:
+            servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload("回复-关键"))
+            row = OutboundMessage.objects.get(target_user_id=customer, payload__searchableContent="回复-关键")
+            wait_until(
+                lambda: OutboundMessage.objects.filter(pk=row.pk, lease_until__isnull=False).exists(),
+                timeout=10,
+                what="a worker to claim the message",
+            )
+            os.killpg(stack.processes["worker1"].pid, signal.SIGKILL)
+            start_worker(stack, stack.exits, name="worker2")
+            wait_until(
+                lambda: OutboundMessage.objects.filter(pk=row.pk, state=OutboundMessage.State.SENT).exists(),
+                timeout=40,
+                what="the message to be sent by the second worker",
+            )
+        finally:
+            sandbox.configure(failMode="none")
+        wait_until(lambda: "回复-关键" in _replies(stack, customer), timeout=10, what="the customer to get it")
+        copies = _replies(stack, customer).count("回复-关键")
+        assert 1 <= copies <= 2
+        print(f"worker killed mid-send: the customer received {copies} cop{'y' if copies == 1 else 'ies'}")  # noqa: T201

@@ -1,0 +1,95 @@
+"""App-server mode: the CS server holds no admin secret and asks the App Server, over signed HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+import requests
+
+from robots.appserver.auth import HEADER_SIGNATURE, HEADER_TIMESTAMP, signed_headers
+from robots.appserver.client import AppServerImAdmin
+from robots.wfprotocol import WfcAuthError
+from tests.support.processes import free_port, http_status, python, running, wait_until
+
+if TYPE_CHECKING:
+    from tests.support.sandbox import Sandbox
+
+KEY = "k" * 40
+
+
+@pytest.fixture
+def app_server(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CS_APP_SERVER_KEY": KEY,
+        "CS_APP_SERVER_PORT": str(port),
+        "WFC_ADMIN_API_URL": sandbox.admin_url,
+        "WFC_ADMIN_SECRET": sandbox.admin_secret,
+    }
+    url = f"http://127.0.0.1:{port}"
+    with running(python("-m", "robots.appserver"), env=env, log=tmp_path / "appserver.log"):
+        wait_until(lambda: http_status(f"{url}/healthz") == 200, timeout=20, what="the app server")
+        yield url
+
+
+def _raw(url: str, path: str, body: dict[str, object], headers: dict[str, str]) -> requests.Response:
+    return requests.post(url + path, data=json.dumps(body).encode(), headers=headers, timeout=5)
+
+
+def test_it_creates_a_shadow_and_reads_it_back(app_server: str, sandbox: Sandbox) -> None:
+    admin = AppServerImAdmin(app_server, KEY)
+    user_id, secret = admin.create_robot(
+        user_id="cust1_csshadow", name="cust1_csshadow", display_name="顾客", secret="s" * 20, callback="http://x/cb"
+    )
+    assert (user_id, secret) == ("cust1_csshadow", "s" * 20)
+    info = admin.get_robot_info(robot_id="cust1_csshadow")
+    assert info.callback == "http://x/cb"
+    assert info.display_name == "顾客"
+
+
+def test_it_refuses_robots_that_are_not_customer_service_robots(app_server: str) -> None:
+    with pytest.raises(WfcAuthError, match="not a customer-service robot"):
+        AppServerImAdmin(app_server, KEY).create_robot(
+            user_id="FireRobot", name="FireRobot", display_name="x", secret="s" * 20, callback="http://x/cb"
+        )
+
+
+def test_it_refuses_a_wrong_key(app_server: str) -> None:
+    with pytest.raises(WfcAuthError, match="bad signature"):
+        AppServerImAdmin(app_server, "w" * 40).get_user_info(user_id="anyone")
+
+
+def test_it_refuses_a_replayed_request(app_server: str) -> None:
+    body = {"user_id": "nobody"}
+    data = json.dumps(body).encode()
+    headers = signed_headers(KEY, path="/cs/user/info", body=data)
+    first = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
+    assert first.status_code == 404  # authenticated; the user just does not exist
+    again = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
+    assert (again.status_code, again.json()) == (401, {"error": "replayed request"})
+
+
+def test_it_refuses_a_stale_request(app_server: str) -> None:
+    data = json.dumps({"user_id": "nobody"}).encode()
+    headers = signed_headers(KEY, path="/cs/user/info", body=data, now=time.time() - 600)
+    answer = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
+    assert answer.status_code == 401
+    assert "stale" in answer.json()["error"]
+
+
+def test_it_refuses_a_tampered_body(app_server: str) -> None:
+    headers = signed_headers(KEY, path="/cs/user/info", body=b'{"user_id": "a"}')
+    answer = requests.post(app_server + "/cs/user/info", data=b'{"user_id": "b"}', headers=headers, timeout=5)
+    assert (answer.status_code, answer.json()["error"]) == (401, "bad signature")
+
+
+def test_it_refuses_missing_headers(app_server: str) -> None:
+    answer = _raw(app_server, "/cs/user/info", {"user_id": "a"}, {HEADER_TIMESTAMP: "1", HEADER_SIGNATURE: "x"})
+    assert answer.status_code == 401

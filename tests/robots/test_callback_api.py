@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from robots.models import InboundMessage, Robot
+from robots.services import cs_robot_get
+from sessions_app.models import Message, ServiceSession
+
+pytestmark = pytest.mark.django_db
+
+BIG_ID = 430843814853214338  # above 2**53: a float anywhere on the way would change it
+
+
+def _body(**overrides: object) -> dict[str, object]:
+    body: dict[str, object] = {
+        "messageId": BIG_ID,
+        "sender": "customer-1",
+        "conv": {"type": 0, "target": "cs_robot", "line": 0},
+        "payload": {"type": 1, "searchableContent": "你好", "persistFlag": 3},
+        "toUsers": [],
+        "timestamp": 1700000000000,
+    }
+    body.update(overrides)
+    return body
+
+
+def _post(
+    robot: Robot, body: object, *, token: str | None = None, raw: bytes | None = None
+) -> tuple[int, dict[str, object]]:
+    response = Client().post(
+        f"/wfc/callback/{robot.robot_id}?k={robot.callback_token if token is None else token}",
+        data=raw if raw is not None else json.dumps(body),
+        content_type="application/json",
+    )
+    return response.status_code, response.json()
+
+
+@pytest.fixture
+def cs_robot() -> Robot:
+    return cs_robot_get()
+
+
+def test_it_stores_the_message_once_with_its_exact_id_and_opens_a_session(cs_robot: Robot) -> None:
+    status, body = _post(cs_robot, _body())
+    assert (status, body) == (200, {"status": "accepted", "messageId": str(BIG_ID)})
+    inbound = InboundMessage.objects.get()
+    assert inbound.message_id == BIG_ID
+    assert inbound.state == InboundMessage.State.DONE
+    session = ServiceSession.objects.get(customer__im_user_id="customer-1")
+    assert session.messages.get(direction=Message.Direction.IN).im_message_id == BIG_ID
+
+
+def test_a_repeated_message_is_answered_200_and_does_nothing(cs_robot: Robot) -> None:
+    _post(cs_robot, _body())
+    count = Message.objects.count()
+    status, body = _post(cs_robot, _body())
+    assert (status, body["status"]) == (200, "duplicate")
+    assert InboundMessage.objects.count() == 1
+    assert Message.objects.count() == count
+
+
+def test_unknown_keys_from_newer_servers_are_accepted_and_ignored(cs_robot: Robot) -> None:
+    status, _ = _post(
+        cs_robot, _body(senderUserInfo={"userId": "customer-1"}, toRobotId="cs_robot", client={"platform": 5})
+    )
+    assert status == 200
+
+
+def test_a_wrong_token_is_refused_and_nothing_is_stored(cs_robot: Robot) -> None:
+    status, body = _post(cs_robot, _body(), token="not-the-token")
+    assert (status, body) == (403, {"error": "wrong callback token"})
+    status, _ = _post(cs_robot, _body(), token="")
+    assert status == 403
+    assert not InboundMessage.objects.exists()
+
+
+def test_an_unknown_robot_is_404(cs_robot: Robot) -> None:
+    response = Client().post("/wfc/callback/nobody?k=x", data=json.dumps(_body()), content_type="application/json")
+    assert response.status_code == 404
+    assert response.json() == {"error": "unknown robot"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        (_body(messageId=1.5e17), "messageId"),
+        (_body(messageId="430843814853214338"), "messageId"),
+        (_body(sender=7), "sender"),
+        (_body(conv=None), "conv"),
+        (_body(payload={"searchableContent": "no type"}), "payload.type"),
+        (_body(timestamp=True), "timestamp"),
+        (_body(conv={"type": 0, "target": "cs_robot", "line": 2**31}), "conv.line"),
+        (_body(sender="x" * 65), "sender"),
+        ({k: v for k, v in _body().items() if k != "sender"}, "sender"),
+        ([1, 2, 3], ""),
+    ],
+)
+def test_malformed_bodies_get_a_400_naming_the_field(cs_robot: Robot, body: object, field: str) -> None:
+    status, answer = _post(cs_robot, body)
+    assert status == 400
+    assert str(answer["error"]).startswith(field)
+    assert not InboundMessage.objects.exists()
+
+
+def test_a_body_that_is_not_json_is_400(cs_robot: Robot) -> None:
+    status, answer = _post(cs_robot, None, raw=b"{not json")
+    assert (status, answer) == (400, {"error": "body is not JSON"})
+
+
+def test_an_oversized_body_is_413(cs_robot: Robot) -> None:
+    huge = _body(payload={"type": 1, "searchableContent": "x" * 300_000, "persistFlag": 3})
+    status, answer = _post(cs_robot, huge)
+    assert status == 413
+    assert "larger than" in str(answer["error"])
+
+
+def test_unknown_content_types_are_kept_in_the_transcript(cs_robot: Robot) -> None:
+    status, _ = _post(cs_robot, _body(payload={"type": 2999, "content": "custom", "persistFlag": 3}))
+    assert status == 200
+    assert Message.objects.get(direction=Message.Direction.IN).content_type == 2999
+
+
+def test_group_messages_are_stored_but_ignored(cs_robot: Robot) -> None:
+    status, _ = _post(cs_robot, _body(conv={"type": 1, "target": "group-1", "line": 0}))
+    assert status == 200
+    assert InboundMessage.objects.get().state == InboundMessage.State.IGNORED
+    assert not ServiceSession.objects.exists()
+
+
+def test_only_post_is_allowed(cs_robot: Robot) -> None:
+    response = Client().get(f"/wfc/callback/{cs_robot.robot_id}?k={cs_robot.callback_token}")
+    assert response.status_code == 405
+
+
+def test_a_nul_character_is_refused_not_half_stored(cs_robot: Robot) -> None:
+    status, answer = _post(cs_robot, _body(sender="bad\u0000sender"))
+    assert (status, answer) == (400, {"error": "body contains a NUL character"})
+    response = Client().post("/wfc/callback/a%00b?k=x", data=json.dumps(_body()), content_type="application/json")
+    assert response.status_code == 404
+    assert not InboundMessage.objects.exists()

@@ -1,0 +1,73 @@
+"""Failed outbound messages in the admin: listed with their reason, and put back in line by the
+supervisors' retry action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from robots.models import OutboundMessage
+from seats.models import Seat
+
+pytestmark = pytest.mark.django_db
+
+LIST_URL = "/admin/robots/outboundmessage/"
+
+
+def _outbound(state: str, error: str = "") -> OutboundMessage:
+    return OutboundMessage.objects.create(
+        ordering_key="cs>cust-1:0",
+        sender_kind=OutboundMessage.SenderKind.CS_ROBOT,
+        target_user_id="cust-1",
+        payload={"type": 1, "searchableContent": "您好"},
+        state=state,
+        attempts=1 if error else 0,
+        last_error=error,
+    )
+
+
+@pytest.fixture
+def client(supervisor: User) -> Client:
+    client = Client()
+    client.force_login(supervisor)
+    return client
+
+
+def test_failed_messages_are_listed_with_their_reason(client: Client) -> None:
+    _outbound(OutboundMessage.State.FAILED, "WfcError: code 246 (blacklisted)")
+    _outbound(OutboundMessage.State.SENT)
+    page = client.get(LIST_URL, {"state__exact": "failed"}).content.decode()
+    assert "code 246 (blacklisted)" in page
+    assert page.count('name="_selected_action"') == 1
+
+
+def test_the_retry_action_puts_failed_messages_back_in_line(
+    client: Client, django_capture_on_commit_callbacks: Callable[..., AbstractContextManager[list[Any]]]
+) -> None:
+    failed = _outbound(OutboundMessage.State.FAILED, "WfcError: code 246")
+    sent = _outbound(OutboundMessage.State.SENT)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = client.post(LIST_URL, {"action": "retry", "_selected_action": [failed.pk, sent.pk]})
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert failed.state == OutboundMessage.State.PENDING
+    assert failed.lease_until is None
+    assert sent.state == OutboundMessage.State.SENT, "only failed messages are retried"
+    assert len(callbacks) == 1, "delivery of the key is scheduled once the change commits"
+
+
+def test_a_servicer_cannot_retry_anything(servicer_seat: Seat) -> None:
+    failed = _outbound(OutboundMessage.State.FAILED, "WfcError: code 246")
+    client = Client()
+    client.force_login(servicer_seat.user)
+    response = client.post(LIST_URL, {"action": "retry", "_selected_action": [failed.pk]})
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+    failed.refresh_from_db()
+    assert failed.state == OutboundMessage.State.FAILED

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from sessions_app.models import FaqEntry
+from sessions_app.services.autoanswer import FaqAnswerer, HttpAnswerer, similarity
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def faq() -> None:
+    FaqEntry.objects.create(question="怎么退货", alternatives="如何退货\n退货流程", answer="退货答案")
+    FaqEntry.objects.create(question="发货时间", alternatives="什么时候发货\n多久发货", answer="发货答案")
+    FaqEntry.objects.create(question="会员积分怎么用", answer="积分答案", enabled=False)
+
+
+def test_similarity_needs_no_word_segmentation() -> None:
+    assert similarity("如何退货", "如何退货") == 1.0
+    assert similarity("请问如何退货呢？", "如何退货") > 0.5
+    assert similarity("如何退货", "发货时间") < 0.3
+    assert similarity("", "如何退货") == 0.0
+    assert similarity("ＡＰＰ 下载", "app下载") == 1.0, "full-width, case and spaces are folded"
+
+
+@pytest.mark.parametrize(
+    ("question", "answer"),
+    [("我想退货怎么办", "退货答案"), ("你们一般多久发货啊", "发货答案"), ("什么时候能发货", "发货答案")],
+)
+def test_the_faq_matcher_finds_paraphrases(faq: None, question: str, answer: str) -> None:
+    found = FaqAnswerer(threshold=0.35).answer(question, customer_id="c")
+    assert found is not None
+    assert found.text == answer
+
+
+def test_below_the_threshold_there_is_no_answer_and_disabled_entries_never_match(faq: None) -> None:
+    answerer = FaqAnswerer(threshold=0.35)
+    assert answerer.answer("今天天气怎么样", customer_id="c") is None
+    assert answerer.answer("会员积分怎么用", customer_id="c") is None
+
+
+class _Bot(BaseHTTPRequestHandler):
+    delay = 0.0
+    reply: object = {"answer": "来自远端的答案", "confidence": 0.9}
+    seen: list[dict[str, object]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append(body)
+        time.sleep(self.delay)
+        data = json.dumps(self.reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def remote_bot() -> Iterator[str]:
+    _Bot.delay, _Bot.reply, _Bot.seen = 0.0, {"answer": "来自远端的答案", "confidence": 0.9}, []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Bot)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/answer"
+    server.shutdown()
+
+
+def test_the_http_answerer_uses_the_remote_answer(faq: None, remote_bot: str) -> None:
+    answer = HttpAnswerer(url=remote_bot, timeout=2, fallback=FaqAnswerer(threshold=0.35)).answer(
+        "如何退货", customer_id="c1"
+    )
+    assert answer is not None
+    assert (answer.text, answer.source) == ("来自远端的答案", "http")
+    assert _Bot.seen == [{"question": "如何退货", "customer": "c1"}]
+
+
+def test_the_http_answerer_falls_back_to_the_faq_on_timeout(faq: None, remote_bot: str) -> None:
+    _Bot.delay = 1.5
+    answer = HttpAnswerer(url=remote_bot, timeout=0.3, fallback=FaqAnswerer(threshold=0.35)).answer(
+        "如何退货", customer_id="c1"
+    )
+    assert answer is not None
+    assert (answer.text, answer.source) == ("退货答案", "faq")
+
+
+def test_the_http_answerer_falls_back_on_a_malformed_answer(faq: None, remote_bot: str) -> None:
+    _Bot.reply = {"answer": 42}
+    answer = HttpAnswerer(url=remote_bot, timeout=2, fallback=FaqAnswerer(threshold=0.35)).answer(
+        "多久发货", customer_id="c1"
+    )
+    assert answer is not None
+    assert answer.source == "faq"
+
+
+def test_the_http_answerer_falls_back_when_the_endpoint_is_down(faq: None) -> None:
+    answer = HttpAnswerer(url="http://127.0.0.1:1/x", timeout=1, fallback=FaqAnswerer(threshold=0.35)).answer(
+        "如何退货", customer_id="c1"
+    )
+    assert answer is not None
+    assert answer.source == "faq"

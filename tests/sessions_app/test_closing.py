@@ -1,0 +1,142 @@
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from django.utils import timezone
+
+from ratings.models import Rating
+from robots.wfprotocol import CsControl
+from seats.models import Seat
+from sessions_app.models import ServiceSession, ServiceSettings
+from sessions_app.services.closing import idle_sweep
+from sessions_app.services.servicer import servicer_end_session
+from tests.support.cs_stack import Stack
+from tests.support.processes import wait_until
+
+
+def _signals(stack: Stack, user: str, kind: CsControl) -> list[dict[str, object]]:
+    return [json.loads(m["payload"]["content"]) for m in stack.im.inbox(user) if m["payload"]["type"] == kind]
+
+
+def _assigned(stack: Stack) -> tuple[str, ServiceSession]:
+    stack.online_seat("alice")
+    customer = stack.new_customer()
+    stack.im.say(customer, "转人工")
+    stack.im.wait_for_text(customer, "为您服务")
+    return customer, ServiceSession.objects.select_related("seat").get(customer__im_user_id=customer)
+
+
+def test_the_customer_exit_ends_the_session_frees_the_seat_and_prompts_for_a_rating(cs_stack: Stack) -> None:
+    customer, session = _assigned(cs_stack)
+    cs_stack.im.control(customer, CsControl.EXIT)
+    cs_stack.im.wait_for_text(customer, "请为本次服务打分")
+    session.refresh_from_db()
+    assert session.state == ServiceSession.State.CLOSED
+    assert session.close_reason == ServiceSession.CloseReason.CUSTOMER_EXIT
+    assert session.rated_seat_id == session.seat_id
+    assert session.seat is not None
+    assert Seat.objects.get(pk=session.seat.pk).active_sessions == 0
+    closed = _signals(cs_stack, customer, CsControl.SESSION_CLOSED)
+    assert closed[-1]["reason"] == "customer_exit"
+    request = _signals(cs_stack, customer, CsControl.RATING_REQUEST)[-1]
+    assert request["session"] == str(session.pk)
+    assert str(request["url"]).startswith("http://")
+
+
+def test_a_single_digit_after_the_prompt_records_the_rating(cs_stack: Stack) -> None:
+    customer, session = _assigned(cs_stack)
+    cs_stack.im.say(customer, "结束会话")
+    cs_stack.im.wait_for_text(customer, "请为本次服务打分")
+    cs_stack.im.say(customer, "4")
+    cs_stack.im.wait_for_text(customer, "感谢您的评价")
+    rating = Rating.objects.get(session=session)
+    assert (rating.score, rating.channel, rating.seat_id) == (4, Rating.Channel.CHAT_DIGIT, session.seat_id)
+    # A later digit is an ordinary message: it opens a new bot session instead of re-rating.
+    cs_stack.im.say(customer, "5")
+    cs_stack.im.wait_for(
+        customer,
+        lambda ms: sum("欢迎咨询" in m["payload"].get("searchableContent", "") for m in ms) == 2,
+        what="new session",
+    )
+    assert Rating.objects.get(session=session).score == 4
+
+
+def test_the_rating_control_message_records_the_rating(cs_stack: Stack) -> None:
+    customer, session = _assigned(cs_stack)
+    cs_stack.im.control(customer, CsControl.EXIT)
+    cs_stack.im.wait_for_text(customer, "请为本次服务打分")
+    cs_stack.im.control(customer, CsControl.RATING, {"score": 5, "comment": "很快"})
+    wait_until(lambda: Rating.objects.filter(session=session).exists(), timeout=10, what="the rating")
+    rating = Rating.objects.get(session=session)
+    assert (rating.score, rating.comment, rating.channel) == (5, "很快", Rating.Channel.CONTROL)
+
+
+def test_the_servicer_can_end_the_session(cs_stack: Stack) -> None:
+    customer, session = _assigned(cs_stack)
+    assert session.seat is not None
+    servicer_end_session(session_id=session.pk, seat=session.seat)
+    cs_stack.im.wait_for_text(customer, "请为本次服务打分")
+    session.refresh_from_db()
+    assert session.close_reason == ServiceSession.CloseReason.SERVICER_END
+
+
+def test_idle_customers_are_warned_then_closed_by_the_sweep(cs_stack: Stack) -> None:
+    customer, session = _assigned(cs_stack)
+    config = ServiceSettings.load()
+    long_ago = timezone.now() - timedelta(minutes=config.human_idle_warning_minutes + 1)
+    ServiceSession.objects.filter(pk=session.pk).update(last_customer_activity_at=long_ago)
+    assert idle_sweep() == {"warned": 1, "closed": 0}
+    cs_stack.im.wait_for_text(customer, "会话将在")
+    assert idle_sweep() == {"warned": 0, "closed": 0}, "the grace period has not passed yet"
+    grace = timedelta(minutes=config.human_idle_close_minutes + 1)
+    ServiceSession.objects.filter(pk=session.pk).update(
+        last_customer_activity_at=long_ago - grace, idle_warned_at=timezone.now() - grace
+    )
+    assert idle_sweep() == {"warned": 0, "closed": 1}
+    cs_stack.im.wait_for_text(customer, "长时间未回复")
+    session.refresh_from_db()
+    assert session.close_reason == ServiceSession.CloseReason.IDLE_TIMEOUT
+    assert session.rated_seat_id == session.seat_id
+
+
+def test_a_message_after_the_warning_keeps_the_session_open(cs_stack: Stack) -> None:
+    customer, session = _assigned(cs_stack)
+    config = ServiceSettings.load()
+    long_ago = timezone.now() - timedelta(minutes=config.human_idle_warning_minutes + 1)
+    ServiceSession.objects.filter(pk=session.pk).update(last_customer_activity_at=long_ago)
+    assert idle_sweep()["warned"] == 1
+    cs_stack.im.say(customer, "我还在")
+    cs_stack.im.wait_for_text(session.seat.im_user_id if session.seat else "", "我还在")
+    session.refresh_from_db()
+    assert session.idle_warned_at is None
+    assert idle_sweep() == {"warned": 0, "closed": 0}
+
+
+def test_bot_sessions_have_their_own_idle_timer(cs_stack: Stack) -> None:
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "你好")
+    cs_stack.im.wait_for_text(customer, "欢迎咨询")
+    config = ServiceSettings.load()
+    config.bot_idle_minutes = 1
+    config.save()
+    ServiceSession.objects.update(last_customer_activity_at=timezone.now() - timedelta(minutes=2))
+    assert idle_sweep()["warned"] == 1
+
+
+def test_a_sweep_closing_several_queued_customers_announces_the_new_positions_once(cs_stack: Stack) -> None:
+    customers = [cs_stack.new_customer() for _ in range(4)]
+    for customer in customers:  # no seat online: everyone queues, in this order
+        cs_stack.im.say(customer, "转人工")
+        cs_stack.im.wait_for_text(customer, "您前面还有")
+    config = ServiceSettings.load()
+    grace = timedelta(minutes=config.human_idle_close_minutes + 1)
+    long_ago = timezone.now() - timedelta(minutes=config.queue_timeout_minutes + 1) - grace
+    ServiceSession.objects.filter(customer__im_user_id__in=customers[:2]).update(
+        last_customer_activity_at=long_ago, idle_warned_at=timezone.now() - grace
+    )
+    assert idle_sweep() == {"warned": 0, "closed": 2}
+    last = customers[-1]
+    cs_stack.im.wait_for_text(last, "您前面还有 1 位")
+    positions = [text for text in cs_stack.im.texts(last) if "您前面还有" in text]
+    assert len(positions) == 2, f"one announcement on queueing, one after the sweep: {positions}"

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from seats.models import Seat
+from sessions_app.models import ServiceSession
+from tests.factories import customer_make, message_make, session_make
+
+pytestmark = pytest.mark.django_db
+
+
+def _url(customer_id: int) -> str:
+    return f"/api/customers/{customer_id}/history/"
+
+
+def _client_for(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_the_owning_servicer_sees_the_customers_earlier_sessions(servicer_seat: Seat) -> None:
+    customer = customer_make()
+    old = session_make(customer=customer, seat=servicer_seat, state=ServiceSession.State.CLOSED)
+    message_make(old, "上次的问题")
+    session_make(customer=customer, seat=servicer_seat)
+    response = _client_for(servicer_seat.user).get(_url(customer.pk))
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == 2
+    assert body["results"][1]["messages"][0]["payload"]["searchableContent"] == "上次的问题"
+
+
+def test_another_servicer_is_refused(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
+    customer = customer_make()
+    session_make(customer=customer, seat=servicer_seat)
+    response = _client_for(other_servicer_seat.user).get(_url(customer.pk))
+    assert response.status_code == 404
+    assert "detail" in response.json()
+
+
+def test_a_servicer_whose_session_ended_loses_access(servicer_seat: Seat) -> None:
+    customer = customer_make()
+    session_make(customer=customer, seat=servicer_seat, state=ServiceSession.State.CLOSED)
+    assert _client_for(servicer_seat.user).get(_url(customer.pk)).status_code == 404
+
+
+def test_supervisors_see_every_customer(supervisor: User) -> None:
+    customer = customer_make()
+    session_make(customer=customer, state=ServiceSession.State.BOT)
+    assert _client_for(supervisor).get(_url(customer.pk)).status_code == 200
+
+
+def test_anonymous_users_are_refused() -> None:
+    customer = customer_make()
+    response = Client().get(_url(customer.pk))
+    assert response.status_code == 403
+
+
+def test_history_is_paginated(supervisor: User) -> None:
+    customer = customer_make()
+    for _ in range(3):
+        session_make(customer=customer, state=ServiceSession.State.CLOSED)
+    body = _client_for(supervisor).get(_url(customer.pk), {"page_size": 2}).json()
+    assert (body["count"], len(body["results"])) == (3, 2)
+    assert body["next"] is not None

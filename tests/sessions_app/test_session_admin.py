@@ -1,0 +1,161 @@
+"""The sessions, settings, ratings and left messages pages a supervisor works with."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+
+from ratings.models import Rating
+from seats.models import Seat
+from sessions_app.models import LeftMessage, ServiceSession, ServiceSettings, SessionEvent
+from tests.factories import customer_make, session_make
+
+pytestmark = pytest.mark.django_db
+
+SESSIONS = "/admin/sessions_app/servicesession/"
+
+
+@pytest.fixture
+def client(supervisor: User) -> Client:
+    client = Client()
+    client.force_login(supervisor)
+    return client
+
+
+def _listed(client: Client, url: str, **query: str | int) -> str:
+    response = client.get(url, query)
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_sessions_filter_by_state_seat_and_rating(
+    client: Client, servicer_seat: Seat, other_servicer_seat: Seat
+) -> None:
+    rated = session_make(customer=customer_make("rated-one"), seat=servicer_seat, state=ServiceSession.State.CLOSED)
+    Rating.objects.create(session=rated, seat=servicer_seat, score=5, channel=Rating.Channel.FORM)
+    session_make(customer=customer_make("unrated-one"), seat=other_servicer_seat, state=ServiceSession.State.CLOSED)
+    session_make(customer=customer_make("in-progress"), seat=other_servicer_seat)
+    by_rating = _listed(client, SESSIONS, rated="yes")
+    assert "rated-one" in by_rating
+    assert "unrated-one" not in by_rating
+    assert "unrated-one" in _listed(client, SESSIONS, rated="no")
+    by_state = _listed(client, SESSIONS, state__exact="human")
+    assert "in-progress" in by_state
+    assert "rated-one" not in by_state
+    by_seat = _listed(client, SESSIONS, seat__id__exact=servicer_seat.pk)
+    assert "rated-one" in by_seat
+    assert "in-progress" not in by_seat
+
+
+def test_sessions_are_found_by_customer_or_number(client: Client, servicer_seat: Seat) -> None:
+    session = session_make(customer=customer_make("wx-12345"), seat=servicer_seat)
+    assert "wx-12345" in _listed(client, SESSIONS, q="wx-123")
+    assert "wx-12345" in _listed(client, SESSIONS, q=f"#{session.pk}")
+
+
+def test_ending_a_session_from_the_list_closes_it_through_the_service(
+    client: Client, servicer_seat: Seat, django_capture_on_commit_callbacks: object
+) -> None:
+    session = session_make(seat=servicer_seat)
+    Seat.objects.filter(pk=servicer_seat.pk).update(active_sessions=1)
+    response = client.post(SESSIONS, {"action": "force_end", "_selected_action": [session.pk]})
+    assert response.status_code == 302
+    session.refresh_from_db()
+    assert (session.state, session.close_reason, session.rated_seat_id) == (
+        "closed",
+        "supervisor_end",
+        servicer_seat.pk,
+    )
+    assert session.events.filter(kind=SessionEvent.Kind.CLOSED).exists()
+    servicer_seat.refresh_from_db()
+    assert servicer_seat.active_sessions == 0
+
+
+def test_sessions_cannot_be_added_changed_or_deleted(client: Client, servicer_seat: Seat) -> None:
+    session = session_make(seat=servicer_seat, state=ServiceSession.State.CLOSED)
+    assert client.get(f"{SESSIONS}add/").status_code == 403
+    assert client.get(f"{SESSIONS}{session.pk}/delete/").status_code == 403
+    client.post(f"{SESSIONS}{session.pk}/change/", {"state": "bot"})
+    session.refresh_from_db()
+    assert session.state == ServiceSession.State.CLOSED
+
+
+def test_the_settings_list_goes_straight_to_the_one_row(client: Client) -> None:
+    response = client.get("/admin/sessions_app/servicesettings/")
+    row = ServiceSettings.load()
+    assert response.status_code == 302
+    assert response["Location"] == f"/admin/sessions_app/servicesettings/{row.pk}/change/"
+    assert ServiceSettings.objects.count() == 1
+    assert client.get("/admin/sessions_app/servicesettings/add/").status_code == 403
+    assert client.get(f"/admin/sessions_app/servicesettings/{row.pk}/delete/").status_code == 403
+
+
+def _settings_form(row: ServiceSettings, **changes: object) -> dict[str, object]:
+    data: dict[str, object] = {}
+    for field in ServiceSettings._meta.fields:
+        if not field.editable or field.primary_key:
+            continue
+        value = getattr(row, field.name)
+        if isinstance(value, bool):
+            if value:
+                data[field.name] = "on"
+        elif hasattr(value, "strftime"):
+            data[field.name] = value.strftime("%H:%M:%S")
+        else:
+            data[field.name] = value
+    data.update(changes)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_settings_are_saved_without_a_restart(client: Client) -> None:
+    row = ServiceSettings.load()
+    url = f"/admin/sessions_app/servicesettings/{row.pk}/change/"
+    response = client.post(url, _settings_form(row, welcome_text="欢迎光临！", queue_timeout_minutes=15))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    row.refresh_from_db()
+    assert (row.welcome_text, row.queue_timeout_minutes) == ("欢迎光临！", 15)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("assigned_text", "客服 {nmae} 为您服务。"),
+        ("queued_text", "前面还有 {ahead 位"),
+        ("business_days", "1,2,8"),
+        ("business_hours_end", "08:00:00"),
+    ],
+)
+def test_settings_that_would_break_the_flow_are_refused(client: Client, field: str, value: str) -> None:
+    row = ServiceSettings.load()
+    url = f"/admin/sessions_app/servicesettings/{row.pk}/change/"
+    response = client.post(url, _settings_form(row, **{field: value}))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors.get(field)
+    row.refresh_from_db()
+    assert str(getattr(row, field)) != value
+
+
+def test_left_messages_are_searchable_and_can_be_marked_handled(client: Client) -> None:
+    customer = customer_make("night-owl")
+    message = LeftMessage.objects.create(customer=customer, text="明天请给我回电话")
+    LeftMessage.objects.create(customer=customer_make(), text="别的事情")
+    page = _listed(client, "/admin/sessions_app/leftmessage/", q="回电话")
+    assert "明天请给我回电话" in page
+    assert "别的事情" not in page
+    response = client.post(
+        "/admin/sessions_app/leftmessage/", {"action": "mark_handled", "_selected_action": [message.pk]}
+    )
+    assert response.status_code == 302
+    message.refresh_from_db()
+    assert message.handled_at is not None
+    assert "明天请给我回电话" not in _listed(client, "/admin/sessions_app/leftmessage/", handled="no")
+
+
+def test_ratings_are_searchable_by_comment_customer_and_seat(client: Client, servicer_seat: Seat) -> None:
+    session = session_make(customer=customer_make("happy-customer"), seat=servicer_seat, state="closed")
+    Rating.objects.create(session=session, seat=servicer_seat, score=5, comment="非常耐心", channel="form")
+    for query in ("耐心", "happy-customer", "Alice"):
+        assert "非常耐心" in _listed(client, "/admin/ratings/rating/", q=query), query
+    rating = Rating.objects.get()
+    assert client.get(f"/admin/ratings/rating/{rating.pk}/delete/").status_code == 403

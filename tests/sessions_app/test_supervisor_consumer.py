@@ -1,0 +1,107 @@
+"""The supervisors' live feed, driven through the real ASGI application (origin check, session
+authentication, URL routing) with the Redis channel layer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import Group, User
+from django.test import Client
+
+from cs_project.asgi import application
+from seats.models import Seat
+from seats.services import SUPERVISOR_GROUP
+from sessions_app import supervisor_consumer
+from sessions_app.models import ServiceSession, SessionEvent
+from sessions_app.services.servicer import seat_status_set
+from tests.factories import session_make
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redis_client")]
+
+
+def _cookie_for(user: User | None) -> list[tuple[bytes, bytes]]:
+    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        headers.append((b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode()))
+    return headers
+
+
+async def _connect(user: User | None) -> tuple[WebsocketCommunicator, bool]:
+    headers = await database_sync_to_async(_cookie_for)(user)
+    communicator = WebsocketCommunicator(application, "/ws/supervisor/", headers=headers)
+    connected, _subprotocol = await communicator.connect(timeout=5)
+    return communicator, connected
+
+
+@pytest.fixture
+async def feed(supervisor: User) -> AsyncIterator[WebsocketCommunicator]:
+    communicator, connected = await _connect(supervisor)
+    assert connected
+    assert await communicator.receive_json_from(timeout=5) == {"type": "hello"}
+    yield communicator
+    await communicator.disconnect()
+
+
+async def test_an_anonymous_visitor_is_refused() -> None:
+    _communicator, connected = await _connect(None)
+    assert not connected
+
+
+async def test_a_servicer_is_refused(servicer_seat: Seat) -> None:
+    _communicator, connected = await _connect(servicer_seat.user)
+    assert not connected
+
+
+async def test_staff_without_the_supervisors_rights_are_refused() -> None:
+    staff = await database_sync_to_async(User.objects.create_user)("clerk", password="pw", is_staff=True)
+    _communicator, connected = await _connect(staff)
+    assert not connected
+
+
+async def test_another_origin_is_refused(supervisor: User) -> None:
+    headers = [(b"origin", b"https://evil.example"), *(await database_sync_to_async(_cookie_for)(supervisor))[1:]]
+    communicator = WebsocketCommunicator(application, "/ws/supervisor/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+
+
+async def test_every_timeline_entry_reaches_the_supervisors(feed: WebsocketCommunicator, servicer_seat: Seat) -> None:
+    session: ServiceSession = await database_sync_to_async(session_make)(seat=servicer_seat)
+    await database_sync_to_async(SessionEvent.objects.create)(
+        session=session, kind=SessionEvent.Kind.ASSIGNED, seat=servicer_seat
+    )
+    event: dict[str, Any] = await feed.receive_json_from(timeout=5)
+    assert event == {
+        "type": "session.timeline",
+        "session_id": session.pk,
+        "kind": "assigned",
+        "seat_id": servicer_seat.pk,
+    }
+
+
+async def test_seat_status_changes_reach_the_supervisors(feed: WebsocketCommunicator, servicer_seat: Seat) -> None:
+    await database_sync_to_async(seat_status_set)(seat=servicer_seat, status=Seat.Status.ONLINE)
+    event: dict[str, Any] = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["seat_id"], event["status"]) == ("seat.status", servicer_seat.pk, "online")
+
+
+async def test_a_ping_is_answered(feed: WebsocketCommunicator) -> None:
+    await feed.send_json_to({"type": "ping"})
+    assert await feed.receive_json_from(timeout=5) == {"type": "pong"}
+
+
+async def test_the_feed_closes_once_the_rights_are_withdrawn(
+    feed: WebsocketCommunicator, supervisor: User, servicer_seat: Seat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(supervisor_consumer, "RECHECK_SECONDS", 0.0)
+    group = await database_sync_to_async(Group.objects.get)(name=SUPERVISOR_GROUP)
+    await database_sync_to_async(supervisor.groups.remove)(group)
+    await database_sync_to_async(seat_status_set)(seat=servicer_seat, status=Seat.Status.AWAY)
+    output = await feed.receive_output(timeout=5)
+    assert output == {"type": "websocket.close", "code": supervisor_consumer.FORBIDDEN}

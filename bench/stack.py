@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 
 from bench.config import BASE_DIR
+from bench.im import UNLIMITED_ROBOT_RATE
 from bench.processes import ProcessGroups, free_port, log_contains, python, wait_until
 
 SANDBOX_ADMIN_SECRET = "bench-sandbox-admin-secret"  # noqa: S105 - a local stand-in server's secret
@@ -80,6 +81,9 @@ def stack_env(
         "WFC_ROBOT_API_URL": sandbox.robot_url,
         "WFC_ADMIN_API_URL": sandbox.admin_url,
         "WFC_ADMIN_SECRET": sandbox.admin_secret,
+        # The scenarios raise the sandbox's robot limit out of the way (bench.im.UNLIMITED_ROBOT_RATE);
+        # the client-side limiter is told the same, so it runs (its cost is measured) but never waits.
+        "WFC_ROBOT_RATE_LIMIT": str(UNLIMITED_ROBOT_RATE),
         "PYTHONUNBUFFERED": "1",
     }
 

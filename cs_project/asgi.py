@@ -1,12 +1,22 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels."""
+"""ASGI entry point: HTTP through Django, websockets through Channels.
+
+The IM server's callbacks (``/wfc/callback/…``) go to a Django handler without the browser
+middlewares (sessions, CSRF, locale, auth, messages, axes): a callback carries no cookie and is
+authenticated by its token, and under ASGI every one of those middlewares costs a hop between
+the event loop and Django's sync thread on the hottest path of the system (docs/benchmarks.md).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from cs_project.bootstrap import prepare_environment
 
 prepare_environment()
 
 from django.core.asgi import get_asgi_application  # noqa: E402 - must follow the environment
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
@@ -16,9 +26,32 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from cs_project.routing import websocket_urlpatterns  # noqa: E402
 
+CALLBACK_PATH_PREFIX = "/wfc/callback/"
+
+
+class CallbackASGIHandler(ASGIHandler):
+    """Django with no middleware: the same URLs and views, for the IM server's callbacks only."""
+
+    def load_middleware(self, is_async: bool = False) -> None:  # noqa: FBT001, FBT002 - Django's signature
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        # What BaseHandler.load_middleware does with an empty MIDDLEWARE (private in django-stubs).
+        get_response = self._get_response_async if is_async else self._get_response  # type: ignore[attr-defined]
+        self._middleware_chain = convert_exception_to_response(get_response)
+
+
+callback_asgi_app = CallbackASGIHandler()
+
+
+async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    handler = callback_asgi_app if scope["path"].startswith(CALLBACK_PATH_PREFIX) else django_asgi_app
+    await handler(scope, receive, send)
+
+
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": http_application,
         "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

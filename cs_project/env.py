@@ -8,6 +8,7 @@ deployment never turns silently into a default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,6 +85,20 @@ def env_int(
     if maximum is not None and number > maximum:
         raise EnvError(name, f"must be at most {maximum}, got {number}")
     return number
+
+
+_RATE = re.compile(r"(?P<count>[0-9]+)/(?P<period>s|sec|second|m|min|minute|h|hour|d|day)")
+
+
+def env_rate(name: str, *, default: str, environ: Environ | None = None) -> str:
+    """A request rate in DRF's format, ``<count>/<period>``: ``30/min``, ``5/s``, ``1000/day``."""
+    value = env_str(name, default=default, environ=environ)
+    match = _RATE.fullmatch(value)
+    if match is None:
+        raise EnvError(name, f"expected a rate such as 30/min (periods: s, min, hour, day), got {value!r}")
+    if int(match["count"]) < 1:
+        raise EnvError(name, f"must allow at least 1 request, got {value!r}")
+    return value
 
 
 def env_list(name: str, *, default: Sequence[str] | None = None, environ: Environ | None = None) -> list[str]:

@@ -10,7 +10,7 @@ import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
 from cs_project.bootstrap import BASE_DIR, embedded_redis_port, uses_embedded_redis, var_dir
-from cs_project.env import EnvError, env_bool, env_choice, env_database, env_int, env_list, env_str, env_url
+from cs_project.env import EnvError, env_bool, env_choice, env_database, env_int, env_list, env_rate, env_str, env_url
 
 # Lets typed code write ModelAdmin[Seat], QuerySet[Seat] etc. at run time.
 django_stubs_ext.monkeypatch()
@@ -51,6 +51,9 @@ CS_ROBOT_ID = env_str("CS_ROBOT_ID", default="cs_robot")
 CS_AUTOANSWER_URL = env_url("CS_AUTOANSWER_URL", default="") if env_str("CS_AUTOANSWER_URL", default="") else ""
 CS_AUTOANSWER_TIMEOUT = env_int("CS_AUTOANSWER_TIMEOUT_SECONDS", default=3, minimum=1, maximum=30)
 WFC_TIMEOUT_SECONDS = env_int("WFC_TIMEOUT_SECONDS", default=5, minimum=1, maximum=60)
+# The IM server's http.robot.rate_limit, same number and meaning: N requests per robot per 10 s (bursts
+# of N, N/10 per second sustained). The outbox paces each robot to it; 0 turns client-side pacing off.
+WFC_ROBOT_RATE_LIMIT = env_int("WFC_ROBOT_RATE_LIMIT", default=1000, minimum=0, maximum=2**31 - 1)
 
 INSTALLED_APPS = [
     "daphne",
@@ -74,6 +77,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so it sees every error page: none repeats a callback token (cs_project.error_pages).
+    "cs_project.error_pages.error_page_redaction_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,7 +103,10 @@ AXES_FAILURE_LIMIT = env_int("CS_LOGIN_FAILURE_LIMIT", default=5, minimum=1, max
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_IPWARE_PROXY_COUNT = env_int("CS_TRUSTED_PROXY_COUNT", default=0, minimum=0, maximum=5)
+# Proxies in front of us (1 behind nginx): the client's address is then taken from X-Forwarded-For,
+# for lockouts and throttles alike. (AXES_IPWARE_PROXY_COUNT would need django-ipware, not installed.)
+CS_TRUSTED_PROXY_COUNT = env_int("CS_TRUSTED_PROXY_COUNT", default=0, minimum=0, maximum=5)
+AXES_CLIENT_IP_CALLABLE = "cs_project.throttling.client_address"
 
 ROOT_URLCONF = "cs_project.urls"
 ASGI_APPLICATION = "cs_project.asgi.application"
@@ -127,6 +135,10 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Error reports (the debug pages, mail to admins) cleanse callback tokens and URL passwords too.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "cs_project.error_pages.SecretsReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "cs_project.error_pages.SecretsExceptionReporter"
 
 # Redis: broker, result store, channel layer and cache. Unset means the embedded server.
 EMBEDDED_REDIS_PORT = embedded_redis_port()
@@ -232,6 +244,17 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "EXCEPTION_HANDLER": "cs_project.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Counted in the shared Redis cache (cs_project.throttling), per login or per client address.
+    # The IM server's callbacks opt out (robots.apis); the rating form's rate lives here as well.
+    "DEFAULT_THROTTLE_CLASSES": [
+        "cs_project.throttling.AnonAddressThrottle",
+        "cs_project.throttling.UserAddressThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_rate("CS_THROTTLE_ANON", default="60/min"),
+        "user": env_rate("CS_THROTTLE_USER", default="600/min"),
+        "rating_form": env_rate("CS_THROTTLE_RATING_FORM", default="30/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Wildfire customer service API",
@@ -242,6 +265,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # The schema maps every endpoint: supervisors (staff) only.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
 }
 
 # Production hardening: on whenever DEBUG is off, so `check --deploy` is clean there.

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from cs_project.errors import ApplicationError
 from ratings.models import Rating
@@ -34,6 +37,23 @@ def rating_session_from_token(*, token: str) -> ServiceSession:
     if session is None:
         raise ApplicationError("This rating link is not valid.", code="bad_link", status=404)
     return session
+
+
+def rating_chat_session_lock(*, customer_id: int) -> ServiceSession | None:
+    """The session a rating sent in the chat (a digit, or the client's rating message) is for, locked:
+    the customer's latest closed session still waiting for one, closed no longer ago than a rating
+    link stays valid. Opening a new session withdraws the offer (``awaiting_rating_digit``)."""
+    return (
+        ServiceSession.objects.select_for_update(of=("self",))
+        .filter(
+            customer_id=customer_id,
+            state=ServiceSession.State.CLOSED,
+            awaiting_rating_digit=True,
+            closed_at__gte=timezone.now() - timedelta(seconds=LINK_MAX_AGE_SECONDS),
+        )
+        .order_by("-closed_at")
+        .first()
+    )
 
 
 @transaction.atomic

@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from cs_project.errors import ApplicationError
+from cs_project.throttling import address_throttle_hit
 from ratings.forms import RatingForm
 from ratings.models import Rating
 from ratings.services import rating_record, rating_session_from_token
@@ -12,6 +13,12 @@ from ratings.services import rating_record, rating_session_from_token
 
 @require_http_methods(["GET", "POST"])
 def rating_form(request: HttpRequest, token: str) -> HttpResponse:
+    # Per client address, before the link is even checked: the form is public.
+    retry_after = address_throttle_hit(request, scope="rating_form")
+    if retry_after is not None:
+        response = render(request, "ratings/throttled.html", {"retry_after": retry_after}, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
     try:
         session = rating_session_from_token(token=token)
     except ApplicationError as error:

@@ -1,8 +1,9 @@
 """Receiving the IM server's robot callbacks (§5): authenticate, validate, store once, act.
 
 The IM server does not sign callbacks, gives up after 10 s and keeps at most 5 in flight per
-host (§5.2), so a callback is answered as soon as the message is stored and acted on in the
-database; every call to the IM server that follows goes through the outbox.
+host (§5.2), so a callback is answered as soon as the message is stored; a Celery worker acts on
+it (``inbound_drain``, in order per conversation), and every call to the IM server that follows
+goes through the outbox.
 """
 
 from __future__ import annotations
@@ -81,12 +82,17 @@ def _parse(body: bytes) -> CallbackMessage:
 
 
 def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcome:
-    """Store a callback's message once (by robot and IM message id) and act on it."""
+    """Store a callback's message once (by robot and IM message id); a worker acts on it.
+
+    The answer goes back as soon as the row is committed (§5.2: the IM server keeps at most five
+    callbacks in flight and gives up after 10 s). Called outside any transaction: the row is
+    visible to the worker when its task arrives.
+    """
     robot = _authenticate(robot_id, token)
     message = _parse(body)
     try:
         with transaction.atomic():
-            inbound = InboundMessage.objects.create(
+            InboundMessage.objects.create(
                 robot=robot,
                 message_id=message.message_id,
                 sender=message.sender,
@@ -98,47 +104,83 @@ def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcom
             )
     except IntegrityError:
         return CallbackOutcome("duplicate", message.message_id)
-    inbound_process(inbound_id=inbound.pk)
+    _schedule_drain(robot_pk=robot.pk, sender=message.sender)
     return CallbackOutcome("accepted", message.message_id)
 
 
-def inbound_process(*, inbound_id: int) -> None:
-    """Act on a stored message. A failure leaves it FAILED, visible, and scheduled for a retry."""
+def _schedule_drain(*, robot_pk: int, sender: str) -> None:
+    from robots.tasks import inbound_process  # tasks import services; this breaks the cycle
+
+    try:
+        inbound_process.delay(robot_pk, sender)
+    except Exception:
+        # The message is stored and stays pending: the inbound sweep acts on it once the broker is back.
+        logger.exception("inbound message from %s stored, but its processing could not be queued", sender)
+
+
+def inbound_drain(*, robot_pk: int, sender: str) -> int:
+    """Act on one conversation's pending messages in server-time order; returns how many.
+
+    Each message is handled in a transaction that holds its row lock, so two workers draining the
+    same conversation take its messages one after the other, never side by side or out of order.
+    """
+    handled = 0
+    while True:
+        with transaction.atomic():
+            head = (
+                InboundMessage.objects.select_for_update(of=("self",))
+                .select_related("robot")
+                .filter(robot_id=robot_pk, sender=sender, state=InboundMessage.State.PENDING)
+                .order_by("server_timestamp", "pk")
+                .first()
+            )
+            if head is None:
+                return handled
+            _act_locked(head)
+        handled += 1
+
+
+def inbound_process_one(*, inbound_id: int) -> None:
+    """Act on one stored message again (a retry of a failed one), unless it is done meanwhile."""
+    with transaction.atomic():
+        inbound = (
+            InboundMessage.objects.select_for_update(of=("self",))
+            .select_related("robot")
+            .filter(pk=inbound_id, state__in=(InboundMessage.State.PENDING, InboundMessage.State.FAILED))
+            .first()
+        )
+        if inbound is not None:
+            _act_locked(inbound)
+
+
+def _act_locked(inbound: InboundMessage) -> None:
+    """Act on a locked, stored message. A failure leaves it FAILED, visible, and due for a retry."""
     from sessions_app.services.inbound import inbound_dispatch  # the CS logic sits above robots
 
-    inbound = InboundMessage.objects.select_related("robot").get(pk=inbound_id)
-    if inbound.state in (InboundMessage.State.DONE, InboundMessage.State.IGNORED):
-        return
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # a savepoint: a failure undoes the CS logic's writes, not the lock
             handled = inbound_dispatch(robot=inbound.robot, inbound=inbound)
-            InboundMessage.objects.filter(pk=inbound.pk).update(
-                state=InboundMessage.State.DONE if handled else InboundMessage.State.IGNORED,
-                attempts=inbound.attempts + 1,
-                last_error="",
-            )
     except Exception as exc:
-        InboundMessage.objects.filter(pk=inbound.pk).update(
-            state=InboundMessage.State.FAILED,
-            attempts=inbound.attempts + 1,
-            last_error=f"{type(exc).__name__}: {exc}"[:2000],
-        )
+        state, error = InboundMessage.State.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
         logger.exception("inbound message %s from %s could not be processed", inbound.message_id, inbound.sender)
+    else:
+        state, error = (InboundMessage.State.DONE if handled else InboundMessage.State.IGNORED), ""
+    InboundMessage.objects.filter(pk=inbound.pk).update(state=state, attempts=inbound.attempts + 1, last_error=error)
 
 
 MAX_INBOUND_ATTEMPTS = 10
 
 
 def inbound_retry_due() -> int:
-    """Process again what failed, or what a crashed process stored but never acted on."""
+    """Act on what failed, or on what was stored but never acted on (a lost task, a crashed worker)."""
     stale = timezone.now() - timedelta(seconds=5)
-    due = InboundMessage.objects.filter(
-        state__in=(InboundMessage.State.FAILED, InboundMessage.State.PENDING),
-        received_at__lt=stale,
-        attempts__lt=MAX_INBOUND_ATTEMPTS,
-    ).order_by("server_timestamp", "pk")
+    due = InboundMessage.objects.filter(received_at__lt=stale, attempts__lt=MAX_INBOUND_ATTEMPTS)
     count = 0
-    for inbound_id in due.values_list("pk", flat=True)[:500]:
-        inbound_process(inbound_id=inbound_id)
+    stuck = due.filter(state=InboundMessage.State.PENDING).values_list("robot_id", "sender").distinct()
+    for robot_pk, sender in stuck[:500]:
+        count += inbound_drain(robot_pk=robot_pk, sender=sender)
+    failed = due.filter(state=InboundMessage.State.FAILED).order_by("server_timestamp", "pk")
+    for inbound_id in failed.values_list("pk", flat=True)[:500]:
+        inbound_process_one(inbound_id=inbound_id)
         count += 1
     return count

@@ -76,7 +76,15 @@ class InboundMessage(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["robot", "message_id"], name="inbound_unique_per_robot"),
         ]
-        indexes = [models.Index(fields=["state", "received_at"], name="inbound_state_idx")]
+        indexes = [
+            models.Index(fields=["state", "received_at"], name="inbound_state_idx"),
+            # A conversation's pending messages, oldest first: what a worker drains (robots.callbacks).
+            models.Index(
+                fields=["robot", "sender", "server_timestamp"],
+                condition=models.Q(state="pending"),
+                name="inbound_pending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.robot_id}:{self.message_id}"

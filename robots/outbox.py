@@ -5,22 +5,28 @@ conversation): only the oldest pending row of a key may be claimed, through a co
 UPDATE of its lease, so two workers never send the same row concurrently and never overtake
 each other. A transient failure (IM server down, rate limited) leaves the row pending with a
 back-off and stops the key; a permanent one (the user no longer exists) marks it failed, visibly,
-and the key moves on.
+and the key moves on. Each send first asks the sending robot's rate limiter (``robots.ratelimit``),
+shared by all workers, so a burst is paced to the IM server's ``http.robot.rate_limit``.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
-from functools import partial
+from functools import cache, partial
 
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from robots.im import robot_client
-from robots.models import OutboundMessage
+from robots.models import OutboundMessage, Robot
+from robots.ratelimit import UNLIMITED_REFUSAL_WAIT_SECONDS, RobotRateLimiter
 from robots.services import cs_robot_get, friendship_ensure, shadow_ensure
 from robots.wfprotocol import Conversation, MessagePayload, WfcError, WfcRateLimited
 from sessions_app.models import Customer, Message
@@ -55,8 +61,47 @@ def outbox_enqueue(
         befriend_first=befriend_first,
     )
     key = row.ordering_key
-    transaction.on_commit(lambda: _schedule(key))
+    transaction.on_commit(lambda: _scheduled_on_commit(key))
     return row
+
+
+# Set by outbox_batched_scheduling: the keys committed inside it, scheduled when it ends.
+_batched_keys: ContextVar[dict[str, None] | None] = ContextVar("outbox_batched_keys", default=None)
+BATCH_KEYS_PER_TASK = 50
+
+
+@contextmanager
+def outbox_batched_scheduling() -> Iterator[None]:
+    """Inside this block, rows committed to the outbox are scheduled when it ends, one Celery task
+    per ``BATCH_KEYS_PER_TASK`` conversations, instead of one task per row as they commit: for
+    sweeps that write thousands of rows, where publishing a task per row would cost more than
+    the rows. A key whose task is lost (a broker failure) is picked up by the outbox sweep."""
+    keys: dict[str, None] = {}
+    token = _batched_keys.set(keys)
+    try:
+        yield
+    finally:
+        _batched_keys.reset(token)
+        ordered = list(keys)
+        for start in range(0, len(ordered), BATCH_KEYS_PER_TASK):
+            _schedule_many(ordered[start : start + BATCH_KEYS_PER_TASK])
+
+
+def _scheduled_on_commit(key: str) -> None:
+    batched = _batched_keys.get()
+    if batched is None:
+        _schedule(key)
+    else:
+        batched[key] = None
+
+
+def _schedule_many(keys: list[str]) -> None:
+    from robots.tasks import outbox_deliver_many  # tasks import services; this breaks the cycle
+
+    try:
+        outbox_deliver_many.delay(keys)
+    except Exception:
+        logger.exception("could not schedule %d outbox keys; the outbox sweep will", len(keys))
 
 
 def _schedule(key: str, countdown: float = 0) -> None:
@@ -82,39 +127,98 @@ def _claim_head(key: str) -> OutboundMessage | None:
     return head
 
 
-def _send(row: OutboundMessage) -> tuple[int, int]:
+@cache
+def _redis(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+
+
+def rate_limiter() -> RobotRateLimiter:
+    """The per-robot limiter at ``WFC_ROBOT_RATE_LIMIT``, on the project's Redis."""
+    return RobotRateLimiter(_redis(settings.REDIS_URL), limit=settings.WFC_ROBOT_RATE_LIMIT)
+
+
+def _sender(row: OutboundMessage) -> Robot:
     if row.sender_kind == OutboundMessage.SenderKind.SHADOW:
         if row.customer is None:
             raise ValueError(f"outbox row {row.pk}: a shadow send without a customer")
-        robot = shadow_ensure(customer=row.customer)
-        if row.befriend_first:
-            friendship_ensure(robot=robot, user_im_id=row.target_user_id)
-    else:
-        robot = cs_robot_get()
+        return shadow_ensure(customer=row.customer)
+    return cs_robot_get()
+
+
+def _send(row: OutboundMessage, robot: Robot) -> tuple[int, int]:
+    if row.befriend_first and row.sender_kind == OutboundMessage.SenderKind.SHADOW:
+        friendship_ensure(robot=robot, user_im_id=row.target_user_id)
     result = robot_client(robot).send_message(
         Conversation(type=0, target=row.target_user_id, line=row.conv_line), MessagePayload.from_wire(row.payload)
     )
     return result.message_uid, result.timestamp
 
 
+def _ticket(row: OutboundMessage) -> str:
+    return f"outbox:{row.pk}"
+
+
+def _rate_wait(limiter: RobotRateLimiter, robot: Robot, row: OutboundMessage) -> float:
+    try:
+        return limiter.acquire(robot_id=robot.robot_id, ticket=_ticket(row))
+    except redis.RedisError as exc:
+        # The IM server enforces its limit anyway and a 250 is retried: without Redis, send unpaced.
+        logger.warning("outbox %s: rate limiter unavailable (%s), sending unpaced", row, exc)
+        return 0.0
+
+
+def _refusal_wait(limiter: RobotRateLimiter, robot: Robot | None, row: OutboundMessage, exc: WfcError) -> float:
+    if robot is None or not exc.path.startswith("/robot/"):
+        # The admin API's single global bucket (shadow creation, friendships) is not ours to model.
+        return UNLIMITED_REFUSAL_WAIT_SECONDS
+    try:
+        return limiter.server_refused(robot_id=robot.robot_id, ticket=_ticket(row))
+    except redis.RedisError:
+        return UNLIMITED_REFUSAL_WAIT_SECONDS
+
+
+def _defer(row: OutboundMessage, delay: float) -> None:
+    """Leave the row pending, due after ``delay``, without counting an attempt: nothing failed."""
+    OutboundMessage.objects.filter(pk=row.pk).update(
+        lease_until=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
+    )
+
+
 def outbox_deliver_key(*, key: str) -> float | None:
-    """Deliver a key's due rows in order. Returns seconds until a retry is due, or None."""
+    """Deliver a key's due rows in order. Returns seconds until a retry is due, or None.
+
+    1. Claim the key's head row (its lease keeps other workers off it).
+    2. Ask the sending robot's rate limiter. "Wait": the row stays pending, due after the wait,
+       no attempt counted, and the key stops here; the caller re-schedules it.
+    3. Send. Code 250 from the robot API (the IM server's bucket was full after all) means slow down
+       and retry, never failure: the limiter learns the bucket is full, so every worker paces that
+       robot, and the row waits for its reserved slot.
+    4. Any other transient failure backs off exponentially; a permanent one fails the row, and the
+       key moves on to its next row.
+    """
+    limiter = rate_limiter()
     while (row := _claim_head(key)) is not None:
+        robot: Robot | None = None
         try:
-            message_uid, _timestamp = _send(row)
+            robot = _sender(row)
+            wait = _rate_wait(limiter, robot, row)
+            if wait > 0:
+                _defer(row, wait)
+                logger.debug("outbox %s: paced, %.3fs until %s may send", row, wait, robot.robot_id)
+                return wait
+            message_uid, _timestamp = _send(row, robot)
         except WfcError as exc:
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             row.lease_until = None
             if exc.retryable:
-                delay = (
-                    1.0
-                    if isinstance(exc, WfcRateLimited)
-                    else min(2.0**row.attempts, settings.CS_OUTBOX_MAX_BACKOFF_SECONDS)
-                )
+                if isinstance(exc, WfcRateLimited):
+                    delay = _refusal_wait(limiter, robot, row, exc)
+                else:
+                    delay = min(2.0**row.attempts, settings.CS_OUTBOX_MAX_BACKOFF_SECONDS)
                 row.next_attempt_at = timezone.now() + timedelta(seconds=delay)
                 row.save(update_fields=["attempts", "last_error", "lease_until", "next_attempt_at"])
-                logger.warning("outbox %s: retry in %.0fs after %s", row, delay, type(exc).__name__)
+                logger.warning("outbox %s: retry in %.3fs after %s", row, delay, type(exc).__name__)
                 return delay
             row.state = OutboundMessage.State.FAILED
             row.save(update_fields=["attempts", "last_error", "lease_until", "state"])

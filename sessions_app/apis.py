@@ -13,6 +13,7 @@ from sessions_app import selectors
 from sessions_app.models import CannedReply
 from sessions_app.services.attachments import attachment_send
 from sessions_app.services.canned import canned_reply_create, canned_reply_delete, canned_reply_update
+from sessions_app.services.left_messages import left_message_handle
 
 
 class HistoryPagination(PageNumberPagination):
@@ -180,3 +181,44 @@ class CannedReplyDeleteApi(APIView):
         seat = selectors.seat_required(request.user)
         canned_reply_delete(seat=seat, reply_id=reply_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class LeftMessagePagination(PageNumberPagination):
+    page_size = 20
+    max_page_size = 100
+    page_size_query_param = "page_size"
+
+
+class LeftMessageOutputSerializer(serializers.Serializer[object]):
+    id = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    customer_name = serializers.CharField(source="customer")  # the display name, else the IM id
+    customer_avatar = serializers.CharField(source="customer.avatar_url")
+    customer_im_user_id = serializers.CharField(source="customer.im_user_id")
+    text = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    handled_at = serializers.DateTimeField(allow_null=True)
+    handled_by = serializers.CharField(source="handled_by.display_name", allow_null=True, default=None)
+
+
+class LeftMessageListApi(APIView):
+    """Left messages nobody has handled yet, oldest first (paginated): the same list for every servicer."""
+
+    pagination_class = LeftMessagePagination  # read by drf-spectacular, for the paginated schema
+
+    @extend_schema(responses=LeftMessageOutputSerializer(many=True), operation_id="left_message_list")
+    def get(self, request: Request) -> Response:
+        selectors.seat_required(request.user)
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(selectors.left_messages_unhandled(), request, view=self)
+        return paginator.get_paginated_response(LeftMessageOutputSerializer(page, many=True).data)
+
+
+class LeftMessageHandleApi(APIView):
+    """Mark a left message handled by this servicer; 409 when someone else already did."""
+
+    @extend_schema(request=None, responses=LeftMessageOutputSerializer, operation_id="left_message_handle")
+    def post(self, request: Request, message_id: int) -> Response:
+        seat = selectors.seat_required(request.user)
+        message = left_message_handle(message_id=message_id, seat=seat)
+        return Response(LeftMessageOutputSerializer(message).data)

@@ -65,4 +65,9 @@ def console_strings() -> dict[str, object]:
         "saved": _("Saved."),
         "tooLarge": _("The file is larger than %(mb)s MB."),
         "uploading": _("Sending %(name)s…"),
+        "leftHandle": _("Mark handled"),
+        "leftHandled": _("Marked handled."),
+        "leftAlreadyHandled": _("Someone else has already handled this message."),
+        "leftNew": _("New left message from %(name)s: %(text)s"),
+        "leftShown": _("The oldest %(shown)s of %(count)s; the next ones appear as these are handled."),
     }

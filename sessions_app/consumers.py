@@ -31,7 +31,7 @@ from robots.wfprotocol import text_payload
 from seats import presence
 from seats.models import Seat
 from sessions_app import selectors
-from sessions_app.events import ConsoleEvent, MessageEvent, message_event, seat_group
+from sessions_app.events import CONSOLES_GROUP, ConsoleEvent, MessageEvent, message_event, seat_group
 from sessions_app.selectors import ConsoleSession
 from sessions_app.services.servicer import seat_status_set, servicer_end_session, servicer_reply
 from sessions_app.services.transfer import session_transfer
@@ -136,6 +136,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
             return
         self.seat_id = seat.pk
         await self.channel_layer.group_add(seat_group(seat.pk), self.channel_name)
+        await self.channel_layer.group_add(CONSOLES_GROUP, self.channel_name)
         await database_sync_to_async(presence.presence_connected)(seat_id=seat.pk, connection=self.channel_name)
         self.heartbeat = asyncio.create_task(self._heartbeat(seat.pk))
         seat = await database_sync_to_async(Seat.objects.get)(pk=seat.pk)
@@ -150,6 +151,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
             with contextlib.suppress(asyncio.CancelledError):
                 await self.heartbeat
         await self.channel_layer.group_discard(seat_group(self.seat_id), self.channel_name)
+        await self.channel_layer.group_discard(CONSOLES_GROUP, self.channel_name)
         await database_sync_to_async(presence.presence_disconnected)(seat_id=self.seat_id, connection=self.channel_name)
 
     async def _heartbeat(self, seat_id: int) -> None:
@@ -161,9 +163,28 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
             except Exception:
                 logger.exception("presence heartbeat of seat %s failed", seat_id)
 
-    # Events from sessions_app.events: group_send(..., {"type": "cs.event", "event": ...}).
+    # Events from sessions_app.events, one handler per type: Channels calls the method named after
+    # the event's type ("message.new": message_new); a type without a handler here fails loudly.
 
-    async def cs_event(self, message: dict[str, ConsoleEvent]) -> None:
+    async def message_new(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
+    async def session_assigned(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
+    async def session_closed(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
+    async def session_transferred_out(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
+    async def seat_status(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
+    async def left_message_new(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
+    async def left_message_handled(self, message: dict[str, ConsoleEvent]) -> None:
         await self.send_json(message["event"])
 
     # Actions from the console.

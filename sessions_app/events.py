@@ -9,17 +9,19 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Literal, TypedDict
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.db import transaction
 
+from cs_project import layer_sender
+
 if TYPE_CHECKING:
-    from sessions_app.models import Message
+    from sessions_app.models import LeftMessage, Message
     from sessions_app.models import SessionEvent as TimelineRow
 
 logger = logging.getLogger(__name__)
 
 SUPERVISORS_GROUP = "cs.supervisors"
+# Every open servicer console, whichever its seat: for what all servicers share (left messages).
+CONSOLES_GROUP = "cs.consoles"
 
 
 def seat_group(seat_id: int) -> str:
@@ -58,11 +60,6 @@ class SeatEvent(TypedDict):
     automatic: bool
 
 
-class QueueEvent(TypedDict):
-    type: Literal["queue.changed"]
-    queued: int
-
-
 class TimelineEvent(TypedDict):
     """A session's timeline grew (opened, queued, assigned, transferred, closed, ...): sent to
     supervisors for every ``SessionEvent`` row, so their live view follows every state change."""
@@ -73,7 +70,29 @@ class TimelineEvent(TypedDict):
     seat_id: int | None
 
 
-ConsoleEvent = MessageEvent | SessionEvent | SeatEvent | QueueEvent
+class LeftMessageNewEvent(TypedDict):
+    """A customer left a message: the row as the console's list of left messages shows it."""
+
+    type: Literal["left_message.new"]
+    id: int
+    customer_id: int
+    customer_name: str
+    customer_avatar: str
+    customer_im_user_id: str
+    text: str
+    created_at: str
+
+
+class LeftMessageHandledEvent(TypedDict):
+    """Left messages were marked handled (``seat_id`` None: by a supervisor in the admin)."""
+
+    type: Literal["left_message.handled"]
+    ids: list[int]
+    seat_id: int | None
+
+
+LeftMessageEvent = LeftMessageNewEvent | LeftMessageHandledEvent
+ConsoleEvent = MessageEvent | SessionEvent | SeatEvent | LeftMessageEvent
 SupervisorEvent = ConsoleEvent | TimelineEvent
 
 
@@ -91,13 +110,24 @@ def message_event(message: Message) -> MessageEvent:
     }
 
 
+def left_message_event(left_message: LeftMessage) -> LeftMessageNewEvent:
+    customer = left_message.customer
+    return {
+        "type": "left_message.new",
+        "id": left_message.pk,
+        "customer_id": customer.pk,
+        "customer_name": str(customer),
+        "customer_avatar": customer.avatar_url,
+        "customer_im_user_id": customer.im_user_id,
+        "text": left_message.text,
+        "created_at": left_message.created_at.isoformat(),
+    }
+
+
 def _send(group: str, event: SupervisorEvent) -> None:
-    layer = get_channel_layer()
-    if layer is None:  # pragma: no cover - always configured in settings
-        return
     try:
-        # Channels routes on "type": "cs.event" reaches the consumer's one dispatcher.
-        async_to_sync(layer.group_send)(group, {"type": "cs.event", "event": event})
+        # Channels calls the consumer's handler named after the type ("message.new": message_new).
+        layer_sender.group_send(group, {"type": event["type"], "event": event})
     except Exception:
         logger.exception("could not publish %s to %s", event["type"], group)
 
@@ -108,6 +138,10 @@ def event_to_seat(seat_id: int, event: ConsoleEvent) -> None:
 
 def event_to_supervisors(event: SupervisorEvent) -> None:
     transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, event))
+
+
+def event_to_consoles(event: LeftMessageEvent) -> None:
+    transaction.on_commit(lambda: _send(CONSOLES_GROUP, event))
 
 
 def timeline_row_saved(sender: object, instance: TimelineRow, created: bool, **kwargs: object) -> None:  # noqa: FBT001

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import time
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from seats.models import Seat
@@ -53,8 +54,12 @@ class ServiceSession(models.Model):
     first_human_reply_at = models.DateTimeField(_("first human reply at"), null=True, blank=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.CharField(_("close reason"), max_length=32, choices=CloseReason.choices, blank=True)
-    # Idle handling: the customer's last message, and when the idle warning went out.
+    # The customer's last message (shown in the live view).
     last_customer_activity_at = models.DateTimeField(_("last customer activity"), auto_now_add=True)
+    # Idle handling: when the idle clock started, and when the idle warning went out. The clock runs
+    # only while the customer owes the reply: from their last message with the bot, from entering the
+    # queue, from the servicer's last reply in human mode; None while the servicer owes the reply.
+    idle_since = models.DateTimeField(_("idle since"), null=True, blank=True, default=timezone.now)
     idle_warned_at = models.DateTimeField(_("idle warning sent at"), null=True, blank=True)
     # Sequence numbers of the transcript (the console resyncs on them after a reconnect).
     last_seq = models.PositiveIntegerField(default=0)
@@ -69,7 +74,8 @@ class ServiceSession(models.Model):
     )
     # True while the customer may answer the rating prompt with a single digit in the chat.
     awaiting_rating_digit = models.BooleanField(default=False)
-    # Out of business hours the customer's next text is kept as a left message.
+    # The customer's next text is kept as a left message: out of business hours or with no servicer
+    # online (the session stays with the bot), and after a queue timeout (on the closed session).
     leaving_message = models.BooleanField(default=False)
     # The queue position last told to the customer (re-announced only when it changes).
     announced_position = models.PositiveIntegerField(null=True, blank=True)
@@ -87,7 +93,7 @@ class ServiceSession(models.Model):
         ]
         indexes = [
             models.Index(fields=["state", "queued_at"], name="session_queue_idx"),
-            models.Index(fields=["state", "last_customer_activity_at"], name="session_idle_idx"),
+            models.Index(fields=["state", "idle_since"], name="session_idle_clock_idx"),
             models.Index(fields=["seat", "state"], name="session_seat_idx"),
         ]
 
@@ -184,7 +190,8 @@ class FaqEntry(models.Model):
 
 
 class LeftMessage(models.Model):
-    """A message left by a customer outside business hours, for servicers to pick up."""
+    """A message left by a customer whom no servicer could take (out of business hours, nobody
+    online, or the queue timed out), for servicers to pick up."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="left_messages")
     session = models.ForeignKey(ServiceSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -245,6 +252,12 @@ class ServiceSettings(models.Model):
     human_idle_close_minutes = models.PositiveIntegerField(
         _("human mode idle close after warning (minutes)"), default=3
     )
+    queue_timeout_text = models.CharField(
+        _("queue timeout text"),
+        max_length=300,
+        default="目前排队人数较多，暂时无法为您接通人工客服。您可以留言，客服会尽快联系您。",
+        help_text=_("Sent instead of the idle texts when a customer waited in the queue too long."),
+    )
     business_hours_enabled = models.BooleanField(_("limit to business hours"), default=False)
     business_hours_start = models.TimeField(_("business hours start"), default=time(9, 0))
     business_hours_end = models.TimeField(_("business hours end"), default=time(18, 0))
@@ -255,6 +268,15 @@ class ServiceSettings(models.Model):
         _("out-of-hours text"),
         max_length=300,
         default="现在是非工作时间（{hours}）。您可以直接留言，客服上班后会第一时间处理。",
+    )
+    no_servicer_online_text = models.CharField(
+        _("no servicer online text"),
+        max_length=300,
+        default="现在没有客服在线。您可以直接留言，客服会尽快联系您。",
+        help_text=_("Sent instead of queueing when a customer asks for a human and no seat is online."),
+    )
+    left_message_received_text = models.CharField(
+        _("left message received text"), max_length=200, default="您的留言已收到，客服会尽快联系您。"
     )
     rating_prompt_text = models.CharField(
         _("rating prompt text"),

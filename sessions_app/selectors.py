@@ -9,7 +9,7 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
-from sessions_app.models import CannedReply, Customer, Message, ServiceSession, SessionEvent
+from sessions_app.models import CannedReply, Customer, LeftMessage, Message, ServiceSession, SessionEvent
 
 
 def user_is_supervisor(user: AbstractBaseUser | AnonymousUser) -> bool:
@@ -127,6 +127,11 @@ def canned_replies_for(*, seat: Seat) -> QuerySet[CannedReply]:
     return CannedReply.objects.filter(Q(owner__isnull=True) | Q(owner=seat)).order_by(
         "shortcut", F("owner").desc(nulls_last=True), "pk"
     )
+
+
+def left_messages_unhandled() -> QuerySet[LeftMessage]:
+    """Left messages nobody has handled yet, oldest first: every servicer sees all of them."""
+    return LeftMessage.objects.filter(handled_at__isnull=True).select_related("customer").order_by("created_at", "pk")
 
 
 def messages_after(*, session_id: int, after_seq: int, limit: int) -> list[Message]:

@@ -42,8 +42,15 @@ class SupervisorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # c
         if isinstance(content, dict) and content.get("type") == "ping":
             await self.send_json({"type": "pong"})
 
-    async def cs_event(self, message: dict[str, Any]) -> None:
-        """Every event sent to the supervisors' group (``sessions_app.events``)."""
+    # Events sent to the supervisors' group (``sessions_app.events``), one handler per type.
+
+    async def seat_status(self, message: dict[str, Any]) -> None:
+        await self._forward(message)
+
+    async def session_timeline(self, message: dict[str, Any]) -> None:
+        await self._forward(message)
+
+    async def _forward(self, message: dict[str, Any]) -> None:
         if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self._allowed():
             await self.close(code=FORBIDDEN)
             return

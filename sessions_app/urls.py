@@ -14,4 +14,6 @@ urlpatterns = [
     path("canned-replies/create/", apis.CannedReplyCreateApi.as_view(), name="canned-reply-create"),
     path("canned-replies/<int:reply_id>/update/", apis.CannedReplyUpdateApi.as_view(), name="canned-reply-update"),
     path("canned-replies/<int:reply_id>/delete/", apis.CannedReplyDeleteApi.as_view(), name="canned-reply-delete"),
+    path("left-messages/", apis.LeftMessageListApi.as_view(), name="left-message-list"),
+    path("left-messages/<int:message_id>/handle/", apis.LeftMessageHandleApi.as_view(), name="left-message-handle"),
 ]

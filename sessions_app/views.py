@@ -60,6 +60,8 @@ def console_page(request: HttpRequest) -> HttpResponse:
             "cannedUpdate": reverse("sessions_app:canned-reply-update", args=[0]),
             "cannedDelete": reverse("sessions_app:canned-reply-delete", args=[0]),
             "transferTargets": reverse("seats:transfer-targets"),
+            "leftMessages": reverse("sessions_app:left-message-list"),
+            "leftMessageHandle": reverse("sessions_app:left-message-handle", args=[0]),
         },
     }
     context = {"seat": seat, "console_config": config, "console_strings": console_strings()}

@@ -11,7 +11,7 @@ from seats.models import Seat
 from seats.services import seat_create_with_user, supervisor_create
 
 # Shared fixtures that start real processes: the sandbox IM server and the CS stack.
-pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.support.stack"]
+pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.support.stack", "tests.support.browser"]
 
 
 @pytest.fixture
@@ -21,6 +21,18 @@ def redis_client() -> Iterator[redis.Redis]:
     client.flushdb()
     yield client
     client.flushdb()
+
+
+@pytest.fixture
+def celery_eager() -> Iterator[None]:
+    """Tasks run in the thread that queues them (the code they run is the real one): for tests that
+    post callbacks through Django's test client and check what the worker would have done."""
+    from cs_project.celery import app as celery_app
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

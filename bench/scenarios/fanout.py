@@ -2,7 +2,7 @@
 
 Every console is a real logged-in websocket at ``ws/console/`` (``sessions_app.consumers``). The
 harness publishes through the channel layer exactly what the services publish
-(``sessions_app.events``: ``{"type": "cs.event", "event": …}`` to each seat's group), in rounds: one
+(``sessions_app.events``: ``{"type": "message.new", "event": …}`` to each seat's group), in rounds: one
 ``message.new`` event to every seat at once, one to four rounds a second. Latency is from just before
 an event's ``group_send`` to its arrival at the console's websocket. The target is judged at one round
 a second: every console receiving an event a second is already a busy team (five customers each
@@ -46,7 +46,7 @@ class Arrivals:
 
 def _event(round_number: int, seat_id: int) -> dict[str, object]:
     return {
-        "type": "cs.event",
+        "type": "message.new",
         "event": {
             "type": "message.new",
             "session_id": 0,

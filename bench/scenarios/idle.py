@@ -45,7 +45,7 @@ SELECT 'idle-' || g, '', '', now() FROM generate_series(1, %(total)s) AS g
 _INSERT_SESSIONS = """
 INSERT INTO sessions_app_servicesession (
     customer_id, state, seat_id, conv_line, opened_at, queued_at, assigned_at, close_reason,
-    last_customer_activity_at, last_seq, awaiting_rating_digit, leaving_message, announced_position)
+    last_customer_activity_at, idle_since, last_seq, awaiting_rating_digit, leaving_message, announced_position)
 SELECT c.id,
     CASE WHEN c.id <= %(human)s THEN 'human' WHEN c.id <= %(human)s + %(queued)s THEN 'queued' ELSE 'bot' END,
     CASE WHEN c.id <= %(human)s THEN (%(seats)s::bigint[])[1 + c.id %% %(seat_count)s] END,
@@ -54,6 +54,12 @@ SELECT c.id,
          THEN now() - interval '3 hours' + c.id * interval '1 ms' END,
     CASE WHEN c.id <= %(human)s THEN now() - interval '3 hours' END,
     '',
+    CASE WHEN c.id <= %(human_idle)s
+           OR (c.id > %(human)s AND c.id <= %(human)s + %(queued_idle)s)
+           OR (c.id > %(human)s + %(queued)s AND c.id <= %(human)s + %(queued)s + %(bot_idle)s)
+         THEN now() - interval '2 hours' ELSE now() END,
+    -- The idle clock: the customer owes the reply (bot, and human after a servicer's answer), or, in
+    -- the queue, the time since they joined it (no warning there: closed at the queue timeout).
     CASE WHEN c.id <= %(human_idle)s
            OR (c.id > %(human)s AND c.id <= %(human)s + %(queued_idle)s)
            OR (c.id > %(human)s + %(queued)s AND c.id <= %(human)s + %(queued)s + %(bot_idle)s)

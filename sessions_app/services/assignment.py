@@ -88,8 +88,19 @@ def in_business_hours(config: ServiceSettings) -> bool:
     return local.isoweekday() in days and config.business_hours_start <= local.time() < config.business_hours_end
 
 
+def _offer_left_message(*, session: ServiceSession, text: str) -> None:
+    """Nobody can take the customer now: they stay with the bot, and their next text is kept as a
+    left message (inbound)."""
+    session.leaving_message = True
+    session.save(update_fields=["leaving_message"])
+    customer_tell(session=session, text=text)
+
+
 def session_request_human(*, session: ServiceSession, config: ServiceSettings) -> None:
-    """The customer asked for a human: assign a seat now, or queue and say where they stand."""
+    """The customer asked for a human: assign a seat now, or queue and say where they stand.
+
+    Out of business hours, or with no seat online at all (queueing would wait for nobody), the
+    customer is told so and may leave a message instead. Online seats that are all full: queue."""
     if session.state == ServiceSession.State.HUMAN:
         return
     if session.state == ServiceSession.State.QUEUED:
@@ -97,14 +108,16 @@ def session_request_human(*, session: ServiceSession, config: ServiceSettings) -
         return
     if not in_business_hours(config):
         hours = f"{time_format(config.business_hours_start, 'H:i')}-{time_format(config.business_hours_end, 'H:i')}"
-        session.leaving_message = True
-        session.save(update_fields=["leaving_message"])
-        customer_tell(session=session, text=config.out_of_hours_text.format(hours=hours))
+        _offer_left_message(session=session, text=config.out_of_hours_text.format(hours=hours))
+        return
+    if not Seat.objects.filter(status=Seat.Status.ONLINE).exists():
+        _offer_left_message(session=session, text=config.no_servicer_online_text)
         return
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.HUMAN_REQUESTED)
     session.state = ServiceSession.State.QUEUED
     session.queued_at = timezone.now()
-    session.save(update_fields=["state", "queued_at"])
+    session.idle_since = session.queued_at  # the queue timeout runs from here
+    session.save(update_fields=["state", "queued_at", "idle_since"])
     seat = seat_claim(preferred_seat_id=previous_seat_id(session=session))
     if seat is not None:
         session_assign(session=session, seat=seat, config=config)
@@ -120,6 +133,7 @@ def session_assign(*, session: ServiceSession, seat: Seat, config: ServiceSettin
     session.assigned_at = timezone.now()
     session.announced_position = None
     session.last_customer_activity_at = session.assigned_at
+    session.idle_since = None  # the customer asked for a human: the servicer owes the first reply
     session.idle_warned_at = None
     session.save(
         update_fields=[
@@ -128,6 +142,7 @@ def session_assign(*, session: ServiceSession, seat: Seat, config: ServiceSettin
             "assigned_at",
             "announced_position",
             "last_customer_activity_at",
+            "idle_since",
             "idle_warned_at",
         ]
     )
@@ -202,15 +217,17 @@ def _announce_position(*, session: ServiceSession, force: bool = False, config: 
 def queue_drain(*, limit: int = 1000) -> int:
     """Assign queued sessions, oldest first, while seats have room; then re-announce positions.
 
-    Each assignment is its own transaction; a queued row being handled elsewhere is skipped
-    (``skip_locked``), so several workers may drain at once.
+    Each assignment is its own transaction, holding the oldest queued row's lock while it claims a
+    seat. Several workers may drain at once: one waits for the other's head row instead of skipping
+    it, so the last free place always goes to the oldest customer (with ``skip_locked`` a younger
+    one could take it while the older one's claim was still in flight).
     """
     config = ServiceSettings.load()
     assigned = 0
     while assigned < limit:
         with transaction.atomic():
             session = (
-                ServiceSession.objects.select_for_update(skip_locked=True, of=("self",))
+                ServiceSession.objects.select_for_update(of=("self",))
                 .filter(state=ServiceSession.State.QUEUED)
                 .order_by("queued_at", "pk")
                 .select_related("customer")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
 from ratings.services import rating_url
+from robots.outbox import outbox_batched_scheduling
 from robots.wfprotocol import CsControl
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
@@ -25,7 +28,8 @@ def session_close(
     *, session: ServiceSession, reason: Reason, config: ServiceSettings | None = None, announce_queue: bool = True
 ) -> None:
     """Close an open session (the caller holds its row): tell the customer why, free the seat,
-    and, when a human served it, fix the rated seat and send the rating prompt.
+    and, when a human served it, fix the rated seat and send the rating prompt. A queue timeout
+    offers to leave a message instead: the customer's next text is kept as one (inbound).
 
     ``announce_queue=False`` leaves re-announcing the queue positions to the caller: a sweep that
     closes many queued sessions announces once at the end, not once per close (each announcement
@@ -38,14 +42,19 @@ def session_close(
     session.state = ServiceSession.State.CLOSED
     session.closed_at = timezone.now()
     session.close_reason = reason
-    session.leaving_message = False
+    session.leaving_message = reason == Reason.QUEUE_TIMEOUT
     session.rated_seat = seat
     session.awaiting_rating_digit = seat is not None
     session.save(
         update_fields=["state", "closed_at", "close_reason", "leaving_message", "rated_seat", "awaiting_rating_digit"]
     )
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.CLOSED, seat=seat, detail={"reason": reason})
-    text = config.idle_closed_text if reason in (Reason.IDLE_TIMEOUT, Reason.QUEUE_TIMEOUT) else config.closed_text
+    if reason == Reason.QUEUE_TIMEOUT:
+        text = config.queue_timeout_text  # they waited for us: no "you did not reply"
+    elif reason == Reason.IDLE_TIMEOUT:
+        text = config.idle_closed_text
+    else:
+        text = config.closed_text
     customer_tell(session=session, text=text)
     signal: dict[str, object] = {"reason": reason}
     if seat is not None:
@@ -79,12 +88,13 @@ def session_close(
 
 
 def _idle_candidates(
-    state: ServiceSession.State, *, inactive_since: datetime, warned_before: datetime | None
+    state: ServiceSession.State, *, idle_before: datetime, warned_before: datetime | None
 ) -> list[int]:
     """Not yet warned (``warned_before`` None), or warned before that time (their grace is over).
 
-    Served by the (state, last_customer_activity_at) index: the cost follows the idle count."""
-    rows = ServiceSession.objects.filter(state=state, last_customer_activity_at__lt=inactive_since)
+    Served by the (state, idle_since) index: the cost follows the idle count. Sessions whose clock
+    is stopped (NULL: the servicer owes the reply) never match."""
+    rows = ServiceSession.objects.filter(state=state, idle_since__lt=idle_before)
     if warned_before is None:
         rows = rows.filter(idle_warned_at__isnull=True)
     else:
@@ -92,51 +102,100 @@ def _idle_candidates(
     return list(rows.values_list("pk", flat=True)[:5000])
 
 
-def _with_locked(session_id: int, state: ServiceSession.State, inactive_since: datetime) -> ServiceSession | None:
-    """Lock a session if it is still idle in that state (a new message may have arrived since)."""
-    return (
-        ServiceSession.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(pk=session_id, state=state, last_customer_activity_at__lt=inactive_since)
-        .select_related("customer", "seat")
-        .first()
-    )
+SWEEP_BATCH = 200
+
+
+def _each_locked(
+    session_ids: list[int], state: ServiceSession.State, idle_before: datetime, act: Callable[[ServiceSession], bool]
+) -> int:
+    """Lock the sessions still idle in ``state``, a batch per transaction, and ``act`` on each in a
+    savepoint of its own: a failure is logged and leaves that session to the next sweep, and the
+    others go on. Returns how many ``act`` handled (it answers False for a session it skipped)."""
+    done = 0
+    for start in range(0, len(session_ids), SWEEP_BATCH):
+        with transaction.atomic():
+            # skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
+            batch = (
+                ServiceSession.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(pk__in=session_ids[start : start + SWEEP_BATCH], state=state, idle_since__lt=idle_before)
+                .select_related("customer", "seat")
+                .order_by("pk")
+            )
+            for session in batch:
+                try:
+                    with transaction.atomic():
+                        handled = act(session)
+                except Exception:
+                    logger.exception("idle sweep: session %s (%s) could not be handled", session.pk, state)
+                    continue
+                done += int(handled)
+    return done
+
+
+def _warn(session: ServiceSession, *, now: datetime, config: ServiceSettings) -> bool:
+    if session.idle_warned_at is not None:
+        return False
+    session.idle_warned_at = now
+    session.save(update_fields=["idle_warned_at"])
+    SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.IDLE_WARNED, seat=session.seat)
+    customer_tell(session=session, text=config.idle_warning_text.format(minutes=config.human_idle_close_minutes))
+    return True
+
+
+def _close_idle(session: ServiceSession, *, warned_before: datetime, config: ServiceSettings) -> bool:
+    if session.idle_warned_at is None or session.idle_warned_at > warned_before:
+        return False
+    session_close(session=session, reason=Reason.IDLE_TIMEOUT, config=config)
+    return True
+
+
+def _close_queued(session: ServiceSession, *, config: ServiceSettings) -> bool:
+    session_close(session=session, reason=Reason.QUEUE_TIMEOUT, config=config, announce_queue=False)
+    return True
 
 
 def idle_sweep() -> dict[str, int]:
-    """Warn, then close, idle sessions; separate timers for bot mode, the queue and human mode."""
+    """Warn, then close, idle sessions; separate timers for bot mode, human mode and the queue.
+
+    1. Bot and human mode: the customer owes the reply (the idle clock runs): warn after the
+       mode's timer, close after the grace period that follows the warning.
+    2. The queue: the customer is waiting for us, so there is no warning; closed at the queue
+       timeout with its own text and an offer to leave a message.
+
+    Sessions are locked and handled a batch per transaction, and the messages they send are
+    scheduled a Celery task per few dozen conversations at the end (docs/benchmarks.md, idle sweep).
+    """
     config = ServiceSettings.load()
     now = timezone.now()
     counts = {"warned": 0, "closed": 0}
-    closed_queued = False
     grace = timedelta(minutes=config.human_idle_close_minutes)
     timers = (
-        (ServiceSession.State.BOT, timedelta(minutes=config.bot_idle_minutes), Reason.IDLE_TIMEOUT),
-        (ServiceSession.State.HUMAN, timedelta(minutes=config.human_idle_warning_minutes), Reason.IDLE_TIMEOUT),
-        (ServiceSession.State.QUEUED, timedelta(minutes=config.queue_timeout_minutes), Reason.QUEUE_TIMEOUT),
+        (ServiceSession.State.BOT, timedelta(minutes=config.bot_idle_minutes)),
+        (ServiceSession.State.HUMAN, timedelta(minutes=config.human_idle_warning_minutes)),
     )
-    for state, warn_after, reason in timers:
-        for session_id in _idle_candidates(state, inactive_since=now - warn_after, warned_before=None):
-            with transaction.atomic():
-                session = _with_locked(session_id, state, now - warn_after)
-                if session is None or session.idle_warned_at is not None:
-                    continue
-                session.idle_warned_at = now
-                session.save(update_fields=["idle_warned_at"])
-                SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.IDLE_WARNED, seat=session.seat)
-                customer_tell(
-                    session=session, text=config.idle_warning_text.format(minutes=config.human_idle_close_minutes)
-                )
-                counts["warned"] += 1
-        for session_id in _idle_candidates(state, inactive_since=now - warn_after - grace, warned_before=now - grace):
-            with transaction.atomic():
-                session = _with_locked(session_id, state, now - warn_after - grace)
-                if session is None or session.idle_warned_at is None or session.idle_warned_at > now - grace:
-                    continue
-                session_close(session=session, reason=reason, config=config, announce_queue=False)
-                counts["closed"] += 1
-                closed_queued = closed_queued or state == ServiceSession.State.QUEUED
-    if closed_queued:
-        queue_announce_positions()  # once for all the queued sessions closed above
+    with outbox_batched_scheduling():
+        for state, warn_after in timers:
+            to_warn = _idle_candidates(state, idle_before=now - warn_after, warned_before=None)
+            counts["warned"] += _each_locked(to_warn, state, now - warn_after, partial(_warn, now=now, config=config))
+            to_close = _idle_candidates(state, idle_before=now - warn_after - grace, warned_before=now - grace)
+            counts["closed"] += _each_locked(
+                to_close,
+                state,
+                now - warn_after - grace,
+                partial(_close_idle, warned_before=now - grace, config=config),
+            )
+        queue_timeout = timedelta(minutes=config.queue_timeout_minutes)
+        queued = ServiceSession.State.QUEUED
+        timed_out = ServiceSession.objects.filter(state=queued, idle_since__lt=now - queue_timeout)
+        closed_queued = _each_locked(
+            list(timed_out.values_list("pk", flat=True)[:5000]),
+            queued,
+            now - queue_timeout,
+            partial(_close_queued, config=config),
+        )
+        counts["closed"] += closed_queued
+        if closed_queued:
+            queue_announce_positions()  # once for all the queued sessions closed above
     if counts["warned"] or counts["closed"]:
         logger.info("idle sweep: %(warned)d warned, %(closed)d closed", counts)
     return counts

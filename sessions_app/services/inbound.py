@@ -1,17 +1,20 @@
 """What a message from the IM server means: the customer-service flow's entry point.
 
-Called by ``robots.callbacks.inbound_process`` inside a transaction, once per stored message.
+Called by ``robots.callbacks`` inside a transaction that holds the stored message's row lock,
+once per message.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ratings.models import Rating
-from ratings.services import rating_record
+from ratings.services import rating_chat_session_lock, rating_record
 from robots.models import InboundMessage, OutboundMessage, Robot
 from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CallbackFormatError, ContentType, CsControl, MessagePayload, control_data, text_payload
@@ -20,6 +23,7 @@ from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, 
 from sessions_app.services.assignment import session_request_human
 from sessions_app.services.autoanswer import common_questions
 from sessions_app.services.closing import session_close
+from sessions_app.services.left_messages import left_message_created
 from sessions_app.services.servicer import seat_status_set, servicer_reply_from_im
 from sessions_app.services.transcript import customer_tell, transcript_append
 
@@ -73,14 +77,22 @@ def _text(payload: MessagePayload) -> str:
     return payload.searchable_content.strip() if payload.type == ContentType.TEXT else ""
 
 
-def _rating_from_chat(*, customer: Customer, payload: MessagePayload, control: CsControl | None) -> bool:
-    """A rating answered in the chat (a digit, or the rating control message) after a close."""
-    last = (
-        ServiceSession.objects.select_for_update(of=("self",))
-        .filter(customer=customer, state=ServiceSession.State.CLOSED, awaiting_rating_digit=True)
-        .order_by("-closed_at")
-        .first()
+def _transcript_in(*, session: ServiceSession, inbound: InboundMessage, payload: MessagePayload) -> None:
+    transcript_append(
+        session=session,
+        direction=Message.Direction.IN,
+        author=Message.Author.CUSTOMER,
+        payload=payload,
+        server_timestamp=inbound.server_timestamp,
+        im_message_id=inbound.message_id,
     )
+
+
+def _rating_from_chat(
+    *, customer: Customer, inbound: InboundMessage, payload: MessagePayload, control: CsControl | None
+) -> bool:
+    """A rating answered in the chat (a digit, or the rating control message) after a close."""
+    last = rating_chat_session_lock(customer_id=customer.pk)
     if last is None:
         return False
     if control == CsControl.RATING:
@@ -94,13 +106,66 @@ def _rating_from_chat(*, customer: Customer, payload: MessagePayload, control: C
         return True
     text = _text(payload)
     if len(text) == 1 and text in "12345":
+        _transcript_in(session=last, inbound=inbound, payload=payload)  # no session is open to hold it
         rating_record(session=last, score=int(text), channel=Rating.Channel.CHAT_DIGIT)
         customer_tell(session=last, text="感谢您的评价！")
         return True
     return False
 
 
+def _left_message_keep(*, session: ServiceSession, payload: MessagePayload, config: ServiceSettings) -> None:
+    left = LeftMessage.objects.create(
+        customer=session.customer, session=session, text=_text(payload) or f"[{payload.type}]"
+    )
+    left_message_created(left_message=left)  # the consoles' left-message panels, live
+    session.leaving_message = False
+    session.save(update_fields=["leaving_message"])
+    customer_tell(session=session, text=config.left_message_received_text)
+
+
+def _left_message_after_queue_timeout(
+    *,
+    customer: Customer,
+    inbound: InboundMessage,
+    payload: MessagePayload,
+    control: CsControl | None,
+    config: ServiceSettings,
+) -> bool:
+    """A queue timeout offered to leave a message: the next message is kept as one, on the closed
+    session, unless it asks for something else (a control or a keyword: a new session opens).
+
+    The offer lasts as long as one made in a bot session would (until the bot idle timer and its
+    grace would close that session)."""
+    text = _text(payload)
+    keywords = config.transfer_keyword_set | config.exit_keyword_set | config.cancel_queue_keyword_set
+    if control is not None or text in keywords:
+        return False
+    window = timedelta(minutes=config.bot_idle_minutes + config.human_idle_close_minutes)
+    offered = (
+        ServiceSession.objects.select_for_update(of=("self",))
+        .filter(
+            customer=customer,
+            state=ServiceSession.State.CLOSED,
+            leaving_message=True,
+            closed_at__gte=timezone.now() - window,
+        )
+        .order_by("-closed_at")
+        .first()
+    )
+    if offered is None:
+        return False
+    offered.customer = customer
+    _transcript_in(session=offered, inbound=inbound, payload=payload)
+    _left_message_keep(session=offered, payload=payload, config=config)
+    return True
+
+
 def _session_open(*, customer: Customer, line: int, config: ServiceSettings) -> ServiceSession:
+    # What the customer's earlier sessions offered (rate by digit, leave a message) ends here: a
+    # digit or a text is now for this session.
+    ServiceSession.objects.filter(customer=customer, state=ServiceSession.State.CLOSED).filter(
+        Q(awaiting_rating_digit=True) | Q(leaving_message=True)
+    ).update(awaiting_rating_digit=False, leaving_message=False)
     session = ServiceSession.objects.create(customer=customer, conv_line=line)
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.OPENED)
     questions = common_questions()
@@ -127,7 +192,11 @@ def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> Non
     )
     opened_now = session is None
     if session is None:
-        if _rating_from_chat(customer=customer, payload=payload, control=control):
+        if _rating_from_chat(customer=customer, inbound=inbound, payload=payload, control=control):
+            return
+        if _left_message_after_queue_timeout(
+            customer=customer, inbound=inbound, payload=payload, control=control, config=config
+        ):
             return
         if control in (CsControl.EXIT, CsControl.CANCEL_QUEUE, CsControl.RATING):
             return  # nothing open to leave or rate
@@ -136,17 +205,18 @@ def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> Non
     if control == CsControl.ENTER:
         return  # never shown to anyone; the welcome went out when the session opened
     if control is None:
-        transcript_append(
-            session=session,
-            direction=Message.Direction.IN,
-            author=Message.Author.CUSTOMER,
-            payload=payload,
-            server_timestamp=inbound.server_timestamp,
-            im_message_id=inbound.message_id,
-        )
-    session.last_customer_activity_at = timezone.now()
+        _transcript_in(session=session, inbound=inbound, payload=payload)
+    now = timezone.now()
+    session.last_customer_activity_at = now
     session.idle_warned_at = None
-    session.save(update_fields=["last_customer_activity_at", "idle_warned_at"])
+    # The idle clock runs while the customer owes the reply. The bot answers at once, so it runs
+    # from this message; in human mode the servicer owes the reply now, so it stops until theirs.
+    # In the queue the timeout runs from entering it, whatever the customer writes.
+    if session.state == ServiceSession.State.BOT:
+        session.idle_since = now
+    elif session.state == ServiceSession.State.HUMAN:
+        session.idle_since = None
+    session.save(update_fields=["last_customer_activity_at", "idle_warned_at", "idle_since"])
     _act(session=session, payload=payload, control=control, config=config, opened_now=opened_now)
 
 
@@ -170,10 +240,7 @@ def _act(
     elif control is not None:
         return  # a control message that does not apply in this state
     elif session.state == ServiceSession.State.BOT and session.leaving_message:
-        LeftMessage.objects.create(customer=session.customer, session=session, text=text or f"[{payload.type}]")
-        session.leaving_message = False
-        session.save(update_fields=["leaving_message"])
-        customer_tell(session=session, text="您的留言已收到，客服上班后会尽快联系您。")
+        _left_message_keep(session=session, payload=payload, config=config)
     elif session.state == ServiceSession.State.BOT:
         from sessions_app.tasks import bot_answer_task  # tasks import services
 

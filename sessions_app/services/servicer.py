@@ -45,10 +45,16 @@ def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> M
     extra = servicer_extra(name=seat.display_name, avatar=seat.avatar_url, servicer_id=str(seat.pk))
     relayed = replace(payload, extra=extra, persist_flag=PersistFlag.PERSIST_AND_COUNT)
     message = customer_send(session=session, payload=relayed, author=Message.Author.SERVICER, seat=seat)
+    now = timezone.now()
+    # The customer owes the reply now: the idle clock (re)starts, and a pending warning is void.
+    session.idle_since = now
+    session.idle_warned_at = None
+    fields = ["idle_since", "idle_warned_at"]
     if session.first_human_reply_at is None:
-        session.first_human_reply_at = timezone.now()
-        session.save(update_fields=["first_human_reply_at"])
+        session.first_human_reply_at = now
+        fields.append("first_human_reply_at")
         SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.FIRST_HUMAN_REPLY, seat=seat)
+    session.save(update_fields=fields)
     return message
 
 

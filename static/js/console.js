@@ -413,6 +413,8 @@
       app.endSession(event.session_id, app.fmt(T.transferredTo, { name: event.detail.to_seat }));
     } else if (event.type === "seat.status" && event.seat_id === app.seat.id) {
       app.updateSeat({ status: event.status, automatic: event.automatic, active_sessions: event.active_sessions });
+    } else if (event.type === "left_message.new" || event.type === "left_message.handled") {
+      app.leftMessages.onEvent(event);
     }
   };
 
@@ -430,6 +432,7 @@
 
   app.start = () => {
     app.panels = window.ConsolePanels.install(app);
+    app.leftMessages = window.ConsoleLeftMessages.install(app);
     app.avatar($("my-avatar"), app.seat.name, app.seat.avatar);
     app.alerts = app.panels.alerts;
     app.updateSeat(app.seat);
@@ -454,6 +457,7 @@
       onHello: (frame) => {
         app.updateSeat(frame.seat);
         app.resync();
+        app.leftMessages.reloadSoon(); // left messages may have come and gone while disconnected
       },
       onEvent: app.onEvent,
       onFatal: app.onFatal,

@@ -6,7 +6,7 @@ import sys
 import pytest
 from django.conf import settings
 
-from cs_project.env import EnvError, env_bool, env_database, env_int, env_list, env_str, env_url
+from cs_project.env import EnvError, env_bool, env_database, env_int, env_list, env_rate, env_str, env_url
 
 
 def test_it_reads_booleans_in_the_usual_spellings() -> None:
@@ -36,6 +36,18 @@ def test_it_requires_a_value_without_default() -> None:
         env_str("WFC_ADMIN_SECRET", environ={})
     with pytest.raises(EnvError, match="is required"):
         env_str("WFC_ADMIN_SECRET", environ={"WFC_ADMIN_SECRET": "   "})
+
+
+def test_it_reads_request_rates_in_drfs_format() -> None:
+    assert env_rate("CS_THROTTLE_USER", default="600/min", environ={}) == "600/min"
+    for rate in ("5/s", "30/min", "100/hour", "1000/day", "7/m"):
+        assert env_rate("R", default="1/s", environ={"R": rate}) == rate
+
+
+@pytest.mark.parametrize("value", ["30", "30/minutes", "30 / min", "-1/min", "0/min", "1.5/s", "min/30"])
+def test_it_rejects_a_malformed_rate_naming_the_variable(value: str) -> None:
+    with pytest.raises(EnvError, match=r"^CS_THROTTLE_RATING_FORM: "):
+        env_rate("CS_THROTTLE_RATING_FORM", default="30/min", environ={"CS_THROTTLE_RATING_FORM": value})
 
 
 def test_it_splits_lists_and_refuses_empty_items() -> None:

@@ -1,15 +1,21 @@
-"""Security properties that cut across apps: login throttling, API docs served locally, no secrets in logs."""
+"""Security properties that cut across apps: login throttling, API docs for staff only and served locally,
+no secrets in logs nor on error pages."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 import redis
 from django.contrib.auth.models import User
-from django.test import Client
+from django.http import HttpRequest, HttpResponse
+from django.test import AsyncClient, Client
+from django.urls import include, path
+from django.views.debug import get_default_exception_reporter_filter
 
 from robots.models import Robot
+from robots.services import cs_robot_get
 from seats.models import Seat
 from tests.support.cs_stack import Stack
 from tests.support.stack import LiveStack
@@ -41,6 +47,110 @@ def test_the_openapi_schema_and_its_ui_are_served_from_local_files(supervisor: U
     assert "swagger-ui" in docs
     assert "cdn" not in docs.lower()
     assert "https://" not in docs
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", ["anonymous", "servicer"])
+def test_the_openapi_schema_and_its_ui_are_refused_to_all_but_staff(persona: str, servicer_seat: Seat) -> None:
+    client = Client()
+    if persona == "servicer":
+        client.force_login(servicer_seat.user)
+    schema = client.get("/api/schema/", headers={"accept": "application/json"})
+    assert schema.status_code == 403
+    assert "/wfc/callback/" not in schema.content.decode()
+    assert client.get("/api/docs/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_behind_nginx_a_lockout_is_for_the_real_client_not_for_everyone(
+    supervisor: User, redis_client: redis.Redis, settings: Any
+) -> None:
+    settings.CS_TRUSTED_PROXY_COUNT = 1
+    nginx = Client(REMOTE_ADDR="127.0.0.1")
+
+    def login(client_address: str, password: str) -> int:
+        credentials = {"username": "sup", "password": password}
+        return nginx.post("/admin/login/", credentials, headers={"x-forwarded-for": client_address}).status_code
+
+    assert [login("203.0.113.50", "wrong") for _ in range(5)] == [200, 200, 200, 200, 429]
+    assert login("203.0.113.50", "sup-password") == 429
+    # The supervisor, from their own address behind the same proxy, still logs in.
+    assert login("203.0.113.51", "sup-password") == 302
+
+
+def _failing_view(request: HttpRequest) -> HttpResponse:
+    robot = Robot.objects.get(callback_token=request.GET["k"])
+    token = robot.callback_token
+    raise RuntimeError(f"failed while handling a callback of {robot}, token of length {len(token)}")
+
+
+# This module is also the URLconf of the error page tests: the project's URLs plus a view that fails.
+urlpatterns = [path("fail/", _failing_view), path("", include("cs_project.urls"))]
+
+
+@pytest.fixture
+def demo_secrets(settings: Any, db: None) -> dict[str, str]:
+    """DEBUG on, as in the demo, with a distinctive value for each secret an error page could show."""
+    settings.DEBUG = True
+    settings.WFC_ADMIN_SECRET = "admin-secret-8f3b2c71d9"
+    settings.CS_APP_SERVER_KEY = "app-server-key-5e1d9a7c3b0f4e2a6d8c1b3a5f7e9d0c"
+    settings.REDIS_URL = "redis://:redis-password-4c2e9b@127.0.0.1:6379/9"
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    robot = cs_robot_get()
+    robot.secret = "robot-secret-1a9f3e7b5d"
+    robot.save(update_fields=["secret"])
+    return {
+        "callback token": robot.callback_token,
+        "robot secret": robot.secret,
+        "admin secret": settings.WFC_ADMIN_SECRET,
+        "app server key": settings.CS_APP_SERVER_KEY,
+        "Django secret key": settings.SECRET_KEY,
+        "Redis password": "redis-password-4c2e9b",
+    }
+
+
+def _assert_no_secret_in(page: str, secrets: dict[str, str]) -> None:
+    for name, value in secrets.items():
+        assert value not in page, f"the {name} appears on the error page"
+
+
+@pytest.mark.urls(__name__)
+@pytest.mark.parametrize("accept", ["text/html", "text/plain"])
+def test_the_debug_500_page_shows_no_secret(demo_secrets: dict[str, str], accept: str) -> None:
+    token = demo_secrets["callback token"]
+    response = Client(raise_request_exception=False).get(f"/fail/?k={token}&page=2", headers={"accept": accept})
+    assert response.status_code == 500
+    page = response.content.decode()
+    assert "RuntimeError" in page, "the technical page, with its traceback"
+    assert "page" in page, "the other GET data is still shown"
+    _assert_no_secret_in(page, demo_secrets)
+
+
+@pytest.mark.urls(__name__)
+def test_the_debug_404_page_at_a_callback_url_shows_no_secret(demo_secrets: dict[str, str]) -> None:
+    token = demo_secrets["callback token"]
+    response = Client().get(f"/wfc/callback/cs_robot/extra?k={token}")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "Page not found" in page, "the technical page"
+    assert "wfc/callback" in page
+    assert int(response["Content-Length"]) == len(response.content)
+    _assert_no_secret_in(page, demo_secrets)
+
+
+@pytest.mark.urls(__name__)
+async def test_under_asgi_the_debug_404_page_shows_no_secret_either(demo_secrets: dict[str, str]) -> None:
+    response = await AsyncClient().get(f"/wfc/callback/cs_robot/extra?k={demo_secrets['callback token']}")
+    assert response.status_code == 404
+    _assert_no_secret_in(response.content.decode(), demo_secrets)
+
+
+def test_settings_that_hold_secrets_are_cleansed_by_name_or_by_their_url(demo_secrets: dict[str, str]) -> None:
+    safe = get_default_exception_reporter_filter().get_safe_settings()
+    for name in ("SECRET_KEY", "WFC_ADMIN_SECRET", "CS_APP_SERVER_KEY"):
+        assert safe[name] == "********************", name
+    assert safe["REDIS_URL"] == "redis://********************@127.0.0.1:6379/9"
+    assert "redis-password" not in repr(safe)
 
 
 def test_secrets_never_reach_the_logs(cs_stack: Stack, caplog: pytest.LogCaptureFixture, settings: object) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, BrowserContext, FilePayload, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, FilePayload, Locator, Page, expect
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import Robot
@@ -25,23 +25,11 @@ from seats.models import Seat
 from seats.services import seat_create_with_user
 from sessions_app.models import CannedReply, ServiceSession
 from sessions_app.services.servicer import servicer_reply
-from tests.support.processes import BASE_DIR
+from tests.support.browser import shot
 from tests.support.sandbox import Sandbox
 from tests.support.stack import LiveStack, stack_running, start_asgi
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
-
-SCREENSHOTS = BASE_DIR / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def _png(width: int = 160, height: int = 100) -> bytes:
@@ -69,17 +57,6 @@ def console_stack(
 
 
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
-    # ordinary blocking calls between browser steps.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
 def page_errors() -> Iterator[list[str]]:
     """Uncaught JavaScript errors of every page the test opens: there must be none."""
     errors: list[str] = []
@@ -95,11 +72,6 @@ def _page(browser: Browser, stack: LiveStack, errors: list[str]) -> Page:
     page = context.new_page()
     page.on("pageerror", lambda error: errors.append(str(error)))
     return page
-
-
-def _shot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
 def _log_in(page: Page, username: str) -> None:
@@ -145,14 +117,14 @@ def test_two_servicers_serve_a_customer_from_the_console(
 
     alice_page = _page(browser, stack, page_errors)
     alice_page.goto("/console/")
-    _shot(alice_page, "01-login")
+    shot(alice_page, "01-login")
     _log_in(alice_page, "alice")
     bob_page = _page(browser, stack, page_errors)
     _log_in(bob_page, "bob")
     _switch(bob_page, "away")  # Bob takes no new customers for now
     expect(bob_page.locator("#session-empty")).to_contain_text("您处于离开状态")
     alice_page.click("#alerts-button")
-    _shot(alice_page, "02-alice-online-waiting")
+    shot(alice_page, "02-alice-online-waiting")
 
     # The customer asks for a human and shows up in Alice's console within a second.
     stack.im.say(customer, "你好")
@@ -162,7 +134,7 @@ def test_two_servicers_serve_a_customer_from_the_console(
     alice_page.locator(".session-item").first.wait_for(timeout=5_000)
     assert time.monotonic() - asked < 1.0, "a new customer appears in the console within a second"
     expect(bob_page.locator(".session-item")).to_have_count(0)
-    _shot(alice_page, "03-new-customer")
+    shot(alice_page, "03-new-customer")
 
     # They chat both ways.
     alice_page.locator(".session-item").first.click()
@@ -171,7 +143,7 @@ def test_two_servicers_serve_a_customer_from_the_console(
     composer = alice_page.locator("#composer-input")
     composer.fill("/hi")
     expect(alice_page.locator(".canned-option")).to_have_count(1)
-    _shot(alice_page, "04-canned-reply-picker")
+    shot(alice_page, "04-canned-reply-picker")
     composer.press("Enter")
     expect(composer).to_have_value("您好，很高兴为您服务，请问有什么可以帮您？")
     composer.press("Enter")
@@ -199,21 +171,21 @@ def test_two_servicers_serve_a_customer_from_the_console(
     expect(alice_page.locator("#messages .file", has_text="发票.pdf")).not_to_have_attribute("href", re.compile("."))
     stack.im.say(customer, "好的，谢谢")
     expect(alice_page.locator("#messages")).to_contain_text("好的，谢谢")
-    _shot(alice_page, "05-chatting")
+    shot(alice_page, "05-chatting")
 
     # Alice transfers to Bob with a note; Bob continues in the same transcript.
     _switch(bob_page, "online")
     alice_page.click("#transfer-button")
     alice_page.locator(".target", has_text="Bob").click()
     alice_page.fill("#transfer-note", "订单 12345 物流停滞，请协助补发")
-    _shot(alice_page, "06-transfer-dialog")
+    shot(alice_page, "06-transfer-dialog")
     alice_page.click("#transfer-confirm")
     expect(alice_page.locator("#chat-ended")).to_contain_text("已转接给 Bob")
     expect(alice_page.locator(".session-item")).to_have_count(0)
     bob_item = _session_item(bob_page, customer_name)
     expect(bob_item).to_be_visible()
     expect(bob_item).to_contain_text("转接")
-    _shot(bob_page, "07-bob-receives-transfer")
+    shot(bob_page, "07-bob-receives-transfer")
     bob_item.click()
     expect(bob_page.locator("#chat-note")).to_contain_text("订单 12345 物流停滞，请协助补发")
     expect(bob_page.locator("#messages")).to_contain_text("我来帮您查一下物流")
@@ -225,11 +197,11 @@ def test_two_servicers_serve_a_customer_from_the_console(
     stack.im.say(customer, "太好了")
     expect(bob_page.locator("#messages")).to_contain_text("太好了")
     expect(bob_page.locator("#history")).to_contain_text("没有更早的会话")
-    _shot(bob_page, "08-bob-continues")
+    shot(bob_page, "08-bob-continues")
 
     # Bob ends the session; the customer is asked to rate.
     bob_page.click("#end-button")
-    _shot(bob_page, "09-end-confirm")
+    shot(bob_page, "09-end-confirm")
     bob_page.click("#end-confirm")
     expect(bob_page.locator("#chat-ended")).to_be_visible()
     expect(bob_page.locator(".session-item")).to_have_count(0)
@@ -239,7 +211,7 @@ def test_two_servicers_serve_a_customer_from_the_console(
         lambda ms: any(m["payload"]["type"] == CsControl.RATING_REQUEST for m in ms),
         what="the rating request for modified clients",
     )
-    _shot(bob_page, "10-ended")
+    shot(bob_page, "10-ended")
 
 
 def test_the_console_reconnects_and_catches_up_after_the_server_restarts(
@@ -261,7 +233,7 @@ def test_the_console_reconnects_and_catches_up_after_the_server_restarts(
     os.killpg(asgi.pid, signal.SIGKILL)
     asgi.wait(timeout=10)
     expect(page.locator("#link-state")).to_have_attribute("data-state", "reconnecting")
-    _shot(page, "11-reconnecting")
+    shot(page, "11-reconnecting")
     session = ServiceSession.objects.get(customer__im_user_id=customer)
     servicer_reply(session_id=session.pk, seat=alice, payload=text_payload("断线期间发出的回复"))
     port = int(stack.url.rsplit(":", 1)[1])
@@ -270,4 +242,4 @@ def test_the_console_reconnects_and_catches_up_after_the_server_restarts(
     expect(page.locator("#messages")).to_contain_text("断线期间发出的回复")
     expect(page.locator("#messages li", has_text="第一条")).to_have_count(1)
     stack.im.wait_for_text(customer, "断线期间发出的回复")
-    _shot(page, "12-reconnected")
+    shot(page, "12-reconnected")

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 import requests
 from django.db import connection
 from django.db.models import Count
+from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import Robot
@@ -25,6 +31,7 @@ from tests.support.stack import stack_running, start_asgi
 
 pytestmark = pytest.mark.e2e
 
+Json = dict[str, Any]
 CUSTOMERS = 40
 SEATS = 3
 CAPACITY = 2
@@ -58,10 +65,18 @@ def test_concurrent_transfers_and_idle_closes_across_processes(
         violations: list[str] = []
         stop = threading.Event()
 
+        idle_customers = threading.Event()
+
         def watch_capacity() -> None:
             while not stop.is_set():
                 rows = ServiceSession.objects.filter(state="human").values("seat").annotate(n=Count("id"))
                 violations.extend(f"seat {r['seat']} had {r['n']}" for r in rows if r["n"] > CAPACITY)
+                if idle_customers.is_set():
+                    # As if each servicer had answered long ago and the customer then went silent:
+                    # the idle clock of a human session runs only while the customer owes the reply.
+                    ServiceSession.objects.filter(state="human", idle_since__isnull=True).update(
+                        idle_since=timezone.now() - timedelta(hours=1)
+                    )
                 time.sleep(0.05)
             connection.close()
 
@@ -74,18 +89,22 @@ def test_concurrent_transfers_and_idle_closes_across_processes(
                     pool.map(lambda i: _callback(urls[i % 2], robot, customers[i], "转人工"), range(CUSTOMERS))
                 )
             assert Counter(statuses) == {200: CUSTOMERS}
+            # The callbacks were answered once stored; the workers act on them in the background.
             wait_until(
-                lambda: ServiceSession.objects.filter(state="human").count() == SEATS * CAPACITY,
-                timeout=30,
-                what="every seat to fill up",
+                lambda: (
+                    ServiceSession.objects.filter(state="human").count() == SEATS * CAPACITY
+                    and ServiceSession.objects.filter(state="queued").count() == CUSTOMERS - SEATS * CAPACITY
+                ),
+                timeout=60,
+                what="every seat to fill up and the others to queue",
             )
-            assert ServiceSession.objects.filter(state="queued").count() == CUSTOMERS - SEATS * CAPACITY
             # Now let the idle timers close sessions while the queue drains onto the freed seats,
             # with both workers and beat running: closes and assignments race for real.
             config = ServiceSettings.load()
             config.human_idle_warning_minutes = 0
             config.human_idle_close_minutes = 0
             config.save()
+            idle_customers.set()
             wait_until(
                 lambda: (
                     ServiceSession.objects.exclude(state="closed").filter(state="human").count() == 0
@@ -102,3 +121,85 @@ def test_concurrent_transfers_and_idle_closes_across_processes(
         assert all(row["n"] == 1 for row in closes), "nothing closed twice"
         assert ServiceSession.objects.filter(state="closed", seat__isnull=False).count() == CUSTOMERS
         assert set(Seat.objects.values_list("active_sessions", flat=True)) == {0}
+
+
+def _login_session_key(user_id: int) -> str:
+    """A logged-in Django session, as the login view would create it: the console's cookie."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import User
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = User.objects.get(pk=user_id)
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    assert store.session_key is not None
+    return store.session_key
+
+
+def _assigned(frames: list[Json]) -> Json:
+    return next(frame for frame in frames if frame.get("type") == "session.assigned")
+
+
+async def _console_frames(
+    url: str, session_key: str, until: Callable[[list[Json]], bool], act: Callable[[], None]
+) -> list[Json]:
+    """Open a console websocket on ``url``, run ``act`` in a thread, collect frames until ``until``."""
+    frames: list[Json] = []
+    async with aiohttp.ClientSession() as client:
+        ws_url = url.replace("http://", "ws://") + "/ws/console/"
+        async with client.ws_connect(ws_url, headers={"Cookie": f"sessionid={session_key}", "Origin": url}) as ws:
+            hello = json.loads((await ws.receive(timeout=15)).data)
+            assert hello["type"] == "hello", hello
+            await asyncio.to_thread(act)
+            deadline = time.monotonic() + 30
+            while not until(frames):
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"the console got {[frame.get('type') for frame in frames]}"
+                message = await ws.receive(timeout=remaining)
+                assert message.type == aiohttp.WSMsgType.TEXT, message
+                frames.append(json.loads(message.data))
+            await ws.send_json(
+                {
+                    "action": "reply",
+                    "request_id": "r1",
+                    "session_id": _assigned(frames)["session_id"],
+                    "text": "来自进程二",
+                }
+            )
+            while True:
+                frame = json.loads((await ws.receive(timeout=15)).data)
+                if frame.get("type") == "ack":
+                    break
+    return frames
+
+
+def test_a_console_on_one_asgi_process_gets_what_happens_through_the_other(
+    sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
+) -> None:
+    with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path) as stack:
+        second_url = start_asgi(stack, stack.exits, name="asgi2")
+        seat = stack.online_seat("wsseat", im=False)  # console only: every event must cross processes
+        customer = stack.new_customer()
+        key = _login_session_key(seat.user_id)
+
+        def customer_asks() -> None:
+            # The sandbox posts the customer's messages to the first process (CS_PUBLIC_URL).
+            stack.im.say(customer, "转人工")
+            stack.im.wait_for_text(customer, "为您服务")
+            stack.im.say(customer, "跨进程的消息")
+
+        def arrived(frames: list[Json]) -> bool:
+            return any(
+                frame.get("type") == "message.new" and "跨进程的消息" in json.dumps(frame, ensure_ascii=False)
+                for frame in frames
+            )
+
+        frames = asyncio.run(_console_frames(second_url, key, arrived, customer_asks))
+        session = ServiceSession.objects.get(customer__im_user_id=customer)
+        assert _assigned(frames)["session_id"] == session.pk
+        # The reply made on the second process reaches the customer through the worker and the IM server.
+        stack.im.wait_for_text(customer, "来自进程二")
+        assert stack.processes["asgi2"].poll() is None

@@ -5,20 +5,17 @@ queue. Screenshots go to test-artifacts/screenshots/ (kept by the test run, not 
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from pytest_django.fixtures import Settings as SettingsWrapper
+from playwright.sync_api import Browser, Page, expect
 
 from ratings.models import Rating
 from seats.models import Seat, SkillGroup
@@ -33,58 +30,14 @@ from tests.factories import (
     timed_session,
     transfer_at,
 )
-from tests.support.processes import BASE_DIR, free_port, http_status, python, running, wait_until
+from tests.support.browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 T = TypeVar("T")
 
-SCREENSHOTS = BASE_DIR / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 Reason = ServiceSession.CloseReason
 NAMES = ("王女士", "李先生", "张同学", "赵女士", "陈先生", "刘女士", "周先生", "吴女士")
-
-
-@pytest.fixture
-def server(settings: SettingsWrapper, transactional_db: None, tmp_path: Path) -> Iterator[str]:
-    """Daphne (the project's entry point) on the test database and the test Redis."""
-    db = connection.settings_dict
-    user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
-    env = {
-        **os.environ,
-        "DJANGO_DEBUG": "1",
-        "DATABASE_URL": f"postgres://{user}@{host}:{port}/{db['NAME']}",
-        "REDIS_URL": settings.REDIS_URL,
-        "CS_VAR_DIR": str(tmp_path),
-    }
-    http_port = free_port()
-    argv = python(
-        "-m", "cs_project.asgi_server", "-b", "127.0.0.1", "-p", str(http_port), "cs_project.asgi:application"
-    )
-    with running(argv, env=env, log=tmp_path / "daphne.log"):
-        url = f"http://127.0.0.1:{http_port}"
-        wait_until(lambda: http_status(f"{url}/admin/login/") == 200, timeout=60, what="Daphne to serve")
-        yield url
-
-
-@pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop on this thread; the test's ORM calls between
-    # browser steps are ordinary blocking calls.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def _seats() -> list[Seat]:
@@ -227,11 +180,11 @@ def _shot(page: Page, name: str, *, full_page: bool = False) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=full_page)
 
 
-def test_the_reports_show_a_weeks_charts_and_tables(server: str, browser: Browser) -> None:
+def test_the_reports_show_a_weeks_charts_and_tables(daphne: str, browser: Browser) -> None:
     seats = _seats()
     _history(seats)
     for locale, suffix in (("zh-CN", "zh"), ("en-US", "en")):
-        context = browser.new_context(base_url=server, locale=locale, viewport={"width": 1360, "height": 900})
+        context = browser.new_context(base_url=daphne, locale=locale, viewport={"width": 1360, "height": 900})
         context.set_default_timeout(15_000)
         page = context.new_page()
         _log_in(page, "/admin/reports/")
@@ -248,10 +201,10 @@ def test_the_reports_show_a_weeks_charts_and_tables(server: str, browser: Browse
         context.close()
 
 
-def test_the_live_view_updates_the_moment_a_customer_joins_the_queue(server: str, browser: Browser) -> None:
+def test_the_live_view_updates_the_moment_a_customer_joins_the_queue(daphne: str, browser: Browser) -> None:
     seats = _seats()
     _now_busy(seats)
-    context = browser.new_context(base_url=server, locale="zh-CN", viewport={"width": 1360, "height": 900})
+    context = browser.new_context(base_url=daphne, locale="zh-CN", viewport={"width": 1360, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
     _log_in(page, "/admin/live/")
@@ -295,10 +248,10 @@ def test_the_live_view_updates_the_moment_a_customer_joins_the_queue(server: str
     context.close()
 
 
-def test_a_servicer_cannot_open_the_live_view(server: str, browser: Browser) -> None:
+def test_a_servicer_cannot_open_the_live_view(daphne: str, browser: Browser) -> None:
     _seats()
     User.objects.filter(username="wang").update(is_staff=False)
-    context = browser.new_context(base_url=server, locale="zh-CN")
+    context = browser.new_context(base_url=daphne, locale="zh-CN")
     page = context.new_page()
     page.goto("/admin/login/?next=/admin/live/")
     page.fill("input[name=username]", "wang")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import pytest
 from django.core import signing
@@ -12,7 +13,8 @@ from seats.models import Seat
 from sessions_app.models import ServiceSession
 from tests.factories import session_make
 
-pytestmark = pytest.mark.django_db
+# Every test starts with empty throttle counters (the rating form counts requests per address in Redis).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redis_client")]
 
 
 @pytest.fixture
@@ -89,3 +91,51 @@ def test_the_rating_stays_with_the_seat_fixed_at_prompt_time(
     closed_session.refresh_from_db()
     rating = rating_record(session=closed_session, score=3, channel=Rating.Channel.FORM)
     assert rating.seat_id == rated
+
+
+@pytest.fixture
+def low_rating_rate(settings: Any) -> None:
+    # An hourly window: a burst of a few requests never straddles a window's end in practice.
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "rating_form": "3/hour"},
+    }
+
+
+@pytest.mark.usefixtures("low_rating_rate")
+def test_a_burst_of_gets_and_posts_from_one_address_gets_a_clear_429_page(closed_session: ServiceSession) -> None:
+    client = Client(REMOTE_ADDR="203.0.113.40")
+    assert client.get(_url(closed_session)).status_code == 200
+    assert client.post(_url(closed_session), {"comment": "x"}).status_code == 400
+    assert client.get(f"/rate/{rating_token(session=closed_session)}x/").status_code == 404  # forged links count
+    refused = client.post(_url(closed_session), {"score": "5"})
+    assert refused.status_code == 429
+    assert not Rating.objects.exists(), "a refused rating is not recorded"
+    assert 1 <= int(refused["Retry-After"]) <= 3600
+    page = refused.content.decode()
+    assert "请求过于频繁" in page
+    assert "rating.css" in page
+    english = client.get(_url(closed_session), headers={"accept-language": "en"})
+    assert english.status_code == 429
+    assert "Too many requests" in english.content.decode()
+
+
+@pytest.mark.usefixtures("low_rating_rate")
+def test_another_address_is_not_affected(closed_session: ServiceSession) -> None:
+    first = Client(REMOTE_ADDR="203.0.113.41")
+    assert [first.get(_url(closed_session)).status_code for _ in range(4)] == [200, 200, 200, 429]
+    other = Client(REMOTE_ADDR="203.0.113.42")
+    assert other.post(_url(closed_session), {"score": "4"}).status_code == 200
+    assert Rating.objects.get(session=closed_session).score == 4
+
+
+@pytest.mark.usefixtures("low_rating_rate")
+def test_behind_nginx_each_customer_is_counted_by_their_own_address(
+    closed_session: ServiceSession, settings: Any
+) -> None:
+    settings.CS_TRUSTED_PROXY_COUNT = 1
+    nginx = Client(REMOTE_ADDR="127.0.0.1")
+    for _ in range(3):
+        nginx.get(_url(closed_session), headers={"x-forwarded-for": "203.0.113.43"})
+    assert nginx.get(_url(closed_session), headers={"x-forwarded-for": "203.0.113.43"}).status_code == 429
+    assert nginx.get(_url(closed_session), headers={"x-forwarded-for": "203.0.113.44"}).status_code == 200

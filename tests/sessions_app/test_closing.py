@@ -3,14 +3,16 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import pytest
 from django.utils import timezone
 
 from ratings.models import Rating
-from robots.wfprotocol import CsControl
+from robots.models import Robot
+from robots.wfprotocol import CsControl, text_payload
 from seats.models import Seat
-from sessions_app.models import ServiceSession, ServiceSettings
+from sessions_app.models import LeftMessage, Message, ServiceSession, ServiceSettings
 from sessions_app.services.closing import idle_sweep
-from sessions_app.services.servicer import servicer_end_session
+from sessions_app.services.servicer import servicer_end_session, servicer_reply
 from tests.support.cs_stack import Stack
 from tests.support.processes import wait_until
 
@@ -81,17 +83,35 @@ def test_the_servicer_can_end_the_session(cs_stack: Stack) -> None:
     assert session.close_reason == ServiceSession.CloseReason.SERVICER_END
 
 
-def test_idle_customers_are_warned_then_closed_by_the_sweep(cs_stack: Stack) -> None:
+def _reply(stack: Stack, session: ServiceSession, text: str, *, via: str) -> None:
+    """The servicer answers from the console or from the IM app (to the customer's shadow)."""
+    assert session.seat is not None
+    if via == "console":
+        servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload(text))
+    else:
+        shadow = Robot.objects.get(customer=session.customer)
+        stack.im.say(session.seat.im_user_id, text, to=shadow.robot_id)
+    stack.im.wait_for_text(session.customer.im_user_id, text)
+
+
+def _timers(*, warn: int, close: int) -> None:
+    config = ServiceSettings.load()
+    config.human_idle_warning_minutes, config.human_idle_close_minutes = warn, close
+    config.save()
+
+
+def test_a_customer_who_owes_the_reply_is_warned_then_closed_by_the_sweep(cs_stack: Stack) -> None:
     customer, session = _assigned(cs_stack)
+    _reply(cs_stack, session, "请问有什么可以帮您？", via="console")
     config = ServiceSettings.load()
     long_ago = timezone.now() - timedelta(minutes=config.human_idle_warning_minutes + 1)
-    ServiceSession.objects.filter(pk=session.pk).update(last_customer_activity_at=long_ago)
+    ServiceSession.objects.filter(pk=session.pk).update(idle_since=long_ago)
     assert idle_sweep() == {"warned": 1, "closed": 0}
     cs_stack.im.wait_for_text(customer, "会话将在")
     assert idle_sweep() == {"warned": 0, "closed": 0}, "the grace period has not passed yet"
     grace = timedelta(minutes=config.human_idle_close_minutes + 1)
     ServiceSession.objects.filter(pk=session.pk).update(
-        last_customer_activity_at=long_ago - grace, idle_warned_at=timezone.now() - grace
+        idle_since=long_ago - grace, idle_warned_at=timezone.now() - grace
     )
     assert idle_sweep() == {"warned": 0, "closed": 1}
     cs_stack.im.wait_for_text(customer, "长时间未回复")
@@ -100,16 +120,49 @@ def test_idle_customers_are_warned_then_closed_by_the_sweep(cs_stack: Stack) -> 
     assert session.rated_seat_id == session.seat_id
 
 
+def test_a_customer_waiting_for_the_servicers_reply_is_never_warned_or_closed(cs_stack: Stack) -> None:
+    customer, session = _assigned(cs_stack)
+    assert session.seat is not None
+    cs_stack.im.say(customer, "我的退款什么时候到账？")
+    cs_stack.im.wait_for_text(session.seat.im_user_id, "什么时候到账")
+    _timers(warn=0, close=0)  # any idle clock that runs is over at once
+    assert idle_sweep() == {"warned": 0, "closed": 0}
+    assert idle_sweep() == {"warned": 0, "closed": 0}
+    session.refresh_from_db()
+    assert session.state == ServiceSession.State.HUMAN
+    assert session.idle_warned_at is None
+    assert not any("会话将在" in text for text in cs_stack.im.texts(customer))
+
+
+@pytest.mark.parametrize("via", ["console", "im"])
+def test_a_servicer_reply_starts_the_idle_clock_and_clears_a_pending_warning(cs_stack: Stack, via: str) -> None:
+    customer, session = _assigned(cs_stack)
+    assert session.seat is not None
+    cs_stack.im.say(customer, "在吗？")
+    cs_stack.im.wait_for_text(session.seat.im_user_id, "在吗？")
+    _timers(warn=0, close=30)
+    assert idle_sweep()["warned"] == 0, "the servicer owes the reply"
+    _reply(cs_stack, session, "在的，请讲", via=via)
+    assert idle_sweep()["warned"] == 1, "the customer owes the reply now"
+    cs_stack.im.wait_for_text(customer, "会话将在")
+    _reply(cs_stack, session, "您还有别的问题吗？", via=via)
+    session.refresh_from_db()
+    assert session.idle_warned_at is None, "the servicer's reply voids the warning"
+    assert session.state == ServiceSession.State.HUMAN
+
+
 def test_a_message_after_the_warning_keeps_the_session_open(cs_stack: Stack) -> None:
     customer, session = _assigned(cs_stack)
+    _reply(cs_stack, session, "请问有什么可以帮您？", via="console")
     config = ServiceSettings.load()
     long_ago = timezone.now() - timedelta(minutes=config.human_idle_warning_minutes + 1)
-    ServiceSession.objects.filter(pk=session.pk).update(last_customer_activity_at=long_ago)
+    ServiceSession.objects.filter(pk=session.pk).update(idle_since=long_ago)
     assert idle_sweep()["warned"] == 1
     cs_stack.im.say(customer, "我还在")
     cs_stack.im.wait_for_text(session.seat.im_user_id if session.seat else "", "我还在")
     session.refresh_from_db()
     assert session.idle_warned_at is None
+    assert session.idle_since is None, "the servicer owes the reply"
     assert idle_sweep() == {"warned": 0, "closed": 0}
 
 
@@ -120,23 +173,82 @@ def test_bot_sessions_have_their_own_idle_timer(cs_stack: Stack) -> None:
     config = ServiceSettings.load()
     config.bot_idle_minutes = 1
     config.save()
-    ServiceSession.objects.update(last_customer_activity_at=timezone.now() - timedelta(minutes=2))
+    ServiceSession.objects.update(idle_since=timezone.now() - timedelta(minutes=2))
     assert idle_sweep()["warned"] == 1
 
 
+def _full_seat(stack: Stack) -> Seat:
+    """An online seat with no room (as if serving someone): customers who ask for a human queue."""
+    seat = stack.online_seat("alice", capacity=1)
+    Seat.objects.filter(pk=seat.pk).update(active_sessions=1)
+    return seat
+
+
 def test_a_sweep_closing_several_queued_customers_announces_the_new_positions_once(cs_stack: Stack) -> None:
+    _full_seat(cs_stack)
     customers = [cs_stack.new_customer() for _ in range(4)]
-    for customer in customers:  # no seat online: everyone queues, in this order
+    for customer in customers:  # the only seat is full: everyone queues, in this order
         cs_stack.im.say(customer, "转人工")
         cs_stack.im.wait_for_text(customer, "您前面还有")
     config = ServiceSettings.load()
-    grace = timedelta(minutes=config.human_idle_close_minutes + 1)
-    long_ago = timezone.now() - timedelta(minutes=config.queue_timeout_minutes + 1) - grace
-    ServiceSession.objects.filter(customer__im_user_id__in=customers[:2]).update(
-        last_customer_activity_at=long_ago, idle_warned_at=timezone.now() - grace
-    )
+    long_ago = timezone.now() - timedelta(minutes=config.queue_timeout_minutes + 1)
+    ServiceSession.objects.filter(customer__im_user_id__in=customers[:2]).update(idle_since=long_ago)
     assert idle_sweep() == {"warned": 0, "closed": 2}
     last = customers[-1]
     cs_stack.im.wait_for_text(last, "您前面还有 1 位")
     positions = [text for text in cs_stack.im.texts(last) if "您前面还有" in text]
     assert len(positions) == 2, f"one announcement on queueing, one after the sweep: {positions}"
+
+
+def test_a_queue_timeout_has_its_own_text_no_warning_and_keeps_the_next_text_as_a_left_message(
+    cs_stack: Stack,
+) -> None:
+    _full_seat(cs_stack)
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "转人工")
+    cs_stack.im.wait_for_text(customer, "您前面还有 0 位")
+    config = ServiceSettings.load()
+    config.queue_timeout_minutes = 0
+    config.save()
+    assert idle_sweep() == {"warned": 0, "closed": 1}
+    cs_stack.im.wait_for_text(customer, "目前排队人数较多")
+    texts = cs_stack.im.texts(customer)
+    assert not any("会话将在" in text or "长时间未回复" in text for text in texts), texts
+    session = ServiceSession.objects.get(customer__im_user_id=customer)
+    assert session.close_reason == ServiceSession.CloseReason.QUEUE_TIMEOUT
+    cs_stack.im.wait_for(
+        customer, lambda ms: bool(_signals(cs_stack, customer, CsControl.SESSION_CLOSED)), what="SESSION_CLOSED"
+    )
+    assert _signals(cs_stack, customer, CsControl.SESSION_CLOSED)[-1] == {"reason": "queue_timeout"}
+
+    cs_stack.im.say(customer, "订单 123 一直没发货，请回电 13800000000")
+    cs_stack.im.wait_for_text(customer, "留言已收到")
+    left = LeftMessage.objects.get(customer__im_user_id=customer)
+    assert (left.text, left.session_id) == ("订单 123 一直没发货，请回电 13800000000", session.pk)
+    assert ServiceSession.objects.filter(customer__im_user_id=customer).count() == 1, "no new session opened"
+    assert session.messages.filter(
+        direction=Message.Direction.IN, payload__searchableContent__startswith="订单"
+    ).exists()
+    # The offer is used up: the next text is an ordinary first message.
+    cs_stack.im.say(customer, "你好")
+    cs_stack.im.wait_for_text(customer, "欢迎咨询")
+    assert LeftMessage.objects.filter(customer__im_user_id=customer).count() == 1
+
+
+def test_asking_for_a_human_after_a_queue_timeout_queues_again_instead_of_leaving_a_message(cs_stack: Stack) -> None:
+    _full_seat(cs_stack)
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "转人工")
+    cs_stack.im.wait_for_text(customer, "您前面还有 0 位")
+    config = ServiceSettings.load()
+    config.queue_timeout_minutes = 0
+    config.save()
+    assert idle_sweep()["closed"] == 1
+    cs_stack.im.wait_for_text(customer, "目前排队人数较多")
+    config.queue_timeout_minutes = 30
+    config.save()
+    cs_stack.im.say(customer, "转人工")
+    cs_stack.im.wait_for(
+        customer, lambda ms: sum("您前面还有" in m["payload"].get("searchableContent", "") for m in ms) == 2, what="2nd"
+    )
+    assert not LeftMessage.objects.exists()

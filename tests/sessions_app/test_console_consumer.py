@@ -5,22 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import redis
 from asgiref.sync import sync_to_async
 from celery.contrib.testing.worker import start_worker
 from channels.testing import WebsocketCommunicator
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import F
-from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from cs_project.asgi import application
 from cs_project.celery import app as celery_app
 from robots.wfprotocol import text_payload
 from seats.models import Seat
@@ -28,48 +24,14 @@ from sessions_app.models import Message, ServiceSession, ServiceSettings
 from sessions_app.services.assignment import session_request_human
 from sessions_app.services.transcript import transcript_append
 from tests.factories import customer_make, session_make
+from tests.support.consoles import Frame, console_connect, console_open, next_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-Frame = dict[str, Any]
 
 
 @pytest.fixture(autouse=True)
 def _empty_redis(redis_client: redis.Redis) -> None:
     """Channel-layer groups and presence start empty in every test."""
-
-
-def _cookie_for(user: User) -> str:
-    client = Client()
-    client.force_login(user)
-    return client.cookies[settings.SESSION_COOKIE_NAME].value
-
-
-async def _open(user: User | None = None) -> WebsocketCommunicator:
-    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
-    if user is not None:
-        cookie = await sync_to_async(_cookie_for)(user)
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
-    communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
-    connected, _ = await communicator.connect(timeout=5)
-    assert connected, "accepted first, so that a refusal can carry its reason"
-    return communicator
-
-
-async def _console(user: User) -> WebsocketCommunicator:
-    communicator = await _open(user)
-    hello = await communicator.receive_json_from(timeout=5)
-    assert hello["type"] == "hello"
-    return communicator
-
-
-async def _next(communicator: WebsocketCommunicator, frame_type: str, *, timeout: float = 5) -> Frame:
-    """The next frame of this type; frames of other types on the way are skipped."""
-    deadline = time.monotonic() + timeout
-    while True:
-        frame: Frame = await communicator.receive_json_from(timeout=max(0.05, deadline - time.monotonic()))
-        if frame["type"] == frame_type:
-            return frame
 
 
 async def _ask(communicator: WebsocketCommunicator, action: str, **fields: object) -> Frame:
@@ -105,20 +67,20 @@ def _set_status(seat: Seat, status: Seat.Status) -> None:
 
 
 async def test_an_anonymous_visitor_is_refused_with_4401() -> None:
-    communicator = await _open()
+    communicator = await console_open()
     closed = await communicator.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": 4401}
 
 
 async def test_a_user_without_a_seat_is_refused_with_4403(supervisor: User) -> None:
-    communicator = await _open(supervisor)
+    communicator = await console_open(supervisor)
     closed = await communicator.receive_output(timeout=5)
     assert closed["type"] == "websocket.close"
     assert closed["code"] == 4403
 
 
 async def test_a_servicer_is_greeted_with_their_seat(servicer_seat: Seat) -> None:
-    communicator = await _open(servicer_seat.user)
+    communicator = await console_open(servicer_seat.user)
     hello = await communicator.receive_json_from(timeout=5)
     assert hello["seat"]["id"] == servicer_seat.pk
     assert hello["seat"]["name"] == "Alice"
@@ -131,7 +93,7 @@ async def test_another_servicers_session_is_refused_for_reply_end_and_transfer(
 ) -> None:
     session = await sync_to_async(_serving)(servicer_seat)
     await sync_to_async(_set_status)(other_servicer_seat, Seat.Status.ONLINE)
-    bob = await _console(other_servicer_seat.user)
+    bob = await console_connect(other_servicer_seat.user)
     refusals = [
         await _ask(bob, "reply", session_id=session.pk, text="我冒充客服"),
         await _ask(bob, "end", session_id=session.pk),
@@ -146,7 +108,7 @@ async def test_another_servicers_session_is_refused_for_reply_end_and_transfer(
 
 
 async def test_malformed_actions_get_a_reason(servicer_seat: Seat) -> None:
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     unknown = await _ask(alice, "dance")
     assert (unknown["type"], unknown["code"]) == ("error", "unknown_action")
     bad = await _ask(alice, "reply", session_id="1", text="hi")
@@ -158,7 +120,7 @@ async def test_malformed_actions_get_a_reason(servicer_seat: Seat) -> None:
 
 async def test_an_assignment_and_the_customers_messages_arrive_live(servicer_seat: Seat) -> None:
     await sync_to_async(_set_status)(servicer_seat, Seat.Status.ONLINE)
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
 
     def ask_for_human() -> int:
         customer = customer_make()
@@ -169,12 +131,12 @@ async def test_an_assignment_and_the_customers_messages_arrive_live(servicer_sea
         return session.pk
 
     session_id = await sync_to_async(ask_for_human)()
-    assigned = await _next(alice, "session.assigned")
+    assigned = await next_frame(alice, "session.assigned")
     assert assigned["session_id"] == session_id
     seq = await sync_to_async(_customer_says)(session_id, "我的订单还没到")
-    message = await _next(alice, "message.new")
+    message = await next_frame(alice, "message.new")
     while message["seq"] != seq:  # the assignment notices to the customer come first
-        message = await _next(alice, "message.new")
+        message = await next_frame(alice, "message.new")
     assert message["payload"]["searchableContent"] == "我的订单还没到"
     assert (message["session_id"], message["author"], message["direction"]) == (session_id, "customer", "in")
     await alice.disconnect()
@@ -182,11 +144,11 @@ async def test_an_assignment_and_the_customers_messages_arrive_live(servicer_sea
 
 async def test_a_reply_is_acknowledged_with_its_seq_and_echoed_as_an_event(servicer_seat: Seat) -> None:
     session = await sync_to_async(_serving)(servicer_seat)
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     ack = await _ask(alice, "reply", session_id=session.pk, text="您好，请讲")
     assert ack["type"] == "ack"
     assert ack["result"] == {"session_id": session.pk, "seq": 1}
-    echoed = await _next(alice, "message.new")
+    echoed = await next_frame(alice, "message.new")
     assert (echoed["seq"], echoed["author"], echoed["payload"]["searchableContent"]) == (1, "servicer", "您好，请讲")
     stored = await Message.objects.aget(session=session, seq=1)
     assert stored.seat_id == servicer_seat.pk
@@ -197,14 +159,14 @@ async def test_resync_after_a_reconnect_returns_exactly_the_missed_messages(serv
     session = await sync_to_async(_serving)(servicer_seat)
     for text in ("一", "二", "三"):
         await sync_to_async(_customer_says)(session.pk, text)
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     first = await _ask(alice, "resync", sessions={})
     assert [m["seq"] for m in first["result"]["messages"]] == [1, 2, 3]
     await alice.disconnect()
 
     for text in ("四", "五"):  # said while the console was away
         await sync_to_async(_customer_says)(session.pk, text)
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     again = await _ask(alice, "resync", sessions={str(session.pk): 3})
     result = again["result"]
     assert [(m["seq"], m["payload"]["searchableContent"]) for m in result["messages"]] == [(4, "四"), (5, "五")]
@@ -217,17 +179,17 @@ async def test_resync_after_a_reconnect_returns_exactly_the_missed_messages(serv
 async def test_resync_never_returns_another_seats_sessions(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
     theirs = await sync_to_async(_serving)(servicer_seat)
     await sync_to_async(_customer_says)(theirs.pk, "私密")
-    bob = await _console(other_servicer_seat.user)
+    bob = await console_connect(other_servicer_seat.user)
     result = (await _ask(bob, "resync", sessions={str(theirs.pk): 0}))["result"]
     assert result == {"sessions": [], "messages": [], "more": []}
     await bob.disconnect()
 
 
 async def test_the_status_switch_changes_the_seat_and_tells_every_console(servicer_seat: Seat) -> None:
-    first, second = await _console(servicer_seat.user), await _console(servicer_seat.user)
+    first, second = await console_connect(servicer_seat.user), await console_connect(servicer_seat.user)
     ack = await _ask(first, "status", status="online")
     assert ack["result"]["seat"]["status"] == "online"
-    event = await _next(second, "seat.status")
+    event = await next_frame(second, "seat.status")
     assert (event["status"], event["automatic"]) == ("online", False)
     refused = await _ask(first, "status", status="offline")
     assert refused["code"] == "bad_request", "offline is for signing out"
@@ -236,7 +198,7 @@ async def test_the_status_switch_changes_the_seat_and_tells_every_console(servic
 
 
 async def test_logging_out_elsewhere_closes_the_console_at_its_next_action(servicer_seat: Seat) -> None:
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     await Session.objects.all().adelete()  # what logging out in another tab does to this browser's session
     await alice.send_json_to({"action": "ping", "request_id": "p"})
     closed = await alice.receive_output(timeout=5)
@@ -270,12 +232,12 @@ async def test_a_seat_goes_away_after_the_grace_and_comes_back_when_the_console_
     servicer_seat: Seat, presence_worker: None
 ) -> None:
     await sync_to_async(_set_status)(servicer_seat, Seat.Status.ONLINE)
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     await alice.disconnect()
     assert await _seat_state(servicer_seat) == ("online", False), "still taking customers during the grace"
     await _eventually(servicer_seat, ("away", True))
 
-    alice = await _open(servicer_seat.user)
+    alice = await console_open(servicer_seat.user)
     hello = await alice.receive_json_from(timeout=5)
     assert (hello["seat"]["status"], hello["seat"]["automatic"]) == ("online", False)
     assert await _seat_state(servicer_seat) == ("online", False)
@@ -284,7 +246,7 @@ async def test_a_seat_goes_away_after_the_grace_and_comes_back_when_the_console_
 
 async def test_a_seat_with_another_console_open_stays_online(servicer_seat: Seat, presence_worker: None) -> None:
     await sync_to_async(_set_status)(servicer_seat, Seat.Status.ONLINE)
-    first, second = await _console(servicer_seat.user), await _console(servicer_seat.user)
+    first, second = await console_connect(servicer_seat.user), await console_connect(servicer_seat.user)
     await first.disconnect()
     await asyncio.sleep(2)
     assert await _seat_state(servicer_seat) == ("online", False)
@@ -294,10 +256,10 @@ async def test_a_seat_with_another_console_open_stays_online(servicer_seat: Seat
 
 async def test_a_servicers_own_away_is_kept_on_reconnect(servicer_seat: Seat, presence_worker: None) -> None:
     await sync_to_async(_set_status)(servicer_seat, Seat.Status.ONLINE)
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     await _ask(alice, "status", status="away")
     await alice.disconnect()
     await asyncio.sleep(1.5)
-    alice = await _console(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user)
     assert await _seat_state(servicer_seat) == ("away", False)
     await alice.disconnect()

@@ -55,7 +55,15 @@ def test_it_picks_the_least_loaded_seat(cs_stack: Stack) -> None:
     assert ServiceSession.objects.get(customer__im_user_id=customer).seat == free
 
 
+def _full_seat(stack: Stack, username: str = "busy") -> Seat:
+    """An online seat with no room (as if serving someone): customers who ask for a human queue."""
+    seat = stack.online_seat(username, capacity=1)
+    Seat.objects.filter(pk=seat.pk).update(active_sessions=1)
+    return seat
+
+
 def test_without_a_free_seat_customers_queue_and_drain_in_order_when_a_seat_comes_online(cs_stack: Stack) -> None:
+    _full_seat(cs_stack)
     seat = cs_stack.online_seat("alice", capacity=1)
     Seat.objects.filter(pk=seat.pk).update(status=Seat.Status.OFFLINE)
     first, second = cs_stack.new_customer(), cs_stack.new_customer()
@@ -63,6 +71,9 @@ def test_without_a_free_seat_customers_queue_and_drain_in_order_when_a_seat_come
     cs_stack.im.wait_for_text(first, "前面还有 0 位")
     cs_stack.im.say(second, "转人工")
     cs_stack.im.wait_for_text(second, "前面还有 1 位")
+    cs_stack.im.wait_for(  # the control follows the text: it may still be on its way
+        second, lambda ms: bool(_controls(cs_stack, second, CsControl.QUEUE_POSITION)), what="QUEUE_POSITION"
+    )
     assert _controls(cs_stack, second, CsControl.QUEUE_POSITION)[-1] == {"position": 2, "queued": True}
 
     from sessions_app.services.servicer import seat_status_set
@@ -82,6 +93,7 @@ def test_without_a_free_seat_customers_queue_and_drain_in_order_when_a_seat_come
 
 
 def test_a_queued_customer_can_leave_the_queue(cs_stack: Stack) -> None:
+    _full_seat(cs_stack)
     customer = cs_stack.new_customer()
     cs_stack.im.say(customer, "转人工")
     cs_stack.im.wait_for_text(customer, "前面还有 0 位")
@@ -138,6 +150,26 @@ def test_outside_business_hours_the_customer_can_leave_a_message(cs_stack: Stack
     left = LeftMessage.objects.get(customer__im_user_id=customer)
     assert left.text == "请明天联系我，订单 123"
     assert ServiceSession.objects.get(customer__im_user_id=customer).state == ServiceSession.State.BOT
+
+
+def test_with_no_servicer_online_the_customer_is_told_so_and_can_leave_a_message(cs_stack: Stack) -> None:
+    from sessions_app.models import LeftMessage
+
+    away, offline = cs_stack.online_seat("alice"), cs_stack.online_seat("bob")
+    Seat.objects.filter(pk=away.pk).update(status=Seat.Status.AWAY)
+    Seat.objects.filter(pk=offline.pk).update(status=Seat.Status.OFFLINE)
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "转人工")
+    cs_stack.im.wait_for_text(customer, "现在没有客服在线")
+    session = ServiceSession.objects.get(customer__im_user_id=customer)
+    assert session.state == ServiceSession.State.BOT, "not queued to wait for nobody"
+    assert not session.events.filter(kind=SessionEvent.Kind.QUEUED).exists()
+    assert not _controls(cs_stack, customer, CsControl.QUEUE_POSITION)
+    cs_stack.im.say(customer, "我想改收货地址，请联系我")
+    cs_stack.im.wait_for_text(customer, "留言已收到")
+    left = LeftMessage.objects.get(customer__im_user_id=customer)
+    assert (left.text, left.session_id) == ("我想改收货地址，请联系我", session.pk)
+    assert not any("前面还有" in text for text in cs_stack.im.texts(customer))
 
 
 def test_a_servicer_starts_and_stops_service_from_the_im_app(cs_stack: Stack) -> None:

@@ -1,0 +1,71 @@
+"""Real Chromium for the browser tests (Debian's ``chromium``, driven by Playwright), and Daphne
+alone on the test database for pages that need no IM server or worker.
+
+Fixtures: ``browser`` (one Chromium per test) and ``daphne`` (the base URL of a Daphne process on
+the test database and Redis). ``shot`` keeps a screenshot in test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from playwright.sync_api import Browser, Page, sync_playwright
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from tests.support.processes import BASE_DIR, free_port, http_status, python, running, wait_until
+
+SCREENSHOTS = BASE_DIR / "test-artifacts" / "screenshots"
+# As the machine's notes say: without the background-networking flags Chromium keeps knocking on
+# the closed network; a fresh profile each launch (Playwright's default).
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png")
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
+    # ordinary blocking calls between browser steps.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def daphne(settings: SettingsWrapper, transactional_db: None, tmp_path: Path) -> Iterator[str]:
+    """Daphne (the project's entry point) alone on the test database and the test Redis."""
+    db = connection.settings_dict
+    user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "1",
+        "DATABASE_URL": f"postgres://{user}@{host}:{port}/{db['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CS_VAR_DIR": str(tmp_path),
+    }
+    http_port = free_port()
+    argv = python(
+        "-m", "cs_project.asgi_server", "-b", "127.0.0.1", "-p", str(http_port), "cs_project.asgi:application"
+    )
+    with running(argv, env=env, log=tmp_path / "daphne.log"):
+        url = f"http://127.0.0.1:{http_port}"
+        wait_until(lambda: http_status(f"{url}/healthz") in (200, 503), timeout=60, what="Daphne to serve")
+        yield url

@@ -1,0 +1,52 @@
+"""Servicer consoles over the real ASGI application (``WebsocketCommunicator``), logged in with a
+real Django session cookie, for the consumer tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+from cs_project.asgi import application
+
+Frame = dict[str, Any]
+
+
+def cookie_for(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+async def console_open(user: User | None = None) -> WebsocketCommunicator:
+    """A websocket at ``ws/console/``, as ``user`` (or anonymous); accepted, hello not read yet."""
+    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    if user is not None:
+        cookie = await sync_to_async(cookie_for)(user)
+        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected, "accepted first, so that a refusal can carry its reason"
+    return communicator
+
+
+async def console_connect(user: User) -> WebsocketCommunicator:
+    """A logged-in console past its hello."""
+    communicator = await console_open(user)
+    hello = await communicator.receive_json_from(timeout=5)
+    assert hello["type"] == "hello"
+    return communicator
+
+
+async def next_frame(communicator: WebsocketCommunicator, frame_type: str, *, timeout: float = 5) -> Frame:
+    """The next frame of this type; frames of other types on the way are skipped."""
+    deadline = time.monotonic() + timeout
+    while True:
+        frame: Frame = await communicator.receive_json_from(timeout=max(0.05, deadline - time.monotonic()))
+        if frame["type"] == frame_type:
+            return frame

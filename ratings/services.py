@@ -44,7 +44,7 @@ def rating_chat_session_lock(*, customer_id: int) -> ServiceSession | None:
     the customer's latest closed session still waiting for one, closed no longer ago than a rating
     link stays valid. Opening a new session withdraws the offer (``awaiting_rating_digit``)."""
     return (
-        ServiceSession.objects.select_for_update(of=("self",))
+        ServiceSession.objects.select_for_update(no_key=True, of=("self",))
         .filter(
             customer_id=customer_id,
             state=ServiceSession.State.CLOSED,

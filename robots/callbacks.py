@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
 from robots.models import InboundMessage, Robot
@@ -121,30 +121,43 @@ def _schedule_drain(*, robot_pk: int, sender: str) -> None:
 def inbound_drain(*, robot_pk: int, sender: str) -> int:
     """Act on one conversation's pending messages in server-time order; returns how many.
 
-    Each message is handled in a transaction that holds its row lock, so two workers draining the
-    same conversation take its messages one after the other, never side by side or out of order.
+    Each message is handled in a transaction that holds its row lock. When another worker holds
+    the conversation's oldest pending message, it is draining this conversation and will reach
+    every message committed before it finishes (it looks again after each one), so this call
+    leaves at once (``nowait``) instead of tying up a worker process behind that lock; it never
+    skips ahead to a younger message, which would break the order.
     """
     handled = 0
     while True:
-        with transaction.atomic():
-            head = (
-                InboundMessage.objects.select_for_update(of=("self",))
-                .select_related("robot")
-                .filter(robot_id=robot_pk, sender=sender, state=InboundMessage.State.PENDING)
-                .order_by("server_timestamp", "pk")
-                .first()
-            )
-            if head is None:
-                return handled
-            _act_locked(head)
+        try:
+            with transaction.atomic():
+                head = (
+                    InboundMessage.objects.select_for_update(no_key=True, nowait=True, of=("self",))
+                    .select_related("robot")
+                    .filter(robot_id=robot_pk, sender=sender, state=InboundMessage.State.PENDING)
+                    .order_by("server_timestamp", "pk")
+                    .first()
+                )
+                if head is None:
+                    return handled
+                _act_locked(head)
+        except OperationalError as exc:
+            if not _lock_not_available(exc):
+                raise
+            return handled  # another worker is draining this conversation
         handled += 1
+
+
+def _lock_not_available(exc: OperationalError) -> bool:
+    """PostgreSQL's 55P03 (the row is locked, NOWAIT)."""
+    return getattr(exc.__cause__, "sqlstate", None) == "55P03"
 
 
 def inbound_process_one(*, inbound_id: int) -> None:
     """Act on one stored message again (a retry of a failed one), unless it is done meanwhile."""
     with transaction.atomic():
         inbound = (
-            InboundMessage.objects.select_for_update(of=("self",))
+            InboundMessage.objects.select_for_update(no_key=True, of=("self",))
             .select_related("robot")
             .filter(pk=inbound_id, state__in=(InboundMessage.State.PENDING, InboundMessage.State.FAILED))
             .first()

@@ -98,7 +98,7 @@ def shadow_ensure(*, customer: Customer) -> Robot:
     if robot.provisioned_at is not None:
         return robot
     with transaction.atomic():
-        robot = Robot.objects.select_for_update(of=("self",)).get(pk=robot.pk)
+        robot = Robot.objects.select_for_update(no_key=True, of=("self",)).get(pk=robot.pk)
         if robot.provisioned_at is not None:
             return robot
         admin = im_admin()

@@ -120,7 +120,7 @@ def presence_check(*, seat_id: int) -> bool:
     with transaction.atomic():
         # Counted again under the seat's row lock: a console connecting now either shows up in
         # this count or, after this commits, finds the seat automatically away and brings it back.
-        seat = Seat.objects.select_for_update().filter(pk=seat_id).first()
+        seat = Seat.objects.select_for_update(no_key=True).filter(pk=seat_id).first()
         if seat is None or _live_connections(client, seat_id) > 0:
             return False
         client.srem(TRACKED_SEATS_KEY, seat_id)
@@ -144,7 +144,7 @@ def _return_if_automatically_away(*, seat_id: int) -> None:
     from sessions_app.services.servicer import seat_status_set
 
     with transaction.atomic():
-        seat = Seat.objects.select_for_update().filter(pk=seat_id).first()
+        seat = Seat.objects.select_for_update(no_key=True).filter(pk=seat_id).first()
         if seat is not None and seat.status == Seat.Status.AWAY and seat.away_automatic:
             seat_status_set(seat=seat, status=Seat.Status.ONLINE)
             logger.info("seat %s is back online: its console reconnected", seat_id)

@@ -227,7 +227,7 @@ def queue_drain(*, limit: int = 1000) -> int:
     while assigned < limit:
         with transaction.atomic():
             session = (
-                ServiceSession.objects.select_for_update(of=("self",))
+                ServiceSession.objects.select_for_update(no_key=True, of=("self",))
                 .filter(state=ServiceSession.State.QUEUED)
                 .order_by("queued_at", "pk")
                 .select_related("customer")
@@ -253,7 +253,7 @@ def queue_announce_positions() -> None:
             continue
         with transaction.atomic():
             session = (
-                ServiceSession.objects.select_for_update(skip_locked=True, of=("self",))
+                ServiceSession.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .filter(pk=session_id, state=ServiceSession.State.QUEUED)
                 .select_related("customer")
                 .first()

@@ -10,7 +10,7 @@ from sessions_app.models import CannedReply
 
 
 def _own(*, seat: Seat, reply_id: int) -> CannedReply:
-    reply = CannedReply.objects.select_for_update().filter(pk=reply_id, owner=seat).first()
+    reply = CannedReply.objects.select_for_update(no_key=True).filter(pk=reply_id, owner=seat).first()
     if reply is None:
         # Global replies and other servicers' replies look the same as missing ones.
         raise ApplicationError("No such canned reply of yours.", code="not_found", status=404)

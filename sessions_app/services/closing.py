@@ -116,7 +116,7 @@ def _each_locked(
         with transaction.atomic():
             # skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
             batch = (
-                ServiceSession.objects.select_for_update(skip_locked=True, of=("self",))
+                ServiceSession.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .filter(pk__in=session_ids[start : start + SWEEP_BATCH], state=state, idle_since__lt=idle_before)
                 .select_related("customer", "seat")
                 .order_by("pk")
@@ -205,7 +205,7 @@ def session_supervisor_end(*, session_id: int) -> bool:
     """A supervisor ends a session from the admin; False when it had already ended."""
     with transaction.atomic():
         session = (
-            ServiceSession.objects.select_for_update(of=("self",))
+            ServiceSession.objects.select_for_update(no_key=True, of=("self",))
             .select_related("customer", "seat")
             .filter(pk=session_id)
             .exclude(state=ServiceSession.State.CLOSED)

@@ -142,7 +142,7 @@ def _left_message_after_queue_timeout(
         return False
     window = timedelta(minutes=config.bot_idle_minutes + config.human_idle_close_minutes)
     offered = (
-        ServiceSession.objects.select_for_update(of=("self",))
+        ServiceSession.objects.select_for_update(no_key=True, of=("self",))
         .filter(
             customer=customer,
             state=ServiceSession.State.CLOSED,
@@ -180,11 +180,14 @@ def _session_open(*, customer: Customer, line: int, config: ServiceSettings) -> 
 def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> None:
     """A customer wrote to the CS Robot. The customer row is locked: one message at a time each."""
     customer, _created = Customer.objects.get_or_create(im_user_id=inbound.sender)
-    customer = Customer.objects.select_for_update(of=("self",)).get(pk=customer.pk)
+    # FOR NO KEY UPDATE (as everywhere here: no key ever changes): rows that merely reference the
+    # customer, such as a console reply's outbox row, do not wait for this lock, so a reply that
+    # holds the session cannot deadlock against this message (tests/sessions_app/test_relay_concurrency.py).
+    customer = Customer.objects.select_for_update(no_key=True, of=("self",)).get(pk=customer.pk)
     config = ServiceSettings.load()
     control = _control_kind(payload)
     session = (
-        ServiceSession.objects.select_for_update(of=("self",))
+        ServiceSession.objects.select_for_update(no_key=True, of=("self",))
         .filter(customer=customer)
         .exclude(state=ServiceSession.State.CLOSED)
         .select_related("customer", "seat")
@@ -271,7 +274,7 @@ def bot_answer(*, session_id: int, question: str, fallback: bool = True) -> None
     answer = answerer.answer(question, customer_id=customer_id) if question else None
     with transaction.atomic():
         session = (
-            ServiceSession.objects.select_for_update(of=("self",))
+            ServiceSession.objects.select_for_update(no_key=True, of=("self",))
             .filter(pk=session_id, state=ServiceSession.State.BOT)
             .select_related("customer")
             .first()

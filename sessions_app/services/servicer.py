@@ -24,7 +24,7 @@ RELAYED_TYPES = frozenset({1, 3, 5})  # text, image, file (§7.3)
 def owned_session_lock(*, session_id: int, seat: Seat) -> ServiceSession:
     """Lock an open session that this seat serves, or refuse: every servicer action checks here."""
     session = (
-        ServiceSession.objects.select_for_update(of=("self",))
+        ServiceSession.objects.select_for_update(no_key=True, of=("self",))
         .select_related("customer", "seat")
         .filter(pk=session_id)
         .first()
@@ -95,7 +95,7 @@ def seat_status_set(*, seat: Seat, status: Seat.Status, automatic: bool = False)
     ``automatic`` marks an away set by presence (the console's connection dropped); any other
     change clears the mark, so a servicer's own choice is never undone on reconnect.
     """
-    seat = Seat.objects.select_for_update(of=("self",)).get(pk=seat.pk)
+    seat = Seat.objects.select_for_update(no_key=True, of=("self",)).get(pk=seat.pk)
     away_automatic = automatic and status == Seat.Status.AWAY
     if seat.status != status or seat.away_automatic != away_automatic:
         if seat.status != status:

@@ -34,7 +34,7 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
     session = owned_session_lock(session_id=session_id, seat=from_seat)
     if to_seat_id == from_seat.pk:
         raise ApplicationError("The session is already yours.", code="same_seat")
-    list(Seat.objects.select_for_update().filter(pk__in=[from_seat.pk, to_seat_id]).order_by("pk"))
+    list(Seat.objects.select_for_update(no_key=True).filter(pk__in=[from_seat.pk, to_seat_id]).order_by("pk"))
     to_seat = seat_claim_one(seat_id=to_seat_id)
     if to_seat is None:
         raise ApplicationError("That servicer is not online or has no room.", code="seat_unavailable", status=409)

@@ -4,6 +4,7 @@ sweep picks up what no task acted on (a lost task message, a crashed worker) or 
 from __future__ import annotations
 
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -93,3 +94,38 @@ def test_a_failure_is_kept_visible_then_retried_by_the_sweep(redis_client: redis
     done = InboundMessage.objects.get()
     assert (done.state, done.attempts, done.last_error) == (InboundMessage.State.DONE, 2, "")
     assert _customer_texts("drain-customer") == ["will fail"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_leaves_a_conversation_another_worker_is_draining(redis_client: redis.Redis) -> None:
+    """Several tasks of one busy conversation must not each hold a worker process behind its lock."""
+    import threading
+
+    from django.db import connection, transaction
+
+    robot = cs_robot_get()
+    _post(robot, 6001, "first", 1_700_000_000_100)
+    _post(robot, 6002, "second", 1_700_000_000_200)
+    locked, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:  # holds the oldest pending message, as a worker acting on it would
+        with transaction.atomic():
+            InboundMessage.objects.select_for_update().get(message_id=6001)
+            locked.set()
+            release.wait(timeout=30)
+        connection.close()
+
+    holder = threading.Thread(target=other_worker)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        started = time.monotonic()
+        assert inbound_drain(robot_pk=robot.pk, sender="drain-customer") == 0
+        assert time.monotonic() - started < 2, "it did not wait for the lock"
+        # Nor did it skip ahead to the younger message.
+        assert set(InboundMessage.objects.values_list("state", flat=True)) == {InboundMessage.State.PENDING}
+    finally:
+        release.set()
+        holder.join(timeout=30)
+    assert inbound_drain(robot_pk=robot.pk, sender="drain-customer") == 2
+    assert _customer_texts("drain-customer") == ["first", "second"]

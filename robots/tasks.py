@@ -50,11 +50,6 @@ def outbox_sweep() -> None:
         outbox_deliver.delay(key)
 
 
-@shared_task(acks_late=True, ignore_result=True)
-def inbound_process(robot_pk: int, sender: str) -> None:
-    callbacks.inbound_drain(robot_pk=robot_pk, sender=sender)
-
-
 @shared_task(ignore_result=True)
 def inbound_sweep() -> None:
     callbacks.inbound_retry_due()

@@ -89,7 +89,7 @@ def test_concurrent_transfers_and_idle_closes_across_processes(
                     pool.map(lambda i: _callback(urls[i % 2], robot, customers[i], "转人工"), range(CUSTOMERS))
                 )
             assert Counter(statuses) == {200: CUSTOMERS}
-            # The callbacks were answered once stored; the workers act on them in the background.
+            # Two processes, each acting on the callbacks it received; the workers deliver the answers.
             wait_until(
                 lambda: (
                     ServiceSession.objects.filter(state="human").count() == SEATS * CAPACITY

@@ -1,5 +1,5 @@
-"""Acting on stored callbacks: a worker drains each conversation in server-time order, and the
-sweep picks up what no task acted on (a lost task message, a crashed worker) or what failed."""
+"""Acting on stored callbacks: each conversation is drained in server-time order, and the sweep
+picks up what was stored but never acted on (a crash in between) or what failed."""
 
 from __future__ import annotations
 
@@ -42,12 +42,22 @@ def _customer_texts(sender: str) -> list[str]:
     return [row.payload["searchableContent"] for row in rows.order_by("seq")]
 
 
-def test_the_callback_answers_before_acting_and_queues_the_work(redis_client: redis.Redis) -> None:
+def _stored(robot: Robot, message_id: int, text: str, timestamp: int, sender: str = "drain-customer") -> None:
+    """As the callback stores a message, when the process dies before acting on it."""
+    InboundMessage.objects.create(
+        robot=robot,
+        message_id=message_id,
+        sender=sender,
+        conv_type=0,
+        conv_target=robot.robot_id,
+        payload={"type": 1, "searchableContent": text, "persistFlag": 3},
+        server_timestamp=timestamp,
+    )
+
+
+def test_the_callback_stores_then_acts(redis_client: redis.Redis) -> None:
     robot = cs_robot_get()
     _post(robot, 1001, "你好", 1_700_000_000_000)
-    assert InboundMessage.objects.get().state == InboundMessage.State.PENDING
-    assert redis_client.llen("celery") == 1, "one task queued for the conversation"
-    assert inbound_drain(robot_pk=robot.pk, sender="drain-customer") == 1
     assert InboundMessage.objects.get().state == InboundMessage.State.DONE
     assert _customer_texts("drain-customer") == ["你好"]
 
@@ -56,31 +66,30 @@ def test_a_conversation_is_acted_on_in_server_time_order_whatever_the_arrival_or
     redis_client: redis.Redis,
 ) -> None:
     robot = cs_robot_get()
-    # The IM server posts up to five callbacks at once: the later message may arrive first.
-    _post(robot, 2002, "second", 1_700_000_000_200)
-    _post(robot, 2001, "first", 1_700_000_000_100)
-    _post(robot, 2003, "third", 1_700_000_000_300)
-    _post(robot, 3001, "someone else", 1_700_000_000_150, sender="other-customer")
+    # The IM server posts up to five callbacks at once: the later message may be stored first.
+    _stored(robot, 2002, "second", 1_700_000_000_200)
+    _stored(robot, 2001, "first", 1_700_000_000_100)
+    _stored(robot, 2003, "third", 1_700_000_000_300)
+    _stored(robot, 3001, "someone else", 1_700_000_000_150, sender="other-customer")
     assert inbound_drain(robot_pk=robot.pk, sender="drain-customer") == 3
     assert _customer_texts("drain-customer") == ["first", "second", "third"]
-    # Only that conversation was drained; the other waits for its own task.
+    # Only that conversation was drained.
     assert InboundMessage.objects.get(sender="other-customer").state == InboundMessage.State.PENDING
 
 
-def test_the_sweep_acts_on_messages_whose_task_was_lost(redis_client: redis.Redis) -> None:
+def test_the_sweep_acts_on_messages_stored_but_never_acted_on(redis_client: redis.Redis) -> None:
     robot = cs_robot_get()
-    _post(robot, 4001, "lost task", 1_700_000_000_000)
-    redis_client.flushdb()  # the task message is gone (a broker restart without persistence)
-    assert inbound_retry_due() == 0, "too fresh: its task may still be on the way"
+    _stored(robot, 4001, "crashed before acting", 1_700_000_000_000)
+    assert inbound_retry_due() == 0, "too fresh: the request may still be acting on it"
     InboundMessage.objects.update(received_at=timezone.now() - timedelta(seconds=30))
     assert inbound_retry_due() == 1
     assert InboundMessage.objects.get().state == InboundMessage.State.DONE
-    assert _customer_texts("drain-customer") == ["lost task"]
+    assert _customer_texts("drain-customer") == ["crashed before acting"]
 
 
 def test_a_failure_is_kept_visible_then_retried_by_the_sweep(redis_client: redis.Redis) -> None:
     robot = cs_robot_get()
-    _post(robot, 5001, "will fail", 1_700_000_000_000)
+    _stored(robot, 5001, "will fail", 1_700_000_000_000)
     good_payload = InboundMessage.objects.get().payload
     InboundMessage.objects.update(payload={"type": "not a number"})  # the CS logic cannot read it
     inbound_drain(robot_pk=robot.pk, sender="drain-customer")
@@ -104,8 +113,8 @@ def test_a_worker_leaves_a_conversation_another_worker_is_draining(redis_client:
     from django.db import connection, transaction
 
     robot = cs_robot_get()
-    _post(robot, 6001, "first", 1_700_000_000_100)
-    _post(robot, 6002, "second", 1_700_000_000_200)
+    _stored(robot, 6001, "first", 1_700_000_000_100)
+    _stored(robot, 6002, "second", 1_700_000_000_200)
     locked, release = threading.Event(), threading.Event()
 
     def other_worker() -> None:  # holds the oldest pending message, as a worker acting on it would

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import zoneinfo
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -62,6 +63,27 @@ def env_choice(name: str, *, choices: Sequence[str], default: str, environ: Envi
     value = env_str(name, default=default, environ=environ)
     if value not in choices:
         raise EnvError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def env_time_zone(name: str, *, default: str, environ: Environ | None = None) -> str:
+    """An IANA time zone name, e.g. ``Asia/Shanghai``."""
+    value = env_str(name, default=default, environ=environ)
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise EnvError(name, f"not a known time zone (an IANA name such as Asia/Shanghai), got {value!r}") from None
+    return value
+
+
+_IM_ID = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def env_im_id(name: str, *, default: str, environ: Environ | None = None) -> str:
+    """A user or robot id on the IM server; it travels in URL paths, so letters, digits, ``_.-`` only."""
+    value = env_str(name, default=default, environ=environ)
+    if not _IM_ID.fullmatch(value):
+        raise EnvError(name, f"1 to 64 letters, digits, '_', '.' or '-', got {value!r}")
     return value
 
 

@@ -10,7 +10,19 @@ import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
 from cs_project.bootstrap import BASE_DIR, embedded_redis_port, uses_embedded_redis, var_dir
-from cs_project.env import EnvError, env_bool, env_choice, env_database, env_int, env_list, env_rate, env_str, env_url
+from cs_project.env import (
+    EnvError,
+    env_bool,
+    env_choice,
+    env_database,
+    env_im_id,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    env_time_zone,
+    env_url,
+)
 
 # Lets typed code write ModelAdmin[Seat], QuerySet[Seat] etc. at run time.
 django_stubs_ext.monkeypatch()
@@ -46,7 +58,7 @@ else:
     WFC_ADMIN_SECRET = env_str("WFC_ADMIN_SECRET", default="123456" if DEBUG else None)
     CS_APP_SERVER_URL = ""
     CS_APP_SERVER_KEY = ""
-CS_ROBOT_ID = env_str("CS_ROBOT_ID", default="cs_robot")
+CS_ROBOT_ID = env_im_id("CS_ROBOT_ID", default="cs_robot")
 # Optional remote auto-answer endpoint (bot mode); empty means the built-in FAQ matcher only.
 CS_AUTOANSWER_URL = env_url("CS_AUTOANSWER_URL", default="") if env_str("CS_AUTOANSWER_URL", default="") else ""
 CS_AUTOANSWER_TIMEOUT = env_int("CS_AUTOANSWER_TIMEOUT_SECONDS", default=3, minimum=1, maximum=30)
@@ -219,7 +231,7 @@ LOGIN_URL = "admin:login"
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = env_str("CS_TIME_ZONE", default="Asia/Shanghai")
+TIME_ZONE = env_time_zone("CS_TIME_ZONE", default="Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True
 

@@ -6,7 +6,19 @@ import sys
 import pytest
 from django.conf import settings
 
-from cs_project.env import EnvError, env_bool, env_database, env_int, env_list, env_rate, env_str, env_url
+from cs_project.env import (
+    EnvError,
+    env_bool,
+    env_choice,
+    env_database,
+    env_im_id,
+    env_int,
+    env_list,
+    env_rate,
+    env_str,
+    env_time_zone,
+    env_url,
+)
 
 
 def test_it_reads_booleans_in_the_usual_spellings() -> None:
@@ -124,3 +136,25 @@ def test_settings_refuse_a_weak_secret_key_in_production() -> None:
 
 def test_settings_load_in_development_with_nothing_set() -> None:
     assert _import_settings(DJANGO_DEBUG="1").returncode == 0
+
+
+@pytest.mark.parametrize("value", ["Mars/Olympus", "Asia/Shang hai", "../etc/passwd"])
+def test_it_rejects_an_unknown_time_zone_naming_the_variable(value: str) -> None:
+    with pytest.raises(EnvError, match=r"^CS_TIME_ZONE: not a known time zone"):
+        env_time_zone("CS_TIME_ZONE", default="Asia/Shanghai", environ={"CS_TIME_ZONE": value})
+    assert env_time_zone("CS_TIME_ZONE", default="Asia/Shanghai", environ={}) == "Asia/Shanghai"
+    assert env_time_zone("CS_TIME_ZONE", default="UTC", environ={"CS_TIME_ZONE": "Europe/Berlin"}) == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("value", ["cs/robot", "cs robot", "cs?robot", "x" * 65])
+def test_it_rejects_an_im_id_that_would_break_the_callback_url(value: str) -> None:
+    with pytest.raises(EnvError, match=r"^CS_ROBOT_ID: 1 to 64 letters"):
+        env_im_id("CS_ROBOT_ID", default="cs_robot", environ={"CS_ROBOT_ID": value})
+    assert env_im_id("CS_ROBOT_ID", default="cs_robot", environ={"CS_ROBOT_ID": "shop-cs.1"}) == "shop-cs.1"
+
+
+def test_it_rejects_a_choice_outside_the_list() -> None:
+    with pytest.raises(EnvError, match=r"^CS_IM_ADMIN_MODE: must be one of direct, app_server"):
+        env_choice(
+            "CS_IM_ADMIN_MODE", choices=("direct", "app_server"), default="direct", environ={"CS_IM_ADMIN_MODE": "x"}
+        )

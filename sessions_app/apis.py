@@ -16,7 +16,9 @@ from sessions_app.services.canned import canned_reply_create, canned_reply_delet
 from sessions_app.services.left_messages import left_message_handle
 
 
-class HistoryPagination(PageNumberPagination):
+class PagePagination(PageNumberPagination):
+    """Pages of 20 (``page_size`` up to 100): the history and the left messages."""
+
     page_size = 20
     max_page_size = 100
     page_size_query_param = "page_size"
@@ -50,7 +52,7 @@ class CustomerHistoryApi(APIView):
         customer = selectors.customer_visible_to(user=request.user, customer_id=customer_id)
         if customer is None:
             raise Http404
-        paginator = HistoryPagination()
+        paginator = PagePagination()
         page = paginator.paginate_queryset(
             selectors.customer_history(customer=customer).prefetch_related("messages"), request, view=self
         )
@@ -183,12 +185,6 @@ class CannedReplyDeleteApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class LeftMessagePagination(PageNumberPagination):
-    page_size = 20
-    max_page_size = 100
-    page_size_query_param = "page_size"
-
-
 class LeftMessageOutputSerializer(serializers.Serializer[object]):
     id = serializers.IntegerField()
     customer_id = serializers.IntegerField()
@@ -204,7 +200,7 @@ class LeftMessageOutputSerializer(serializers.Serializer[object]):
 class LeftMessageListApi(APIView):
     """Left messages nobody has handled yet, oldest first (paginated): the same list for every servicer."""
 
-    pagination_class = LeftMessagePagination  # read by drf-spectacular, for the paginated schema
+    pagination_class = PagePagination  # read by drf-spectacular, for the paginated schema
 
     @extend_schema(responses=LeftMessageOutputSerializer(many=True), operation_id="left_message_list")
     def get(self, request: Request) -> Response:

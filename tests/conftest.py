@@ -25,8 +25,8 @@ def redis_client() -> Iterator[redis.Redis]:
 
 @pytest.fixture
 def celery_eager() -> Iterator[None]:
-    """Tasks run in the thread that queues them (the code they run is the real one): for tests that
-    post callbacks through Django's test client and check what the worker would have done."""
+    """Celery tasks run in the thread that queues them (the code they run is the real one), as the
+    in-process ``cs_stack`` needs: outbox deliveries happen before the request that caused them ends."""
     from cs_project.celery import app as celery_app
 
     previous = celery_app.conf.task_always_eager

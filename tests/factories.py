@@ -5,10 +5,13 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
+from django.db import transaction
 from django.utils import timezone
 
+from robots.models import OutboundMessage
 from seats.models import Seat
 from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
+from sessions_app.services.transcript import customer_tell
 
 _ids = itertools.count(1)
 
@@ -31,6 +34,16 @@ def session_make(
         closed_at=now if closed else None,
         rated_seat=seat if closed else None,
     )
+
+
+def customer_told(customer_im_id: str, texts: list[str]) -> str:
+    """Texts told to a new customer: outbox rows written in one transaction, not delivered (the
+    caller drives delivery); returns their ordering key."""
+    with transaction.atomic():
+        session = ServiceSession.objects.create(customer=customer_make(customer_im_id))
+        for text in texts:
+            customer_tell(session=session, text=text)
+    return OutboundMessage.objects.filter(target_user_id=customer_im_id).values_list("ordering_key", flat=True)[0]
 
 
 def message_make(session: ServiceSession, text: str, *, author: str = Message.Author.CUSTOMER) -> Message:

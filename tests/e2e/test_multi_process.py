@@ -25,6 +25,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from robots.models import Robot
 from seats.models import Seat
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
+from tests.support.consoles import cookie_for
 from tests.support.processes import wait_until
 from tests.support.sandbox import Sandbox
 from tests.support.stack import stack_running, start_asgi
@@ -123,22 +124,6 @@ def test_concurrent_transfers_and_idle_closes_across_processes(
         assert set(Seat.objects.values_list("active_sessions", flat=True)) == {0}
 
 
-def _login_session_key(user_id: int) -> str:
-    """A logged-in Django session, as the login view would create it: the console's cookie."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.auth.models import User
-    from django.contrib.sessions.backends.db import SessionStore
-
-    user = User.objects.get(pk=user_id)
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    assert store.session_key is not None
-    return store.session_key
-
-
 def _assigned(frames: list[Json]) -> Json:
     return next(frame for frame in frames if frame.get("type") == "session.assigned")
 
@@ -183,7 +168,7 @@ def test_a_console_on_one_asgi_process_gets_what_happens_through_the_other(
         second_url = start_asgi(stack, stack.exits, name="asgi2")
         seat = stack.online_seat("wsseat", im=False)  # console only: every event must cross processes
         customer = stack.new_customer()
-        key = _login_session_key(seat.user_id)
+        key = cookie_for(seat.user)
 
         def customer_asks() -> None:
             # The sandbox posts the customer's messages to the first process (CS_PUBLIC_URL).

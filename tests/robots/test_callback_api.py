@@ -9,7 +9,7 @@ from robots.models import InboundMessage, Robot
 from robots.services import cs_robot_get
 from sessions_app.models import Message, ServiceSession
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
+pytestmark = pytest.mark.django_db
 
 BIG_ID = 430843814853214338  # above 2**53: a float anywhere on the way would change it
 

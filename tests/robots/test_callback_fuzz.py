@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from robots.models import InboundMessage
 from robots.services import cs_robot_get
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
+pytestmark = pytest.mark.django_db
 
 json_scalars = st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | st.text()
 json_values = st.recursive(

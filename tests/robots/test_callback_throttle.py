@@ -12,7 +12,7 @@ from django.test import Client
 from robots.models import InboundMessage
 from robots.services import cs_robot_get
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("celery_eager")]
+pytestmark = pytest.mark.django_db
 
 
 def test_more_callbacks_than_any_limit_from_one_address_are_all_accepted(

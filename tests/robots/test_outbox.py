@@ -6,15 +6,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
 from django.utils import timezone
 
 from cs_project.celery import app as celery_app
 from robots.models import OutboundMessage
 from robots.outbox import outbox_deliver_key, outbox_due_keys, outbox_retry_failed
-from sessions_app.models import ServiceSession
-from sessions_app.services.transcript import customer_tell
-from tests.factories import customer_make
+from tests.factories import customer_told
 from tests.support.cs_stack import Stack
 from tests.support.sandbox import Sandbox
 
@@ -29,19 +26,6 @@ def lazy_stack(cs_stack: Stack, sandbox: Sandbox) -> Iterator[Stack]:
         sandbox.configure(failMode="none", robotRateLimit=1000)
 
 
-def _tell(customer_im_id: str, texts: list[str]) -> str:
-    with transaction.atomic():
-        session = ServiceSession.objects.create(customer=customer_make(customer_im_id))
-        for text in texts:
-            customer_tell(session=session, text=text)
-    return OutboundMessage.objects.filter(target_user_id=customer_im_id).values_list("ordering_key", flat=True)[0]
-
-
-def _received(stack: Stack, customer: str) -> list[str]:
-    inbox = stack.im.inbox(customer)
-    return [m["payload"].get("searchableContent", "") for m in inbox if m["sender"] == stack.cs_robot]
-
-
 def _deliver_until_done(key: str, *, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while OutboundMessage.objects.filter(ordering_key=key, state=OutboundMessage.State.PENDING).exists():
@@ -54,9 +38,9 @@ def _deliver_until_done(key: str, *, timeout: float) -> None:
 def test_messages_are_delivered_in_order(lazy_stack: Stack) -> None:
     customer = lazy_stack.new_customer()
     texts = [f"第{i}条" for i in range(8)]
-    key = _tell(customer, texts)
+    key = customer_told(customer, texts)
     outbox_deliver_key(key=key)
-    assert _received(lazy_stack, customer) == texts
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == texts
     sent = OutboundMessage.objects.filter(ordering_key=key).order_by("id")
     assert all(row.state == OutboundMessage.State.SENT and row.im_message_uid for row in sent)
 
@@ -66,7 +50,7 @@ def test_a_failing_im_server_leaves_messages_pending_then_they_arrive_in_order(
 ) -> None:
     customer = lazy_stack.new_customer()
     texts = ["一", "二", "三"]
-    key = _tell(customer, texts)
+    key = customer_told(customer, texts)
     sandbox.configure(failMode="http500", failScope="robot")
     assert outbox_deliver_key(key=key) is not None, "a retry is due later"
     head = OutboundMessage.objects.filter(ordering_key=key).order_by("id").first()
@@ -75,10 +59,10 @@ def test_a_failing_im_server_leaves_messages_pending_then_they_arrive_in_order(
     assert "HTTP 500" in head.last_error
     assert head.next_attempt_at > timezone.now()
     assert key not in outbox_due_keys(), "not due before its back-off ends"
-    assert _received(lazy_stack, customer) == []
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == []
     sandbox.configure(failMode="none")
     _deliver_until_done(key, timeout=10)
-    assert _received(lazy_stack, customer) == texts
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == texts
 
 
 def test_a_burst_over_the_rate_limit_is_delivered_completely(lazy_stack: Stack, sandbox: Sandbox) -> None:
@@ -86,18 +70,18 @@ def test_a_burst_over_the_rate_limit_is_delivered_completely(lazy_stack: Stack, 
     time.sleep(0.5)
     customer = lazy_stack.new_customer()
     texts = [f"回复{i}" for i in range(26)]
-    key = _tell(customer, texts)
+    key = customer_told(customer, texts)
     outbox_deliver_key(key=key)
     limited = OutboundMessage.objects.filter(ordering_key=key, state="pending").order_by("id").first()
     assert limited is not None
     assert "RateLimited" in limited.last_error
     _deliver_until_done(key, timeout=30)
-    assert _received(lazy_stack, customer) == texts
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == texts
 
 
 def test_an_undeliverable_message_fails_visibly_and_can_be_retried(lazy_stack: Stack, sandbox: Sandbox) -> None:
     customer = lazy_stack.new_customer()
-    key = _tell(customer, ["你好", "在吗"])
+    key = customer_told(customer, ["你好", "在吗"])
     # The customer blacklisted the robot (§4.1, code 246): retrying cannot help.
     sandbox.configure(failMode="error_code", failCode=246, failScope="robot", failCount=1)
     outbox_deliver_key(key=key)
@@ -109,4 +93,4 @@ def test_an_undeliverable_message_fails_visibly_and_can_be_retried(lazy_stack: S
     outbox_deliver_key(key=key)
     first.refresh_from_db()
     assert first.state == OutboundMessage.State.SENT
-    assert _received(lazy_stack, customer) == ["在吗", "你好"]
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["在吗", "你好"]

@@ -7,16 +7,14 @@ import time
 
 import pytest
 import redis
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from cs_project.celery import app as celery_app
 from robots.models import OutboundMessage
 from robots.outbox import outbox_deliver_key, outbox_due_keys
-from sessions_app.models import ServiceSession
-from sessions_app.services.transcript import customer_tell
-from tests.factories import customer_make
+from tests.factories import customer_told
 from tests.support.cs_stack import Stack
 from tests.support.sandbox import Sandbox
 
@@ -37,20 +35,6 @@ def paced_stack(cs_stack: Stack, sandbox: Sandbox, settings: SettingsWrapper, re
     settings.WFC_ROBOT_RATE_LIMIT = LIMIT
     celery_app.conf.task_always_eager = False
     return cs_stack
-
-
-def _tell(customer_im_id: str, texts: list[str]) -> str:
-    with transaction.atomic():
-        session = ServiceSession.objects.create(customer=customer_make(customer_im_id))
-        for text in texts:
-            customer_tell(session=session, text=text)
-    return OutboundMessage.objects.filter(target_user_id=customer_im_id).values_list("ordering_key", flat=True)[0]
-
-
-def _received(stack: Stack, customer: str) -> list[str]:
-    return [
-        m["payload"].get("searchableContent", "") for m in stack.im.inbox(customer) if m["sender"] == stack.cs_robot
-    ]
 
 
 def _deliver_like_a_worker(key: str, *, timeout: float, after: float = 0) -> int:
@@ -77,7 +61,7 @@ def test_a_burst_from_two_workers_is_paced_to_the_limit_and_the_im_server_refuse
 ) -> None:
     customers = [paced_stack.new_customer(), paced_stack.new_customer()]
     texts = {customer: [f"回复{customer[-4:]}-{i}" for i in range(15)] for customer in customers}
-    keys = [_tell(customer, texts[customer]) for customer in customers]
+    keys = [customer_told(customer, texts[customer]) for customer in customers]
     pauses: dict[str, int] = {}
 
     def worker(key: str) -> None:
@@ -92,7 +76,7 @@ def test_a_burst_from_two_workers_is_paced_to_the_limit_and_the_im_server_refuse
     elapsed = time.monotonic() - started
 
     for customer in customers:
-        assert _received(paced_stack, customer) == texts[customer]
+        assert paced_stack.im.texts(customer, sender=paced_stack.cs_robot) == texts[customer]
     rows = OutboundMessage.objects.filter(ordering_key__in=keys)
     assert all(row.state == OutboundMessage.State.SENT for row in rows)
     assert _refusals(sandbox) == 0
@@ -104,8 +88,8 @@ def test_a_burst_from_two_workers_is_paced_to_the_limit_and_the_im_server_refuse
 def test_a_250_is_slow_down_and_retry_for_every_worker_never_a_failure(paced_stack: Stack, sandbox: Sandbox) -> None:
     customer, other_customer = paced_stack.new_customer(), paced_stack.new_customer()
     texts = ["一", "二", "三"]
-    key = _tell(customer, texts)
-    other_key = _tell(other_customer, ["另一个会话"])
+    key = customer_told(customer, texts)
+    other_key = customer_told(other_customer, ["另一个会话"])
     # Another client of the same robot emptied the IM server's bucket: it answers 250 once.
     sandbox.configure(failMode="error_code", failCode=250, failScope="robot", failCount=1)
 
@@ -130,7 +114,7 @@ def test_a_250_is_slow_down_and_retry_for_every_worker_never_a_failure(paced_sta
 
     _deliver_like_a_worker(key, timeout=15, after=delay)
     _deliver_like_a_worker(other_key, timeout=15, after=max(0.0, other_delay - delay))
-    assert _received(paced_stack, customer) == texts
-    assert _received(paced_stack, other_customer) == ["另一个会话"]
+    assert paced_stack.im.texts(customer, sender=paced_stack.cs_robot) == texts
+    assert paced_stack.im.texts(other_customer, sender=paced_stack.cs_robot) == ["另一个会话"]
     assert not OutboundMessage.objects.filter(state=OutboundMessage.State.FAILED).exists()
     assert _refusals(sandbox) == 1, "only the injected one"

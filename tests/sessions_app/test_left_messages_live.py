@@ -117,7 +117,6 @@ def _customer_writes_out_of_hours(text: str) -> None:
         assert response.status_code == 200, response.content
 
 
-@pytest.mark.usefixtures("celery_eager")
 async def test_a_message_left_through_the_chat_reaches_the_consoles(servicer_seat: Seat) -> None:
     alice = await console_connect(servicer_seat.user)
     await sync_to_async(_customer_writes_out_of_hours)("明天上午请联系我")

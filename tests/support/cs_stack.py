@@ -17,7 +17,6 @@ import requests
 from pytest_django.fixtures import Settings as SettingsWrapper
 from pytest_django.live_server_helper import LiveServer
 
-from cs_project.celery import app as celery_app
 from robots.services import cs_robot_setup
 from robots.wfprotocol import AdminClient
 from seats.models import Seat
@@ -58,14 +57,12 @@ class Stack:
 
 @pytest.fixture
 def cs_stack(
-    live_server: LiveServer, sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None
+    live_server: LiveServer, sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, celery_eager: None
 ) -> Iterator[Stack]:
     settings.CS_PUBLIC_URL = live_server.url
     settings.WFC_ROBOT_API_URL = sandbox.robot_url
     settings.WFC_ADMIN_API_URL = sandbox.admin_url
     settings.WFC_ADMIN_SECRET = sandbox.admin_secret
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
     try:
         cs_robot_setup()
         admin = AdminClient(sandbox.admin_url, sandbox.admin_secret)
@@ -74,7 +71,6 @@ def cs_stack(
         # Callbacks the sandbox still has in flight are live-server requests writing to the
         # database: let them finish before pytest-django truncates the tables under them.
         _wait_for_callbacks_to_settle(sandbox.robot_url)
-        celery_app.conf.task_always_eager = previous
 
 
 def _wait_for_callbacks_to_settle(robot_url: str, *, timeout: float = 15.0) -> None:

@@ -24,7 +24,7 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 
 ## demo: set up and run everything (sandbox, CS server, worker, beat) in the foreground
 demo: $(VENV)/.runtime
-	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py run_demo
+	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py run_demo $(DEMO_ARGS)
 
 ## test: set up and run the whole suite against the real PostgreSQL, Redis and Chromium
 test: $(VENV)/.dev services

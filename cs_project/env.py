@@ -151,37 +151,36 @@ def env_url(
     except ValueError as exc:
         raise EnvError(name, f"is not a valid URL: {exc}") from None
     if parts.scheme not in schemes:
-        raise EnvError(name, f"must start with one of {', '.join(schemes)}://, got {value!r}")
-    if not parts.hostname and parts.scheme not in ("unix", "sqlite"):
-        raise EnvError(name, f"has no host: {value!r}")
+        raise EnvError(name, f"must start with one of {', '.join(schemes)}://, got {_without_password(value)!r}")
+    if not parts.hostname and parts.scheme != "unix":
+        raise EnvError(name, f"has no host: {_without_password(value)!r}")
     return value.rstrip("/")
 
 
-def env_database(name: str, *, default: str, environ: Environ | None = None, pool_max_size: int = 10) -> dict[str, Any]:
-    """Django's DATABASES entry from a database URL (PostgreSQL or SQLite only).
+def _without_password(url: str) -> str:
+    """The URL as it may appear in an error message: a password never reaches a log."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)).geturl()
 
-    PostgreSQL gets psycopg's connection pool: under ASGI, Django closes its persistent
-    connection at the end of each request, so without a pool every request would pay for a
-    new connection (see docs/benchmarks.md). SQLite runs in WAL mode with a busy timeout, so
-    the web process and the Celery worker can write to the same file.
+
+def env_database(
+    name: str, *, default: str | None, environ: Environ | None = None, pool_max_size: int = 10
+) -> dict[str, Any]:
+    """Django's DATABASES entry from a PostgreSQL URL, the only engine the product supports.
+
+    It gets psycopg's connection pool: under ASGI, Django closes its persistent connection at
+    the end of each request, so without a pool every request would pay for a new connection
+    (see docs/benchmarks.md).
     """
-    url = env_url(name, default=default, schemes=("postgres", "postgresql", "sqlite"), environ=environ)
+    url = env_url(name, default=default, schemes=("postgres", "postgresql"), environ=environ)
     try:
         config: dict[str, Any] = dict(dj_database_url.parse(url))
     except ValueError as exc:
         raise EnvError(name, f"is not a valid database URL: {exc}") from None
-    engine = config["ENGINE"]
-    if engine == "django.db.backends.postgresql":
-        config["CONN_MAX_AGE"] = 0  # the pool holds connections; Django must not
-        config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_max_size, "timeout": 10}}
-    elif engine == "django.db.backends.sqlite3":
-        if not config.get("NAME"):
-            raise EnvError(name, "a SQLite URL needs a file path (sqlite:////abs/path.db)")
-        config["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
-        }
-    else:  # pragma: no cover - env_url already restricts the schemes
-        raise EnvError(name, f"unsupported database engine {engine}")
+    if not config.get("NAME"):
+        raise EnvError(name, f"names no database: {_without_password(url)!r}")
+    config["CONN_MAX_AGE"] = 0  # the pool holds connections; Django must not
+    config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_max_size, "timeout": 10}}
     return config

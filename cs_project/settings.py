@@ -9,7 +9,15 @@ from datetime import timedelta
 import django_stubs_ext
 from django.utils.translation import gettext_lazy as _
 
-from cs_project.bootstrap import BASE_DIR, embedded_redis_port, uses_embedded_redis, var_dir
+from cs_project import embedded_postgres
+from cs_project.bootstrap import (
+    BASE_DIR,
+    embedded_postgres_port,
+    embedded_redis_port,
+    uses_embedded_postgres,
+    uses_embedded_redis,
+    var_dir,
+)
 from cs_project.env import (
     EnvError,
     env_bool,
@@ -115,6 +123,7 @@ AXES_FAILURE_LIMIT = env_int("CS_LOGIN_FAILURE_LIMIT", default=5, minimum=1, max
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner in every process's log at start-up
 # Proxies in front of us (1 behind nginx): the client's address is then taken from X-Forwarded-For,
 # for lockouts and throttles alike. (AXES_IPWARE_PROXY_COUNT would need django-ipware, not installed.)
 CS_TRUSTED_PROXY_COUNT = env_int("CS_TRUSTED_PROXY_COUNT", default=0, minimum=0, maximum=5)
@@ -139,10 +148,14 @@ TEMPLATES = [
     },
 ]
 
+# PostgreSQL only. Unset in development means the embedded server (cs_project.embedded_postgres);
+# outside development it is required: a forgotten URL must stop start-up, never fall back.
+EMBEDDED_POSTGRES_PORT = embedded_postgres_port()
+EMBEDDED_POSTGRES = uses_embedded_postgres()
 DATABASES = {
     "default": env_database(
         "DATABASE_URL",
-        default=f"sqlite:///{VAR_DIR / 'cs.sqlite3'}",
+        default=embedded_postgres.database_url(EMBEDDED_POSTGRES_PORT) if DEBUG else None,
         pool_max_size=env_int("DB_POOL_MAX_SIZE", default=10, minimum=1, maximum=200),
     )
 }
@@ -152,11 +165,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "cs_project.error_pages.SecretsReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "cs_project.error_pages.SecretsExceptionReporter"
 
-# Redis: broker, result store, channel layer and cache. Unset means the embedded server.
+# Redis: broker, channel layer and cache. Unset in development means the embedded server; required
+# outside it (two hosts that forgot it would otherwise each run a broker of their own).
 EMBEDDED_REDIS_PORT = embedded_redis_port()
 EMBEDDED_REDIS = uses_embedded_redis()
 REDIS_URL = env_url(
-    "REDIS_URL", default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0", schemes=("redis", "rediss", "unix")
+    "REDIS_URL",
+    default=f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0" if DEBUG else None,
+    schemes=("redis", "rediss", "unix"),
 )
 
 CACHES = {

@@ -15,6 +15,11 @@ def console_strings() -> dict[str, object]:
         "reconnecting": _("Reconnecting…"),
         "reconnectingIn": _("Connection lost, retrying in %(seconds)s s"),
         "disconnected": _("Disconnected"),
+        "linkFailing": _("Connection failing"),
+        "linkFailingDetail": _(
+            "The connection to the server keeps failing right after it is made. The console keeps retrying; "
+            "if this persists, reload the page or tell your supervisor."
+        ),
         "notConnected": _("Not connected: the message was not sent. The console reconnects by itself."),
         "noAnswer": _("The server did not answer in time."),
         "requestFailed": _("That did not work. Please try again."),

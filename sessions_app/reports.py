@@ -1,4 +1,4 @@
-"""Figures for the supervisors' reports, aggregated in the database (PostgreSQL or SQLite).
+"""Figures for the supervisors' reports, aggregated in PostgreSQL.
 
 Every figure is about the sessions *opened* in the period, in local time (``CS_TIME_ZONE``);
 the written definitions are in docs/reports.md and on the reports page.

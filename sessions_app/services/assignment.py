@@ -3,8 +3,8 @@
 The rule: an online seat under its capacity; fewest active sessions first, the seat idle the
 longest breaking ties; the customer's previous servicer preferred when eligible. A seat is
 claimed with one conditional UPDATE (``active_sessions < capacity``), so concurrent claims never
-push a seat over capacity: on PostgreSQL the second writer waits for the first and re-checks
-the condition; on SQLite writers are serialised.
+push a seat over capacity: PostgreSQL makes the second writer wait for the first and re-check
+the condition.
 """
 
 from __future__ import annotations

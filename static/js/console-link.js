@@ -6,14 +6,24 @@
  *   connection that died silently (proxy, Wi-Fi) is noticed and replaced.
  * - request(action, fields) returns a promise settled by the server's ack or error frame.
  * - Every other frame is an event for the console (onEvent); "hello" starts each connection.
+ * - A connection counts as good once it has stayed up STABLE_MS; only then is the back-off reset.
+ *   After FAILING_AFTER connections in a row that were accepted and then dropped sooner (a server
+ *   that fails on every connection), the state is "failing": a persistent error instead of a flicker
+ *   between "connected" and "reconnecting", kept until a connection holds for STABLE_MS.
  */
 "use strict";
+
+const STABLE_MS = 10000;
+const FAILING_AFTER = 3;
 
 class ConsoleLink {
   constructor({ url, closeCodes, onState, onHello, onEvent, onFatal }) {
     Object.assign(this, { url, closeCodes, onState, onHello, onEvent, onFatal });
     this.socket = null;
     this.attempts = 0;
+    this.failures = 0; // accepted connections in a row that were dropped before STABLE_MS
+    this.connectedAt = 0;
+    this.stableTimer = null;
     this.nextId = 1;
     this.pending = new Map();
     this.retryTimer = null;
@@ -33,7 +43,7 @@ class ConsoleLink {
   open() {
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
-    this.onState(this.attempts === 0 ? "connecting" : "reconnecting");
+    if (!this.failing()) this.onState(this.attempts === 0 ? "connecting" : "reconnecting");
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("message", (event) => {
@@ -52,9 +62,11 @@ class ConsoleLink {
 
   receive(frame) {
     if (frame.type === "hello") {
-      this.attempts = 0;
       this.connected = true;
-      this.onState("connected");
+      this.connectedAt = Date.now();
+      if (!this.failing()) this.onState("connected");
+      clearTimeout(this.stableTimer);
+      this.stableTimer = setTimeout(() => this.stable(), STABLE_MS);
       this.startPing();
       this.onHello(frame);
       return;
@@ -71,8 +83,22 @@ class ConsoleLink {
     this.onEvent(frame);
   }
 
+  failing() {
+    return this.failures >= FAILING_AFTER;
+  }
+
+  stable() {
+    // Only now is the back-off forgotten: a server that drops every connection right after
+    // accepting it must not be retried every half second.
+    this.attempts = 0;
+    this.failures = 0;
+    this.onState("connected");
+  }
+
   closed(code) {
+    if (this.connected && Date.now() - this.connectedAt < STABLE_MS) this.failures += 1;
     this.connected = false;
+    clearTimeout(this.stableTimer);
     clearInterval(this.pingTimer);
     for (const [id, waiting] of this.pending) {
       clearTimeout(waiting.timer);
@@ -87,7 +113,7 @@ class ConsoleLink {
     }
     const delay = Math.min(30000, 500 * 2 ** this.attempts) * (0.75 + Math.random() / 2);
     this.attempts += 1;
-    this.onState("reconnecting", delay);
+    this.onState(this.failing() ? "failing" : "reconnecting", delay);
     this.retryTimer = setTimeout(() => this.open(), delay);
   }
 

@@ -383,7 +383,13 @@
     }
   };
 
-  const linkLabels = { connecting: T.connecting, connected: T.connected, reconnecting: T.reconnecting, closed: T.disconnected };
+  const linkLabels = {
+    connecting: T.connecting,
+    connected: T.connected,
+    reconnecting: T.reconnecting,
+    failing: T.linkFailing,
+    closed: T.disconnected,
+  };
   app.onLinkState = (state, delay) => {
     const node = $("link-state");
     node.dataset.state = state;
@@ -392,6 +398,16 @@
     node.querySelector(".label").textContent = label;
     document.body.dataset.link = state;
     $("send-button").title = state === "connected" ? "" : T.notConnected;
+    // A link that keeps failing says so in a banner that stays until a connection holds.
+    const banner = $("banner");
+    if (state === "failing") {
+      banner.textContent = T.linkFailingDetail;
+      banner.dataset.reason = "link";
+      banner.hidden = false;
+    } else if (banner.dataset.reason === "link") {
+      banner.hidden = true;
+      delete banner.dataset.reason;
+    }
   };
 
   app.onEvent = (event) => {

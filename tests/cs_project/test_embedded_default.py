@@ -1,32 +1,35 @@
-"""With DATABASE_URL and REDIS_URL unset, the stack runs on SQLite and the embedded Redis."""
+"""In development with DATABASE_URL and REDIS_URL unset, every process shares the embedded PostgreSQL and Redis."""
 
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from cs_project import embedded_redis
+from cs_project import embedded_postgres, embedded_redis
 from tests.support.processes import BASE_DIR, free_port, http_status, python, running, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def test_the_embedded_default_serves_healthz_across_processes(tmp_path: Path) -> None:
-    redis_port, http_port = free_port(), free_port()
+    redis_port, postgres_port, http_port = free_port(), free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "REDIS_URL")} | {
         "DJANGO_DEBUG": "1",
         "CS_VAR_DIR": str(tmp_path),
         "CS_EMBEDDED_REDIS_PORT": str(redis_port),
+        "CS_EMBEDDED_POSTGRES_PORT": str(postgres_port),
     }
     try:
         subprocess.run(python("manage.py", "migrate", "-v", "0"), cwd=BASE_DIR, env=env, check=True, timeout=180)
         assert embedded_redis.is_answering(redis_port), "manage.py should have started the embedded Redis"
-        with sqlite3.connect(tmp_path / "cs.sqlite3") as db:
-            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        with psycopg.connect(embedded_postgres.database_url(postgres_port)) as conn:
+            migrated = conn.execute("SELECT count(*) FROM django_migrations WHERE app = 'sessions_app'").fetchone()
+        assert migrated is not None
+        assert migrated[0] > 0, "manage.py migrate should have run against the embedded PostgreSQL"
 
         with (
             running(
@@ -54,5 +57,7 @@ def test_the_embedded_default_serves_healthz_across_processes(tmp_path: Path) ->
                 what="/healthz to report database, embedded Redis and worker healthy",
             )
     finally:
+        embedded_postgres.stop(var_dir=tmp_path)
         embedded_redis.stop(var_dir=tmp_path)
     assert not embedded_redis.is_answering(redis_port)
+    assert not embedded_postgres.is_answering(postgres_port)

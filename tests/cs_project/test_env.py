@@ -86,21 +86,35 @@ def test_it_strips_the_trailing_slash_of_urls() -> None:
     assert env_url("U", environ={"U": "https://cs.example.com/"}) == "https://cs.example.com"
 
 
-def test_it_pools_postgres_connections_and_tunes_sqlite() -> None:
+def test_it_pools_postgres_connections() -> None:
     pg = env_database("DATABASE_URL", default="", environ={"DATABASE_URL": "postgres://u:p@db:5432/cs"})
     assert pg["ENGINE"] == "django.db.backends.postgresql"
     assert pg["NAME"] == "cs"
     assert pg["CONN_MAX_AGE"] == 0
     assert pg["OPTIONS"]["pool"]["max_size"] == 10
-    lite = env_database("DATABASE_URL", default="sqlite:////tmp/x.sqlite3", environ={})
-    assert lite["ENGINE"] == "django.db.backends.sqlite3"
-    assert "journal_mode=WAL" in lite["OPTIONS"]["init_command"]
-    assert lite["OPTIONS"]["timeout"] == 20
 
 
-def test_it_rejects_unsupported_database_urls() -> None:
-    with pytest.raises(EnvError, match="DATABASE_URL: must start with"):
-        env_database("DATABASE_URL", default="", environ={"DATABASE_URL": "mysql://u@h/db"})
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "sqlite:////tmp/x.sqlite3"])
+def test_it_rejects_every_database_but_postgres(url: str) -> None:
+    with pytest.raises(EnvError, match="DATABASE_URL: must start with one of postgres, postgresql://"):
+        env_database("DATABASE_URL", default="", environ={"DATABASE_URL": url})
+
+
+def test_it_rejects_a_database_url_without_a_database_name() -> None:
+    with pytest.raises(EnvError, match="DATABASE_URL: names no database"):
+        env_database("DATABASE_URL", default="", environ={"DATABASE_URL": "postgres://u@db:5432"})
+
+
+def test_a_database_url_is_required_when_there_is_no_default() -> None:
+    with pytest.raises(EnvError, match="DATABASE_URL: is required and not set"):
+        env_database("DATABASE_URL", default=None, environ={})
+
+
+def test_an_error_about_a_url_never_repeats_its_password() -> None:
+    with pytest.raises(EnvError) as refused:
+        env_database("DATABASE_URL", default="", environ={"DATABASE_URL": "mysql://cs:s3cret-pw@db/cs"})
+    assert "s3cret-pw" not in str(refused.value)
+    assert "mysql://cs:***@db/cs" in str(refused.value)
 
 
 def _import_settings(**env: str) -> subprocess.CompletedProcess[str]:

@@ -1,6 +1,7 @@
-"""``make demo``'s command end to end: a fresh var directory, the embedded defaults (SQLite and the
-embedded Redis), the sandbox, the CS server, a worker and beat; a customer gets the bot's welcome;
-Ctrl-C stops every process it started; a second run on the same directory works too."""
+"""``make demo``'s command end to end: a fresh var directory, the embedded defaults (PostgreSQL and
+Redis), the sandbox, the CS server, a worker and beat; a customer gets the bot's welcome; the terminal
+shows the welcome and no access chatter; Ctrl-C stops every process it started, the embedded servers
+included; a second run on the same directory finds the first run's transcripts."""
 
 from __future__ import annotations
 
@@ -11,22 +12,25 @@ import time
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 import requests
 
-from cs_project import embedded_redis
+from cs_project import embedded_postgres, embedded_redis
 from tests.support.processes import BASE_DIR, free_port, http_status, python, wait_until
 
 pytestmark = pytest.mark.e2e
 
 
 def _demo_env(tmp_path: Path) -> dict[str, str]:
-    cs_port, robot_port, admin_port, redis_port = free_port(), free_port(), free_port(), free_port()
+    cs_port, robot_port, admin_port = free_port(), free_port(), free_port()
+    redis_port, postgres_port = free_port(), free_port()
     dropped = ("DATABASE_URL", "REDIS_URL", "WFC_ADMIN_SECRET")
     return {key: value for key, value in os.environ.items() if key not in dropped and not key.startswith("WFS_")} | {
         "DJANGO_DEBUG": "1",
         "CS_VAR_DIR": str(tmp_path / "var"),
         "CS_EMBEDDED_REDIS_PORT": str(redis_port),
+        "CS_EMBEDDED_POSTGRES_PORT": str(postgres_port),
         "CS_PUBLIC_URL": f"http://127.0.0.1:{cs_port}",
         "CS_DEMO_PORT": str(cs_port),
         "WFS_ROBOT_PORT": str(robot_port),
@@ -38,7 +42,20 @@ def _demo_env(tmp_path: Path) -> dict[str, str]:
     }
 
 
-def _run_once(env: dict[str, str], log: Path, customer: str) -> None:
+def _transcript_of(env: dict[str, str], customer: str) -> list[str]:
+    """What the embedded database holds of a customer's conversation, read directly."""
+    with psycopg.connect(embedded_postgres.database_url(int(env["CS_EMBEDDED_POSTGRES_PORT"]))) as conn:
+        rows = conn.execute(
+            "SELECT m.payload ->> 'searchableContent' FROM sessions_app_message m"
+            " JOIN sessions_app_servicesession s ON s.id = m.session_id"
+            " JOIN sessions_app_customer c ON c.id = s.customer_id WHERE c.im_user_id = %s ORDER BY m.id",
+            [customer],
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
+def _run_once(env: dict[str, str], log: Path, customer: str, *, earlier_customer: str | None = None) -> float:
+    """One run of the demo; returns the seconds from start to the printed welcome."""
     cs_url = env["CS_PUBLIC_URL"]
     with log.open("wb") as out:
         demo = subprocess.Popen(
@@ -51,14 +68,27 @@ def _run_once(env: dict[str, str], log: Path, customer: str) -> None:
         )
     try:
         started = time.monotonic()
-        wait_until(
-            lambda: http_status(f"{cs_url}/healthz") == 200, timeout=120, what=f"the demo to serve /healthz ({log})"
-        )
-        print(f"demo healthy after {time.monotonic() - started:.1f}s")  # noqa: T201 - kept in the test log
-        wait_until(lambda: "Ctrl-C" in log.read_text(errors="replace"), timeout=30, what="the welcome with the URLs")
+        # As a newcomer would: wait for the welcome, then open the pages it names.
+        wait_until(lambda: "Ctrl-C" in log.read_text(errors="replace"), timeout=120, what=f"the welcome ({log})")
+        welcome_after = time.monotonic() - started
+        assert http_status(f"{cs_url}/healthz") == 200
         printed = log.read_text(errors="replace")
         assert "servicer1 / servicer1" in printed
         assert "supervisor / supervisor" in printed
+        logs = Path(env["CS_VAR_DIR"]) / "logs"
+        assert f"{logs}/<process>.log" in printed
+        # The terminal has the welcome and a line per process, not the processes' chatter: that is in
+        # their own log files.
+        assert "/healthz" not in printed.split("客服系统演示已启动")[0]
+        assert "celery@" not in printed
+        assert " INFO " not in printed, printed
+        assert "GET /healthz" in (logs / "asgi.log").read_text(errors="replace")
+        assert "celery@" in (logs / "worker.log").read_text(errors="replace")
+        for name in ("sandbox", "asgi", "worker", "beat"):
+            assert f"started {name}" in printed
+        if earlier_customer is not None:
+            # The first run's transcript is still in the embedded database.
+            assert "你好" in _transcript_of(env, earlier_customer)
         children = psutil.Process(demo.pid).children(recursive=True)
         assert len(children) >= 4, [child.cmdline() for child in children]  # sandbox, asgi, worker, beat
         # A customer on the sandbox says hello to the CS Robot and gets the welcome.
@@ -83,22 +113,31 @@ def _run_once(env: dict[str, str], log: Path, customer: str) -> None:
             return any(message["sender"] == "cs_robot" for message in inbox)
 
         wait_until(answered, timeout=30, what="the CS Robot's answer in the customer's inbox")
+        wait_until(lambda: "你好" in _transcript_of(env, customer), timeout=30, what="the customer's message kept")
         demo.send_signal(signal.SIGINT)  # Ctrl-C
         assert demo.wait(timeout=60) == 0, log.read_text(errors="replace")[-3000:]
-        assert "all demo processes stopped" in log.read_text(errors="replace")
+        stopped = log.read_text(errors="replace")
+        assert "all demo processes stopped" in stopped
+        assert "stopped postgres (embedded)" in stopped
+        assert not embedded_postgres.is_answering(int(env["CS_EMBEDDED_POSTGRES_PORT"]))
+        assert not embedded_redis.is_answering(int(env["CS_EMBEDDED_REDIS_PORT"]))
         psutil.wait_procs(children, timeout=10)
         left = [child for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
         assert left == [], [child.cmdline() for child in left]
         assert http_status(f"{cs_url}/healthz") is None
+        return welcome_after
     finally:
         if demo.poll() is None:
             os.killpg(demo.pid, signal.SIGKILL)
 
 
-def test_the_demo_starts_answers_a_customer_stops_cleanly_and_starts_again(tmp_path: Path) -> None:
+def test_the_demo_starts_answers_a_customer_stops_cleanly_and_starts_again_with_its_data(tmp_path: Path) -> None:
     env = _demo_env(tmp_path)
+    var_dir = Path(env["CS_VAR_DIR"])
     try:
-        _run_once(env, tmp_path / "demo-1.log", "demo-customer-1")
-        _run_once(env, tmp_path / "demo-2.log", "demo-customer-2")
+        first = _run_once(env, tmp_path / "demo-1.log", "demo-customer-1")
+        second = _run_once(env, tmp_path / "demo-2.log", "demo-customer-2", earlier_customer="demo-customer-1")
+        print(f"welcome after {first:.1f}s (first run), {second:.1f}s (second run)")  # noqa: T201 - test log
     finally:
-        embedded_redis.stop(var_dir=Path(env["CS_VAR_DIR"]))
+        embedded_postgres.stop(var_dir=var_dir)
+        embedded_redis.stop(var_dir=var_dir)

@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 import pytest
 import requests
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
@@ -75,9 +75,15 @@ def test_concurrent_transfers_and_idle_closes_across_processes(
                 if idle_customers.is_set():
                     # As if each servicer had answered long ago and the customer then went silent:
                     # the idle clock of a human session runs only while the customer owes the reply.
-                    ServiceSession.objects.filter(state="human", idle_since__isnull=True).update(
-                        idle_since=timezone.now() - timedelta(hours=1)
-                    )
+                    # Only rows no one else holds (SKIP LOCKED): a plain bulk UPDATE here waited on the
+                    # app's row locks in its own order and deadlocked with it under load.
+                    with transaction.atomic():
+                        free = ServiceSession.objects.select_for_update(skip_locked=True).filter(
+                            state="human", idle_since__isnull=True
+                        )
+                        ServiceSession.objects.filter(pk__in=list(free.values_list("pk", flat=True))).update(
+                            idle_since=timezone.now() - timedelta(hours=1)
+                        )
                 time.sleep(0.05)
             connection.close()
 

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
 from seats.models import Seat, SkillGroup
@@ -28,19 +29,26 @@ DEMO_FAQ = (
 
 
 class Command(BaseCommand):
-    help = "Create the demo supervisor, servicers and FAQ (idempotent). Passwords equal the logins."
+    help = (
+        "Create the demo supervisor, servicers, skill groups and FAQ where they are missing; "
+        "passwords equal the logins. What exists is left as it is, so a demo's own edits survive a restart."
+    )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        supervisor_create(username="supervisor", password="supervisor")  # noqa: S106 - demo only
+        logins = set(User.objects.values_list("username", flat=True))
+        if "supervisor" not in logins:
+            supervisor_create(username="supervisor", password="supervisor")  # noqa: S106 - demo only
         for login, display_name in DEMO_SERVICERS:
-            seat_create_with_user(
-                username=login, password=login, display_name=display_name, capacity=3, im_user_id=login
-            )
+            if login not in logins:
+                seat_create_with_user(
+                    username=login, password=login, display_name=display_name, capacity=3, im_user_id=login
+                )
         for name, members in DEMO_SKILL_GROUPS:
-            group, _created = SkillGroup.objects.get_or_create(name=name)
-            group.seats.add(*Seat.objects.filter(user__username__in=members))
+            group, created = SkillGroup.objects.get_or_create(name=name)
+            if created:
+                group.seats.add(*Seat.objects.filter(user__username__in=members))
         for rank, (question, alternatives, answer) in enumerate(DEMO_FAQ, start=1):
-            FaqEntry.objects.update_or_create(
+            FaqEntry.objects.get_or_create(
                 question=question, defaults={"alternatives": alternatives, "answer": answer, "rank": rank}
             )
         self.stdout.write(

@@ -26,3 +26,21 @@ def test_seeding_twice_gives_the_documented_demo_logins_and_seats() -> None:
     assert supervisor.is_staff
     assert supervisor.groups.filter(name="supervisors").exists()
     assert FaqEntry.objects.count() == 4
+
+
+def test_seeding_again_keeps_what_the_demo_changed_since() -> None:
+    call_command("seed_demo")
+    entry = FaqEntry.objects.get(question="什么时候发货？")
+    entry.answer = "当天发货。"
+    entry.save()
+    servicer = Seat.objects.get(user__username="servicer1")
+    servicer.user.set_password("a-new-password")
+    servicer.user.save()
+    Seat.objects.filter(pk=servicer.pk).update(capacity=5)
+
+    call_command("seed_demo")
+
+    assert FaqEntry.objects.get(question="什么时候发货？").answer == "当天发货。"
+    assert Seat.objects.get(pk=servicer.pk).capacity == 5
+    request = RequestFactory().post("/admin/login/")
+    assert authenticate(request, username="servicer1", password="a-new-password") is not None

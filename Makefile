@@ -45,6 +45,7 @@ services:
 lint: $(VENV)/.dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(TEST_ENV) $(VENV)/bin/lint-imports
 
 types: $(VENV)/.dev
 	$(TEST_ENV) $(VENV)/bin/mypy .

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
@@ -17,29 +16,10 @@ import pytest
 import requests
 
 from cs_project import embedded_postgres, embedded_redis
-from tests.support.processes import BASE_DIR, free_port, http_status, python, wait_until
+from tests.support.demo import demo_env, start_demo, stop_embedded_servers, wait_for_welcome
+from tests.support.processes import http_status, wait_until
 
 pytestmark = pytest.mark.e2e
-
-
-def _demo_env(tmp_path: Path) -> dict[str, str]:
-    cs_port, robot_port, admin_port = free_port(), free_port(), free_port()
-    redis_port, postgres_port = free_port(), free_port()
-    dropped = ("DATABASE_URL", "REDIS_URL", "WFC_ADMIN_SECRET")
-    return {key: value for key, value in os.environ.items() if key not in dropped and not key.startswith("WFS_")} | {
-        "DJANGO_DEBUG": "1",
-        "CS_VAR_DIR": str(tmp_path / "var"),
-        "CS_EMBEDDED_REDIS_PORT": str(redis_port),
-        "CS_EMBEDDED_POSTGRES_PORT": str(postgres_port),
-        "CS_PUBLIC_URL": f"http://127.0.0.1:{cs_port}",
-        "CS_DEMO_PORT": str(cs_port),
-        "WFS_ROBOT_PORT": str(robot_port),
-        "WFS_ADMIN_PORT": str(admin_port),
-        "WFS_DB": str(tmp_path / "sandbox.sqlite3"),
-        "WFC_ROBOT_API_URL": f"http://127.0.0.1:{robot_port}",
-        "WFC_ADMIN_API_URL": f"http://127.0.0.1:{admin_port}",
-        "PYTHONUNBUFFERED": "1",
-    }
 
 
 def _transcript_of(env: dict[str, str], customer: str) -> list[str]:
@@ -57,19 +37,10 @@ def _transcript_of(env: dict[str, str], customer: str) -> list[str]:
 def _run_once(env: dict[str, str], log: Path, customer: str, *, earlier_customer: str | None = None) -> float:
     """One run of the demo; returns the seconds from start to the printed welcome."""
     cs_url = env["CS_PUBLIC_URL"]
-    with log.open("wb") as out:
-        demo = subprocess.Popen(
-            python("manage.py", "run_demo", "--port", env["CS_DEMO_PORT"]),
-            cwd=BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    started = time.monotonic()
+    demo = start_demo(env, log)
     try:
-        started = time.monotonic()
-        # As a newcomer would: wait for the welcome, then open the pages it names.
-        wait_until(lambda: "Ctrl-C" in log.read_text(errors="replace"), timeout=120, what=f"the welcome ({log})")
+        wait_for_welcome(log)
         welcome_after = time.monotonic() - started
         assert http_status(f"{cs_url}/healthz") == 200
         printed = log.read_text(errors="replace")
@@ -132,12 +103,10 @@ def _run_once(env: dict[str, str], log: Path, customer: str, *, earlier_customer
 
 
 def test_the_demo_starts_answers_a_customer_stops_cleanly_and_starts_again_with_its_data(tmp_path: Path) -> None:
-    env = _demo_env(tmp_path)
-    var_dir = Path(env["CS_VAR_DIR"])
+    env = demo_env(tmp_path)
     try:
         first = _run_once(env, tmp_path / "demo-1.log", "demo-customer-1")
         second = _run_once(env, tmp_path / "demo-2.log", "demo-customer-2", earlier_customer="demo-customer-1")
         print(f"welcome after {first:.1f}s (first run), {second:.1f}s (second run)")  # noqa: T201 - test log
     finally:
-        embedded_postgres.stop(var_dir=var_dir)
-        embedded_redis.stop(var_dir=var_dir)
+        stop_embedded_servers(env)

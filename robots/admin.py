@@ -11,11 +11,10 @@ from robots.models import InboundMessage, OutboundMessage, Robot
 @admin.register(Robot)
 class RobotAdmin(admin.ModelAdmin[Robot]):
     # The secret and the callback token are never shown (they are not editable fields).
-    list_display = ("robot_id", "kind", "customer", "provisioned_at")
+    list_display = ("robot_id", "kind", "shadow_of", "provisioned_at")
     list_filter = ("kind",)
-    search_fields = ("robot_id", "customer__im_user_id")
-    list_select_related = ("customer",)
-    readonly_fields = ("robot_id", "kind", "customer", "provisioned_at", "created_at")
+    search_fields = ("robot_id", "shadow_of")
+    readonly_fields = ("robot_id", "kind", "shadow_of", "provisioned_at", "created_at")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

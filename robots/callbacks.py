@@ -13,35 +13,16 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, Protocol
+from typing import Literal
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, OperationalError, transaction
 from django.utils import timezone
 
+from robots.handlers import flow_handlers
 from robots.models import InboundMessage, Robot
 from robots.wfprotocol import CallbackFormatError, CallbackMessage, parse_callback
 
 logger = logging.getLogger(__name__)
-
-
-class InboundHandler(Protocol):
-    """What acts on a stored message: the customer-service flow above this adapter registers it.
-
-    Called inside the message's transaction, holding its row lock; returns False for a message
-    that is well-formed but not for the flow (it is kept as IGNORED).
-    """
-
-    def __call__(self, *, robot: Robot, inbound: InboundMessage) -> bool: ...
-
-
-_inbound_handler: InboundHandler | None = None
-
-
-def inbound_handler_register(handler: InboundHandler) -> None:
-    """Called once, from the flow's ``AppConfig.ready``: the adapter never imports the floors above it."""
-    global _inbound_handler  # one handler per process, set at start-up
-    _inbound_handler = handler
 
 
 MAX_BODY_BYTES = 256 * 1024
@@ -185,10 +166,9 @@ def inbound_process_one(*, inbound_id: int) -> None:
 def _act_locked(inbound: InboundMessage) -> None:
     """Act on a locked, stored message. A failure leaves it FAILED, visible, and due for a retry."""
     try:
-        if _inbound_handler is None:
-            raise ImproperlyConfigured("no inbound handler registered (robots.callbacks.inbound_handler_register)")
+        act = flow_handlers().inbound
         with transaction.atomic():  # a savepoint: a failure undoes the CS logic's writes, not the lock
-            handled = _inbound_handler(robot=inbound.robot, inbound=inbound)
+            handled = act(robot=inbound.robot, inbound=inbound)
     except Exception as exc:
         state, error = InboundMessage.State.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
         logger.exception("inbound message %s from %s could not be processed", inbound.message_id, inbound.sender)

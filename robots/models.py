@@ -23,14 +23,9 @@ class Robot(models.Model):
     secret = models.CharField(_("robot secret"), max_length=128, blank=True, editable=False)
     # Authenticates the IM server's unsigned callbacks: it travels in the callback URL's query.
     callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
-    customer = models.OneToOneField(
-        "sessions_app.Customer",
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="shadow",
-        verbose_name=_("customer"),
-    )
+    # For a shadow: the IM user it stands for (a customer). The flow above finds a customer's
+    # shadow by it; the adapter's models point at nothing of the floors above.
+    shadow_of = models.CharField(_("shadow of IM user"), max_length=64, unique=True, null=True, blank=True)
     provisioned_at = models.DateTimeField(_("provisioned at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -39,8 +34,9 @@ class Robot(models.Model):
         verbose_name_plural = _("robots")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind="cs", customer__isnull=True) | models.Q(kind="shadow", customer__isnull=False),
-                name="robot_shadow_has_customer",
+                condition=models.Q(kind="cs", shadow_of__isnull=True)
+                | models.Q(kind="shadow", shadow_of__isnull=False),
+                name="robot_shadow_stands_for_a_user",
             ),
         ]
 
@@ -108,19 +104,16 @@ class OutboundMessage(models.Model):
 
     ordering_key = models.CharField(max_length=160)
     sender_kind = models.CharField(max_length=16, choices=SenderKind.choices)
-    # For shadow sends: whose shadow speaks (the shadow is provisioned before the first send).
-    customer = models.ForeignKey(
-        "sessions_app.Customer", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
+    # For shadow sends: the IM user whose shadow speaks (it is provisioned before the first send).
+    shadow_of = models.CharField(max_length=64, blank=True)
     target_user_id = models.CharField(_("to user"), max_length=64)
     # A shadow's first message to a servicer befriends them first (disable_stranger_chat servers).
     befriend_first = models.BooleanField(default=False)
     conv_line = models.IntegerField(default=0)
     payload = models.JSONField(_("payload"))
-    # The transcript row this send belongs to, if any (its IM id is filled in when sent).
-    transcript_message = models.ForeignKey(
-        "sessions_app.Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="deliveries"
-    )
+    # The flow's own id for what this send delivers (a transcript message), handed back to it
+    # with the IM message id once sent (robots.handlers).
+    reference = models.BigIntegerField(null=True, blank=True)
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"), auto_now_add=True)

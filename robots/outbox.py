@@ -24,12 +24,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from robots.handlers import flow_handlers
 from robots.im import robot_client
 from robots.models import OutboundMessage, Robot
 from robots.ratelimit import UNLIMITED_REFUSAL_WAIT_SECONDS, RobotRateLimiter
 from robots.services import cs_robot_get, friendship_ensure, shadow_ensure
 from robots.wfprotocol import Conversation, MessagePayload, WfcError, WfcRateLimited
-from sessions_app.models import Customer, Message
 
 logger = logging.getLogger(__name__)
 
@@ -40,24 +40,26 @@ def outbox_enqueue(
     target_user_id: str,
     payload: MessagePayload,
     line: int = 0,
-    customer: Customer | None = None,
-    transcript_message: Message | None = None,
+    shadow_of: str = "",
+    reference: int | None = None,
     befriend_first: bool = False,
 ) -> OutboundMessage:
-    """Write one message to the outbox; its delivery is scheduled when the transaction commits."""
-    if sender_kind == OutboundMessage.SenderKind.SHADOW and customer is None:
-        raise ValueError("a shadow send needs the customer whose shadow speaks")
-    speaker = (
-        "cs" if sender_kind == OutboundMessage.SenderKind.CS_ROBOT else f"shadow:{customer.pk if customer else ''}"
-    )
+    """Write one message to the outbox; its delivery is scheduled when the transaction commits.
+
+    A shadow send names the IM user whose shadow speaks (``shadow_of``); ``reference`` is the
+    caller's id for what is sent, handed back with the IM message id once it is (robots.handlers).
+    """
+    if sender_kind == OutboundMessage.SenderKind.SHADOW and not shadow_of:
+        raise ValueError("a shadow send needs the IM user whose shadow speaks")
+    speaker = "cs" if sender_kind == OutboundMessage.SenderKind.CS_ROBOT else f"shadow:{shadow_of}"
     row = OutboundMessage.objects.create(
         ordering_key=f"{speaker}>{target_user_id}:{line}",
         sender_kind=sender_kind,
-        customer=customer,
+        shadow_of=shadow_of if sender_kind == OutboundMessage.SenderKind.SHADOW else "",
         target_user_id=target_user_id,
         conv_line=line,
         payload=payload.to_wire(),
-        transcript_message=transcript_message,
+        reference=reference,
         befriend_first=befriend_first,
     )
     key = row.ordering_key
@@ -139,9 +141,9 @@ def rate_limiter() -> RobotRateLimiter:
 
 def _sender(row: OutboundMessage) -> Robot:
     if row.sender_kind == OutboundMessage.SenderKind.SHADOW:
-        if row.customer is None:
-            raise ValueError(f"outbox row {row.pk}: a shadow send without a customer")
-        return shadow_ensure(customer=row.customer)
+        if not row.shadow_of:
+            raise ValueError(f"outbox row {row.pk}: a shadow send that names no IM user")
+        return shadow_ensure(user_im_id=row.shadow_of)
     return cs_robot_get()
 
 
@@ -232,10 +234,8 @@ def outbox_deliver_key(*, key: str) -> float | None:
                 attempts=row.attempts + 1,
                 lease_until=None,
             )
-            if row.transcript_message_id is not None:
-                Message.objects.filter(pk=row.transcript_message_id, im_message_id__isnull=True).update(
-                    im_message_id=message_uid
-                )
+            if row.reference is not None:
+                flow_handlers().delivered(reference=row.reference, im_message_id=message_uid)
     return None
 
 

@@ -12,10 +12,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from robots.handlers import flow_handlers
 from robots.im import callback_url, im_admin, robot_client
 from robots.models import Robot, new_callback_token
 from robots.wfprotocol import WfcNotFound
-from sessions_app.models import Customer
 
 logger = logging.getLogger(__name__)
 
@@ -86,15 +86,22 @@ def shadow_robot_id(customer_im_id: str) -> str:
     return f"cs_shadow_{digest}"
 
 
-def shadow_ensure(*, customer: Customer) -> Robot:
-    """The customer's shadow robot, created on the IM server the first time it is needed.
-
-    The shadow carries the customer's display name and avatar, copied from the IM server, and
-    its callback points at us so that servicers' replies from the IM app reach the CS server.
-    """
+def shadow_get_or_create(*, user_im_id: str) -> Robot:
+    """The shadow's row (not yet on the IM server: ``shadow_ensure`` provisions it)."""
     robot, _created = Robot.objects.get_or_create(
-        customer=customer, defaults={"robot_id": shadow_robot_id(customer.im_user_id), "kind": Robot.Kind.SHADOW}
+        shadow_of=user_im_id, defaults={"robot_id": shadow_robot_id(user_im_id), "kind": Robot.Kind.SHADOW}
     )
+    return robot
+
+
+def shadow_ensure(*, user_im_id: str) -> Robot:
+    """The shadow robot of an IM user (a customer), created on the IM server the first time it is needed.
+
+    The shadow carries the user's display name and avatar, copied from the IM server (and handed
+    to the flow, which keeps the customer's), and its callback points at us so that servicers'
+    replies from the IM app reach the CS server.
+    """
+    robot = shadow_get_or_create(user_im_id=user_im_id)
     if robot.provisioned_at is not None:
         return robot
     with transaction.atomic():
@@ -102,16 +109,15 @@ def shadow_ensure(*, customer: Customer) -> Robot:
         if robot.provisioned_at is not None:
             return robot
         admin = im_admin()
-        profile = admin.get_user_info(user_id=customer.im_user_id)
-        customer.display_name = profile.display_name or profile.name
-        customer.avatar_url = profile.portrait[:500]
-        customer.save(update_fields=["display_name", "avatar_url"])
+        profile = admin.get_user_info(user_id=user_im_id)
+        display_name = profile.display_name or profile.name
+        flow_handlers().profile_read(im_user_id=user_im_id, display_name=display_name, avatar_url=profile.portrait)
         robot.secret = robot.secret or secrets.token_urlsafe(24)
         _user_id, returned_secret = admin.create_robot(
             user_id=robot.robot_id,
             name=robot.robot_id,
-            display_name=customer.display_name or customer.im_user_id,
-            portrait=customer.avatar_url,
+            display_name=display_name or user_im_id,
+            portrait=profile.portrait,
             secret=robot.secret,
             callback=callback_url(robot),
             owner=settings.CS_ROBOT_ID,
@@ -119,7 +125,7 @@ def shadow_ensure(*, customer: Customer) -> Robot:
         robot.secret = returned_secret or robot.secret
         robot.provisioned_at = timezone.now()
         robot.save(update_fields=["secret", "provisioned_at"])
-    logger.info("shadow %s created for customer %s", robot.robot_id, customer.im_user_id)
+    logger.info("shadow %s created for IM user %s", robot.robot_id, user_im_id)
     return robot
 
 

@@ -11,11 +11,15 @@ class SessionsAppConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_save
 
-        from robots.callbacks import inbound_handler_register
+        from robots.handlers import FlowHandlers, flow_handlers_register
         from sessions_app.events import timeline_row_saved
         from sessions_app.models import SessionEvent
+        from sessions_app.services.customers import customer_profile_read
         from sessions_app.services.inbound import inbound_dispatch
+        from sessions_app.services.transcript import message_delivered
 
         post_save.connect(timeline_row_saved, sender=SessionEvent, dispatch_uid="sessions_app.timeline_to_supervisors")
-        # The Wildfire adapter hands every stored customer or servicer message to the flow.
-        inbound_handler_register(inbound_dispatch)
+        # The Wildfire adapter hands up what belongs to the flow: stored messages, delivery, profiles.
+        flow_handlers_register(
+            FlowHandlers(inbound=inbound_dispatch, delivered=message_delivered, profile_read=customer_profile_read)
+        )

@@ -171,7 +171,7 @@ def handover_to_im(*, session: ServiceSession, seat: Seat, heading: str) -> None
         return
     outbox_enqueue(
         sender_kind=OutboundMessage.SenderKind.SHADOW,
-        customer=session.customer,
+        shadow_of=session.customer.im_user_id,
         target_user_id=seat.im_user_id,
         payload=text_payload(_handover_summary(session, heading=heading)),
         befriend_first=True,

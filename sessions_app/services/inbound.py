@@ -38,9 +38,10 @@ def inbound_dispatch(*, robot: Robot, inbound: InboundMessage) -> bool:
         return False  # group messages reach robots in groups (§5.1); the CS flow is private chats only
     payload = MessagePayload.from_wire(inbound.payload)
     if robot.kind == Robot.Kind.SHADOW:
-        if robot.customer is None:
-            raise ValueError(f"shadow {robot.robot_id} has no customer")
-        servicer_reply_from_im(customer=robot.customer, sender_im_id=inbound.sender, payload=payload)
+        customer = Customer.objects.filter(im_user_id=robot.shadow_of).first()
+        if customer is None:
+            raise ValueError(f"shadow {robot.robot_id} stands for {robot.shadow_of!r}, who is no customer")
+        servicer_reply_from_im(customer=customer, sender_im_id=inbound.sender, payload=payload)
         return True
     seat = Seat.objects.filter(im_user_id=inbound.sender).first()
     if seat is not None:
@@ -253,7 +254,7 @@ def _act(
     elif session.state == ServiceSession.State.HUMAN and session.seat is not None and session.seat.im_user_id:
         outbox_enqueue(
             sender_kind=OutboundMessage.SenderKind.SHADOW,
-            customer=session.customer,
+            shadow_of=session.customer.im_user_id,
             target_user_id=session.seat.im_user_id,
             payload=payload,
         )

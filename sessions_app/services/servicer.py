@@ -78,7 +78,7 @@ def servicer_reply_from_im(*, customer: Customer, sender_im_id: str, payload: Me
     if problem is not None:
         outbox_enqueue(
             sender_kind=OutboundMessage.SenderKind.SHADOW,
-            customer=customer,
+            shadow_of=customer.im_user_id,
             target_user_id=sender_im_id,
             payload=text_payload(problem),
         )

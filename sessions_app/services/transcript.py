@@ -61,7 +61,7 @@ def customer_send(
         target_user_id=session.customer.im_user_id,
         payload=payload,
         line=session.conv_line,
-        transcript_message=message,
+        reference=message.pk,
     )
     return message
 
@@ -73,3 +73,8 @@ def customer_tell(*, session: ServiceSession, text: str, author: Message.Author 
 def customer_signal(*, session: ServiceSession, kind: CsControl, data: dict[str, object]) -> Message:
     """An invisible control message (persistFlag 0) for modified clients; stock clients ignore it."""
     return customer_send(session=session, payload=control_payload(kind, data))
+
+
+def message_delivered(*, reference: int, im_message_id: int) -> None:
+    """The IM server accepted a message we sent (robots.handlers): keep its IM id in the transcript."""
+    Message.objects.filter(pk=reference, im_message_id__isnull=True).update(im_message_id=im_message_id)

@@ -159,7 +159,7 @@ def test_secrets_never_reach_the_logs(cs_stack: Stack, caplog: pytest.LogCapture
     customer = cs_stack.new_customer()
     cs_stack.im.say(customer, "转人工")
     cs_stack.im.wait_for_text(seat.im_user_id, "请求人工服务")
-    shadow = Robot.objects.get(customer__im_user_id=customer)
+    shadow = Robot.objects.get(shadow_of=customer)
     cs_stack.im.say(seat.im_user_id, "您好", to=shadow.robot_id)
     cs_stack.im.wait_for_text(customer, "您好")
     cs_robot = Robot.objects.get(kind=Robot.Kind.CS)
@@ -188,7 +188,7 @@ def test_the_real_processes_do_not_log_secrets(live_stack: LiveStack) -> None:
     live_stack.im.say(customer, "转人工")
     live_stack.im.wait_for_text(seat.im_user_id, "请求人工服务")
     cs_robot = Robot.objects.get(kind=Robot.Kind.CS)
-    shadow = Robot.objects.get(customer__im_user_id=customer)
+    shadow = Robot.objects.get(shadow_of=customer)
     logs = "\n".join(path.read_text(errors="replace") for path in live_stack.logs.iterdir())
     assert f'POST /wfc/callback/{cs_robot.robot_id}?k=***"' in logs, "the access log shows callbacks, redacted"
     for value in (cs_robot.secret, cs_robot.callback_token, shadow.secret, shadow.callback_token):

@@ -152,7 +152,7 @@ def test_two_servicers_serve_a_customer_from_the_console(
     composer.press("Enter")
     stack.im.wait_for_text(customer, "我来帮您查一下物流")
     # Alice also answers from her Wildfire app: the console shows it in the same transcript.
-    shadow = Robot.objects.get(customer__im_user_id=customer).robot_id
+    shadow = Robot.objects.get(shadow_of=customer).robot_id
     stack.im.say(alice.im_user_id, "（手机上回复）稍等一下", to=shadow)
     expect(alice_page.locator("#messages")).to_contain_text("（手机上回复）稍等一下")
     stack.im.wait_for_text(customer, "稍等一下")

@@ -23,7 +23,7 @@ def test_a_customer_is_served_end_to_end_by_the_real_processes(live_stack: LiveS
     live_stack.im.say(customer, "转人工")
     live_stack.im.wait_for_text(customer, "Alice 为您服务")
     live_stack.im.wait_for_text(seat.im_user_id, "请求人工服务")
-    shadow = Robot.objects.get(customer__im_user_id=customer)
+    shadow = Robot.objects.get(shadow_of=customer)
     live_stack.im.say(seat.im_user_id, "您好，请讲", to=shadow.robot_id)
     reply = live_stack.im.wait_for_text(customer, "您好，请讲")
     assert json.loads(reply["payload"]["extra"])["cs"]["servicer"]["name"] == "Alice"

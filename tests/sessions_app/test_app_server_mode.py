@@ -46,6 +46,6 @@ def test_shadows_are_created_through_the_app_server(app_server_mode: Stack) -> N
     customer = app_server_mode.new_customer()
     app_server_mode.im.say(customer, "转人工")
     handover = app_server_mode.im.wait_for_text(seat.im_user_id, "请求人工服务")
-    shadow = Robot.objects.get(customer__im_user_id=customer)
+    shadow = Robot.objects.get(shadow_of=customer)
     assert handover["sender"] == shadow.robot_id
     assert ServiceSession.objects.get(customer__im_user_id=customer).state == ServiceSession.State.HUMAN

@@ -48,7 +48,7 @@ def test_an_image_is_stored_and_sent_as_an_image_message(servicer_seat: Seat, me
     [stored] = [path for path in media.rglob("*") if path.is_file()]
     assert stored.read_bytes() == PNG
     assert stored.name == "截图_1.png"
-    sent = OutboundMessage.objects.get(transcript_message__session=session)
+    sent = OutboundMessage.objects.get(reference__in=Message.objects.filter(session=session).values("pk"))
     assert sent.payload["remoteMediaUrl"] == url
     assert Message.objects.get(session=session).author == Message.Author.SERVICER
 

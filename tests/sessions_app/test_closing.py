@@ -89,7 +89,7 @@ def _reply(stack: Stack, session: ServiceSession, text: str, *, via: str) -> Non
     if via == "console":
         servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload(text))
     else:
-        shadow = Robot.objects.get(customer=session.customer)
+        shadow = Robot.objects.get(shadow_of=session.customer.im_user_id)
         stack.im.say(session.seat.im_user_id, text, to=shadow.robot_id)
     stack.im.wait_for_text(session.customer.im_user_id, text)
 

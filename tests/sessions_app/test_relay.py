@@ -26,7 +26,7 @@ def test_customer_messages_reach_the_servicers_im_app_as_the_shadow(cs_stack: St
     assert session.seat is not None
     cs_stack.im.say(customer, "我的订单还没到")
     relayed = cs_stack.im.wait_for_text(session.seat.im_user_id, "我的订单还没到")
-    assert relayed["sender"] == Robot.objects.get(customer=session.customer).robot_id
+    assert relayed["sender"] == Robot.objects.get(shadow_of=session.customer.im_user_id).robot_id
     cs_stack.im.client_send(
         sender=customer,
         target=cs_stack.cs_robot,
@@ -44,7 +44,7 @@ def test_a_reply_from_the_im_app_reaches_the_customer_as_the_cs_robot_with_the_s
 ) -> None:
     customer, session = _human_session(cs_stack)
     assert session.seat is not None
-    shadow = Robot.objects.get(customer=session.customer)
+    shadow = Robot.objects.get(shadow_of=session.customer.im_user_id)
     cs_stack.im.say(session.seat.im_user_id, "您好，我来帮您查一下", to=shadow.robot_id)
     reply = cs_stack.im.wait_for_text(customer, "我来帮您查一下")
     assert reply["sender"] == cs_stack.cs_robot
@@ -90,7 +90,7 @@ def test_another_servicer_cannot_reply_to_a_session_that_is_not_theirs(cs_stack:
     other = cs_stack.online_seat("mallory")
     with pytest.raises(ApplicationError, match="not yours"):
         servicer_reply(session_id=session.pk, seat=other, payload=text_payload("hi"))
-    shadow = Robot.objects.get(customer=session.customer)
+    shadow = Robot.objects.get(shadow_of=session.customer.im_user_id)
     cs_stack.im.say(other.im_user_id, "我冒充客服", to=shadow.robot_id)
     cs_stack.im.wait_for_text(other.im_user_id, "没有由您接待的会话")
     assert "我冒充客服" not in cs_stack.im.texts(customer)
@@ -104,4 +104,4 @@ def test_the_shadow_is_created_once_per_customer(cs_stack: Stack) -> None:
     cs_stack.im.wait_for(
         customer, lambda ms: sum("为您服务" in m["payload"].get("searchableContent", "") for m in ms) == 2, what="2nd"
     )
-    assert Robot.objects.filter(customer=session.customer).count() == 1
+    assert Robot.objects.filter(shadow_of=session.customer.im_user_id).count() == 1

@@ -206,7 +206,7 @@ def test_the_customer_is_told_and_the_new_servicers_im_app_gets_the_handover(cs_
         "servicer": {"id": str(bob.pk), "name": "Bob", "avatar": ""}
     }
     handover = cs_stack.im.wait_for_text(bob.im_user_id, "转接会话")
-    assert handover["sender"] == Robot.objects.get(customer__im_user_id=customer).robot_id
+    assert handover["sender"] == Robot.objects.get(shadow_of=customer).robot_id
     summary = handover["payload"]["searchableContent"]
     assert "Alice 将客户" in summary
     assert "备注：需要补发" in summary

@@ -28,7 +28,7 @@ def test_transfer_by_keyword_assigns_a_free_seat_and_tells_both_sides(cs_stack: 
     assigned = _controls(cs_stack, customer, CsControl.SERVICER_ASSIGNED)
     assert assigned == [{"servicer": {"id": str(seat.pk), "name": "Alice", "avatar": ""}}]
     # The servicer's IM app hears from the customer's shadow, with the conversation so far.
-    shadow = Robot.objects.get(customer__im_user_id=customer)
+    shadow = Robot.objects.get(shadow_of=customer)
     handover = cs_stack.im.wait_for_text(seat.im_user_id, "请求人工服务")
     assert handover["sender"] == shadow.robot_id
     summary = handover["payload"]["searchableContent"]

@@ -18,7 +18,6 @@ urlpatterns = [
     path("wfc/", include("robots.urls")),
     path("rate/", include("ratings.urls")),
     path("console/", include("sessions_app.console_urls")),
-    path("api/seats/", include("seats.urls")),
     path("api/", include("sessions_app.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),

@@ -27,6 +27,7 @@ from django.conf import settings
 from django.db import transaction
 
 from seats.models import Seat
+from seats.services import seat_status_set
 
 logger = logging.getLogger(__name__)
 
@@ -115,8 +116,6 @@ def presence_check(*, seat_id: int) -> bool:
         return False
     if _now(client) < float(left) + settings.CS_PRESENCE_GRACE_SECONDS:
         return False  # too early: the check scheduled by the latest departure, or the sweep, comes later
-    from sessions_app.services.servicer import seat_status_set  # sessions_app builds on seats
-
     with transaction.atomic():
         # Counted again under the seat's row lock: a console connecting now either shows up in
         # this count or, after this commits, finds the seat automatically away and brings it back.
@@ -141,8 +140,6 @@ def presence_sweep() -> int:
 
 
 def _return_if_automatically_away(*, seat_id: int) -> None:
-    from sessions_app.services.servicer import seat_status_set
-
     with transaction.atomic():
         seat = Seat.objects.select_for_update(no_key=True).filter(pk=seat_id).first()
         if seat is not None and seat.status == Seat.Status.AWAY and seat.away_automatic:

@@ -2,14 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission, User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
+
+
+class SeatStatusListener(Protocol):
+    """Told of every status set, inside its transaction: the flow above announces it and drains the queue."""
+
+    def __call__(self, *, seat: Seat) -> None: ...
+
+
+_status_listeners: list[SeatStatusListener] = []
+
+
+def seat_status_listener_register(listener: SeatStatusListener) -> None:
+    """Called at start-up (an ``AppConfig.ready``) by an app above seats; seats never imports it."""
+    if listener not in _status_listeners:
+        _status_listeners.append(listener)
+
+
+@transaction.atomic
+def seat_status_set(*, seat: Seat, status: Seat.Status, automatic: bool = False) -> Seat:
+    """Change a seat's status and tell the listeners (going online drains the queue onto it).
+
+    ``automatic`` marks an away set by presence (the console's connection dropped); any other
+    change clears the mark, so a servicer's own choice is never undone on reconnect.
+    """
+    seat = Seat.objects.select_for_update(no_key=True, of=("self",)).get(pk=seat.pk)
+    away_automatic = automatic and status == Seat.Status.AWAY
+    if seat.status != status or seat.away_automatic != away_automatic:
+        if seat.status != status:
+            seat.status_changed_at = timezone.now()
+        seat.status = status
+        seat.away_automatic = away_automatic
+        seat.save(update_fields=["status", "status_changed_at", "away_automatic"])
+    for listener in _status_listeners:
+        listener(seat=seat)
+    return seat
 
 
 @transaction.atomic

@@ -12,10 +12,12 @@ class SessionsAppConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from robots.handlers import FlowHandlers, flow_handlers_register
+        from seats.services import seat_status_listener_register
         from sessions_app.events import timeline_row_saved
         from sessions_app.models import SessionEvent
         from sessions_app.services.customers import customer_profile_read
         from sessions_app.services.inbound import inbound_dispatch
+        from sessions_app.services.servicer import seat_status_announce
         from sessions_app.services.transcript import message_delivered
 
         post_save.connect(timeline_row_saved, sender=SessionEvent, dispatch_uid="sessions_app.timeline_to_supervisors")
@@ -23,3 +25,4 @@ class SessionsAppConfig(AppConfig):
         flow_handlers_register(
             FlowHandlers(inbound=inbound_dispatch, delivered=message_delivered, profile_read=customer_profile_read)
         )
+        seat_status_listener_register(seat_status_announce)

@@ -30,10 +30,11 @@ from cs_project.errors import ApplicationError
 from robots.wfprotocol import text_payload
 from seats import presence
 from seats.models import Seat
+from seats.services import seat_status_set
 from sessions_app import selectors
 from sessions_app.events import CONSOLES_GROUP, ConsoleEvent, MessageEvent, message_event, seat_group
 from sessions_app.selectors import ConsoleSession
-from sessions_app.services.servicer import seat_status_set, servicer_end_session, servicer_reply
+from sessions_app.services.servicer import servicer_end_session, servicer_reply
 from sessions_app.services.transfer import session_transfer
 
 logger = logging.getLogger(__name__)

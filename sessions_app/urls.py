@@ -16,4 +16,5 @@ urlpatterns = [
     path("canned-replies/<int:reply_id>/delete/", apis.CannedReplyDeleteApi.as_view(), name="canned-reply-delete"),
     path("left-messages/", apis.LeftMessageListApi.as_view(), name="left-message-list"),
     path("left-messages/<int:message_id>/handle/", apis.LeftMessageHandleApi.as_view(), name="left-message-handle"),
+    path("seats/transfer-targets/", apis.TransferTargetListApi.as_view(), name="transfer-targets"),
 ]

@@ -16,10 +16,10 @@ from django.views.decorators.http import require_POST
 from django.views.static import serve
 
 from seats.models import Seat
+from seats.services import seat_status_set
 from sessions_app.console_text import console_strings
 from sessions_app.consumers import CLOSE_NO_SEAT, CLOSE_NOT_LOGGED_IN, seat_info
 from sessions_app.selectors import seat_of
-from sessions_app.services.servicer import seat_status_set
 
 
 class ConsoleLoginView(LoginView):
@@ -59,7 +59,7 @@ def console_page(request: HttpRequest) -> HttpResponse:
             "cannedCreate": reverse("sessions_app:canned-reply-create"),
             "cannedUpdate": reverse("sessions_app:canned-reply-update", args=[0]),
             "cannedDelete": reverse("sessions_app:canned-reply-delete", args=[0]),
-            "transferTargets": reverse("seats:transfer-targets"),
+            "transferTargets": reverse("sessions_app:transfer-targets"),
             "leftMessages": reverse("sessions_app:left-message-list"),
             "leftMessageHandle": reverse("sessions_app:left-message-handle", args=[0]),
         },

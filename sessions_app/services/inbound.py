@@ -19,12 +19,13 @@ from robots.models import InboundMessage, OutboundMessage, Robot
 from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CallbackFormatError, ContentType, CsControl, MessagePayload, control_data, text_payload
 from seats.models import Seat
+from seats.services import seat_status_set
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
 from sessions_app.services.assignment import session_request_human
 from sessions_app.services.autoanswer import common_questions
 from sessions_app.services.closing import session_close
 from sessions_app.services.left_messages import left_message_created
-from sessions_app.services.servicer import seat_status_set, servicer_reply_from_im
+from sessions_app.services.servicer import servicer_reply_from_im
 from sessions_app.services.transcript import customer_tell, transcript_append
 
 logger = logging.getLogger(__name__)

@@ -88,21 +88,9 @@ def servicer_reply_from_im(*, customer: Customer, sender_im_id: str, payload: Me
     servicer_reply(session_id=session.pk, seat=seat, payload=payload)
 
 
-@transaction.atomic
-def seat_status_set(*, seat: Seat, status: Seat.Status, automatic: bool = False) -> Seat:
-    """Change a seat's status; going online drains the queue onto it.
-
-    ``automatic`` marks an away set by presence (the console's connection dropped); any other
-    change clears the mark, so a servicer's own choice is never undone on reconnect.
-    """
-    seat = Seat.objects.select_for_update(no_key=True, of=("self",)).get(pk=seat.pk)
-    away_automatic = automatic and status == Seat.Status.AWAY
-    if seat.status != status or seat.away_automatic != away_automatic:
-        if seat.status != status:
-            seat.status_changed_at = timezone.now()
-        seat.status = status
-        seat.away_automatic = away_automatic
-        seat.save(update_fields=["status", "status_changed_at", "away_automatic"])
+def seat_status_announce(*, seat: Seat) -> None:
+    """A seat's status was set (seats.services): tell its consoles and the supervisors; going online
+    drains the queue onto it. Registered with seats from this app's ``AppConfig.ready``."""
     event: SeatEvent = {
         "type": "seat.status",
         "seat_id": seat.pk,
@@ -112,6 +100,5 @@ def seat_status_set(*, seat: Seat, status: Seat.Status, automatic: bool = False)
     }
     event_to_seat(seat.pk, event)
     event_to_supervisors(event)
-    if status == Seat.Status.ONLINE:
+    if seat.status == Seat.Status.ONLINE:
         transaction.on_commit(queue_drain_soon)
-    return seat

@@ -227,7 +227,7 @@ def test_the_live_view_updates_the_moment_a_customer_joins_the_queue(daphne: str
     _shot(page, "supervisor-live-updated")
 
     # A seat goes away: its status changes on the page without a reload.
-    from sessions_app.services.servicer import seat_status_set
+    from seats.services import seat_status_set
 
     _in_another_thread(lambda: seat_status_set(seat=seats[1], status=Seat.Status.AWAY))
     row = page.locator(f'#cs-seats tr[data-seat="{seats[1].pk}"] .cs-status')

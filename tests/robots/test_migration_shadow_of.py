@@ -37,7 +37,11 @@ def test_shadows_and_outbox_rows_keep_whom_they_speak_for_and_what_they_deliver(
         payload={},
     )
     robot_row = outbox.create(
-        ordering_key="cs>wx-42:0", sender_kind="cs_robot", target_user_id="wx-42", payload={}, transcript_message=message
+        ordering_key="cs>wx-42:0",
+        sender_kind="cs_robot",
+        target_user_id="wx-42",
+        payload={},
+        transcript_message=message,
     )
 
     new = _migrate(AFTER).loader.project_state(AFTER).apps

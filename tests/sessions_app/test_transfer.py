@@ -76,7 +76,7 @@ def test_without_a_free_seat_customers_queue_and_drain_in_order_when_a_seat_come
     )
     assert _controls(cs_stack, second, CsControl.QUEUE_POSITION)[-1] == {"position": 2, "queued": True}
 
-    from sessions_app.services.servicer import seat_status_set
+    from seats.services import seat_status_set
 
     seat_status_set(seat=seat, status=Seat.Status.ONLINE)
     cs_stack.im.wait_for_text(first, "为您服务")

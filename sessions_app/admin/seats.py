@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat, SkillGroup
-from seats.services import servicer_account_create, servicer_password_set
+from seats.services import seat_status_set, servicer_account_create, servicer_password_set
 from sessions_app.models import ServiceSession
 
 
@@ -186,8 +186,6 @@ class SeatAdmin(admin.ModelAdmin[Seat]):
         self._set_status(request, queryset, Seat.Status.OFFLINE)
 
     def _set_status(self, request: HttpRequest, queryset: QuerySet[Seat], status: Seat.Status) -> None:
-        from sessions_app.services.servicer import seat_status_set
-
         seats = list(queryset)
         for seat in seats:
             seat_status_set(seat=seat, status=status)

@@ -35,6 +35,11 @@ async def _connect(user: User | None) -> tuple[WebsocketCommunicator, bool]:
     headers = await database_sync_to_async(_cookie_for)(user)
     communicator = WebsocketCommunicator(application, "/ws/supervisor/", headers=headers)
     connected, _subprotocol = await communicator.connect(timeout=5)
+    if not connected:
+        # As a server does after a refusal: the consumer gets its disconnect and ends here, not in
+        # the event loop's teardown (where a refused consumer still reading its channel once hung
+        # the run for the whole test timeout).
+        await communicator.disconnect()
     return communicator, connected
 
 

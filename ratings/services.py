@@ -12,7 +12,10 @@ from django.utils import timezone
 
 from cs_project.errors import ApplicationError
 from ratings.models import Rating
-from sessions_app.models import ServiceSession
+from robots.models import InboundMessage
+from robots.wfprotocol import CallbackFormatError, CsControl, MessagePayload, control_data
+from sessions_app.models import Customer, ServiceSession
+from sessions_app.services.transcript import customer_tell, customer_text, transcript_in_from_im
 
 _SALT = "ratings.link"
 LINK_MAX_AGE_SECONDS = 7 * 24 * 3600
@@ -72,3 +75,31 @@ def rating_record(*, session: ServiceSession, score: int, comment: str = "", cha
         raise ApplicationError("This session has already been rated.", code="already_rated", status=409) from None
     ServiceSession.objects.filter(pk=session.pk).update(awaiting_rating_digit=False)
     return rating
+
+
+def rating_from_chat(
+    *, customer: Customer, inbound: InboundMessage, payload: MessagePayload, control: CsControl | None
+) -> bool:
+    """A rating answered in the chat (a digit, or the rating control message) after a close.
+
+    Registered with the flow (sessions_app.hooks) as its reply-after-close: True when the message
+    was a rating for the customer's last closed session, handled here."""
+    last = rating_chat_session_lock(customer_id=customer.pk)
+    if last is None:
+        return False
+    if control == CsControl.RATING:
+        try:
+            data = control_data(payload)
+        except CallbackFormatError:
+            return True
+        score, comment = data.get("score"), data.get("comment", "")
+        if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
+            rating_record(session=last, score=score, comment=str(comment), channel=Rating.Channel.CONTROL)
+        return True
+    text = customer_text(payload)
+    if len(text) == 1 and text in "12345":
+        transcript_in_from_im(session=last, inbound=inbound, payload=payload)  # no session is open to hold it
+        rating_record(session=last, score=int(text), channel=Rating.Channel.CHAT_DIGIT)
+        customer_tell(session=last, text="感谢您的评价！")
+        return True
+    return False

@@ -10,11 +10,11 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from ratings.services import rating_url
 from robots.outbox import outbox_batched_scheduling
 from robots.wfprotocol import CsControl
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
+from sessions_app.hooks import rating_hooks
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
 from sessions_app.services.assignment import queue_announce_positions, seat_release
 from sessions_app.services.transcript import customer_signal, customer_tell
@@ -38,13 +38,14 @@ def session_close(
         return
     config = config or ServiceSettings.load()
     was_queued = session.state == ServiceSession.State.QUEUED
+    ratings = rating_hooks()
     seat = session.seat if session.state == ServiceSession.State.HUMAN else None
     session.state = ServiceSession.State.CLOSED
     session.closed_at = timezone.now()
     session.close_reason = reason
     session.leaving_message = reason == Reason.QUEUE_TIMEOUT
     session.rated_seat = seat
-    session.awaiting_rating_digit = seat is not None
+    session.awaiting_rating_digit = seat is not None and ratings is not None
     session.save(
         update_fields=["state", "closed_at", "close_reason", "leaving_message", "rated_seat", "awaiting_rating_digit"]
     )
@@ -57,10 +58,11 @@ def session_close(
         text = config.closed_text
     customer_tell(session=session, text=text)
     signal: dict[str, object] = {"reason": reason}
-    if seat is not None:
-        url = rating_url(session=session)
+    url = ratings.link(session=session) if seat is not None and ratings is not None else None
+    if url is not None:
         signal["rating_url"] = url
-        customer_signal(session=session, kind=CsControl.SESSION_CLOSED, data=signal)
+    customer_signal(session=session, kind=CsControl.SESSION_CLOSED, data=signal)
+    if seat is not None and url is not None:
         customer_tell(session=session, text=config.rating_prompt_text.format(url=url, name=seat.display_name))
         customer_signal(
             session=session,
@@ -71,6 +73,7 @@ def session_close(
                 "servicer": {"id": str(seat.pk), "name": seat.display_name, "avatar": seat.avatar_url},
             },
         )
+    if seat is not None:
         event: SessionEventPayload = {
             "type": "session.closed",
             "session_id": session.pk,
@@ -81,8 +84,6 @@ def session_close(
         }
         event_to_seat(seat.pk, event)
         seat_release(seat_id=seat.pk)
-    else:
-        customer_signal(session=session, kind=CsControl.SESSION_CLOSED, data=signal)
     if was_queued and announce_queue:
         transaction.on_commit(queue_announce_positions)
 

@@ -13,20 +13,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ratings.models import Rating
-from ratings.services import rating_chat_session_lock, rating_record
 from robots.models import InboundMessage, OutboundMessage, Robot
 from robots.outbox import outbox_enqueue
-from robots.wfprotocol import CallbackFormatError, ContentType, CsControl, MessagePayload, control_data, text_payload
+from robots.wfprotocol import CsControl, MessagePayload, text_payload
 from seats.models import Seat
 from seats.services import seat_status_set
+from sessions_app.hooks import rating_hooks
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
 from sessions_app.services.assignment import session_request_human
 from sessions_app.services.autoanswer import common_questions
 from sessions_app.services.closing import session_close
 from sessions_app.services.left_messages import left_message_created
 from sessions_app.services.servicer import servicer_reply_from_im
-from sessions_app.services.transcript import customer_tell, transcript_append
+from sessions_app.services.transcript import customer_tell, customer_text, transcript_in_from_im
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +53,7 @@ def inbound_dispatch(*, robot: Robot, inbound: InboundMessage) -> bool:
 
 def _servicer_command(*, seat: Seat, payload: MessagePayload) -> None:
     config = ServiceSettings.load()
-    text = payload.searchable_content.strip() if payload.type == ContentType.TEXT else ""
+    text = customer_text(payload)
     if text == config.start_service_command:
         seat_status_set(seat=seat, status=Seat.Status.ONLINE)
         reply = "已开始服务，新的客户会分配给您。"
@@ -75,49 +74,9 @@ def _control_kind(payload: MessagePayload) -> CsControl | None:
         return None
 
 
-def _text(payload: MessagePayload) -> str:
-    return payload.searchable_content.strip() if payload.type == ContentType.TEXT else ""
-
-
-def _transcript_in(*, session: ServiceSession, inbound: InboundMessage, payload: MessagePayload) -> None:
-    transcript_append(
-        session=session,
-        direction=Message.Direction.IN,
-        author=Message.Author.CUSTOMER,
-        payload=payload,
-        server_timestamp=inbound.server_timestamp,
-        im_message_id=inbound.message_id,
-    )
-
-
-def _rating_from_chat(
-    *, customer: Customer, inbound: InboundMessage, payload: MessagePayload, control: CsControl | None
-) -> bool:
-    """A rating answered in the chat (a digit, or the rating control message) after a close."""
-    last = rating_chat_session_lock(customer_id=customer.pk)
-    if last is None:
-        return False
-    if control == CsControl.RATING:
-        try:
-            data = control_data(payload)
-        except CallbackFormatError:
-            return True
-        score, comment = data.get("score"), data.get("comment", "")
-        if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
-            rating_record(session=last, score=score, comment=str(comment), channel=Rating.Channel.CONTROL)
-        return True
-    text = _text(payload)
-    if len(text) == 1 and text in "12345":
-        _transcript_in(session=last, inbound=inbound, payload=payload)  # no session is open to hold it
-        rating_record(session=last, score=int(text), channel=Rating.Channel.CHAT_DIGIT)
-        customer_tell(session=last, text="感谢您的评价！")
-        return True
-    return False
-
-
 def _left_message_keep(*, session: ServiceSession, payload: MessagePayload, config: ServiceSettings) -> None:
     left = LeftMessage.objects.create(
-        customer=session.customer, session=session, text=_text(payload) or f"[{payload.type}]"
+        customer=session.customer, session=session, text=customer_text(payload) or f"[{payload.type}]"
     )
     left_message_created(left_message=left)  # the consoles' left-message panels, live
     session.leaving_message = False
@@ -138,7 +97,7 @@ def _left_message_after_queue_timeout(
 
     The offer lasts as long as one made in a bot session would (until the bot idle timer and its
     grace would close that session)."""
-    text = _text(payload)
+    text = customer_text(payload)
     keywords = config.transfer_keyword_set | config.exit_keyword_set | config.cancel_queue_keyword_set
     if control is not None or text in keywords:
         return False
@@ -157,7 +116,7 @@ def _left_message_after_queue_timeout(
     if offered is None:
         return False
     offered.customer = customer
-    _transcript_in(session=offered, inbound=inbound, payload=payload)
+    transcript_in_from_im(session=offered, inbound=inbound, payload=payload)
     _left_message_keep(session=offered, payload=payload, config=config)
     return True
 
@@ -197,7 +156,10 @@ def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> Non
     )
     opened_now = session is None
     if session is None:
-        if _rating_from_chat(customer=customer, inbound=inbound, payload=payload, control=control):
+        ratings = rating_hooks()
+        if ratings is not None and ratings.reply_after_close(
+            customer=customer, inbound=inbound, payload=payload, control=control
+        ):
             return
         if _left_message_after_queue_timeout(
             customer=customer, inbound=inbound, payload=payload, control=control, config=config
@@ -210,7 +172,7 @@ def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> Non
     if control == CsControl.ENTER:
         return  # never shown to anyone; the welcome went out when the session opened
     if control is None:
-        _transcript_in(session=session, inbound=inbound, payload=payload)
+        transcript_in_from_im(session=session, inbound=inbound, payload=payload)
     now = timezone.now()
     session.last_customer_activity_at = now
     session.idle_warned_at = None
@@ -233,7 +195,7 @@ def _act(
     config: ServiceSettings,
     opened_now: bool,
 ) -> None:
-    text = _text(payload)
+    text = customer_text(payload)
     if control == CsControl.TRANSFER_TO_HUMAN or text in config.transfer_keyword_set:
         session_request_human(session=session, config=config)
     elif control == CsControl.EXIT or text in config.exit_keyword_set:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from robots.models import OutboundMessage
+from robots.models import InboundMessage, OutboundMessage
 from robots.outbox import outbox_enqueue
-from robots.wfprotocol import CsControl, MessagePayload, control_payload, text_payload
+from robots.wfprotocol import ContentType, CsControl, MessagePayload, control_payload, text_payload
 from seats.models import Seat
 from sessions_app.events import event_to_seat, message_event
 from sessions_app.models import Message, ServiceSession
@@ -78,3 +78,20 @@ def customer_signal(*, session: ServiceSession, kind: CsControl, data: dict[str,
 def message_delivered(*, reference: int, im_message_id: int) -> None:
     """The IM server accepted a message we sent (robots.handlers): keep its IM id in the transcript."""
     Message.objects.filter(pk=reference, im_message_id__isnull=True).update(im_message_id=im_message_id)
+
+
+def customer_text(payload: MessagePayload) -> str:
+    """What a customer typed, trimmed; empty for anything but text."""
+    return payload.searchable_content.strip() if payload.type == ContentType.TEXT else ""
+
+
+def transcript_in_from_im(*, session: ServiceSession, inbound: InboundMessage, payload: MessagePayload) -> None:
+    """A customer's message, as the IM server delivered it, into the session's transcript."""
+    transcript_append(
+        session=session,
+        direction=Message.Direction.IN,
+        author=Message.Author.CUSTOMER,
+        payload=payload,
+        server_timestamp=inbound.server_timestamp,
+        im_message_id=inbound.message_id,
+    )

@@ -10,6 +10,7 @@ from ratings.models import Rating
 from robots.models import Robot
 from robots.wfprotocol import CsControl, text_payload
 from seats.models import Seat
+from sessions_app import hooks
 from sessions_app.models import LeftMessage, Message, ServiceSession, ServiceSettings
 from sessions_app.services.closing import idle_sweep
 from sessions_app.services.servicer import servicer_end_session, servicer_reply
@@ -252,3 +253,23 @@ def test_asking_for_a_human_after_a_queue_timeout_queues_again_instead_of_leavin
         customer, lambda ms: sum("您前面还有" in m["payload"].get("searchableContent", "") for m in ms) == 2, what="2nd"
     )
     assert not LeftMessage.objects.exists()
+
+
+def test_without_a_ratings_app_a_close_frees_the_seat_and_offers_no_rating(
+    cs_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flow asks ratings through sessions_app.hooks; with nothing registered it closes all the same."""
+    monkeypatch.setattr(hooks, "_rating_hooks", None)
+    customer, session = _assigned(cs_stack)
+    cs_stack.im.control(customer, CsControl.EXIT)
+    wait_until(
+        lambda: _signals(cs_stack, customer, CsControl.SESSION_CLOSED) != [], timeout=10, what="the close signal"
+    )
+    session.refresh_from_db()
+    assert session.state == ServiceSession.State.CLOSED
+    assert not session.awaiting_rating_digit
+    assert session.seat is not None
+    assert Seat.objects.get(pk=session.seat.pk).active_sessions == 0
+    assert "rating_url" not in _signals(cs_stack, customer, CsControl.SESSION_CLOSED)[-1]
+    assert _signals(cs_stack, customer, CsControl.RATING_REQUEST) == []
+    assert not any("请为本次服务打分" in text for text in cs_stack.im.texts(customer))

@@ -6,6 +6,8 @@ from typing import Any
 from celery import Celery
 from celery.signals import beat_init, celeryd_init
 
+from cs_project.bootstrap import prepare_environment
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cs_project.settings")
 
 app = Celery("cs_project")
@@ -16,6 +18,4 @@ app.autodiscover_tasks()
 @celeryd_init.connect
 @beat_init.connect
 def _start_embedded_services(**_: Any) -> None:
-    from cs_project.bootstrap import prepare_environment
-
     prepare_environment()

@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import pwd
+import signal
 import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
+import psutil
 import psycopg
 from psycopg import sql
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 6391
 DATABASE = "wildfire_cs"
@@ -78,12 +83,41 @@ def ensure_started(*, var_dir: Path, port: int = DEFAULT_PORT, wait_seconds: int
         return started
 
 
-def stop(*, var_dir: Path) -> None:
-    """Fast shutdown (open transactions are rolled back, the data is kept) and wait for it."""
+def stop(*, var_dir: Path, wait_seconds: float = 30.0) -> None:
+    """Fast shutdown (open transactions are rolled back, the data is kept); returns once the server is gone.
+
+    ``pg_ctl stop`` first; should it fail, the postmaster gets the same fast-shutdown signal
+    (SIGINT) directly, then SIGQUIT (immediate shutdown, still crash-safe) if it outlasts the wait.
+    """
     pgdata = data_dir(var_dir)
-    if not (pgdata / "postmaster.pid").exists():
+    postmaster = _postmaster(pgdata)
+    if postmaster is None:
         return
-    _Runner.for_current_user().pg_ctl(pgdata, ["-w", "-m", "fast", "stop"], log=log_file(var_dir), check=False)
+    _Runner.for_current_user().pg_ctl(
+        pgdata, ["-w", "-t", str(int(wait_seconds)), "-m", "fast", "stop"], log=log_file(var_dir), check=False
+    )
+    for signum in (signal.SIGINT, signal.SIGQUIT):
+        try:
+            if not postmaster.is_running():
+                return
+            postmaster.send_signal(signum)
+            postmaster.wait(timeout=wait_seconds)
+            return
+        except psutil.NoSuchProcess:
+            return
+        except psutil.TimeoutExpired:
+            continue
+    raise RuntimeError(f"embedded PostgreSQL (pid {postmaster.pid}) did not stop; see {log_file(var_dir)}")
+
+
+def _postmaster(pgdata: Path) -> psutil.Process | None:
+    """The running server of this data directory, from its postmaster.pid (None when it is not running)."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split()[0])
+        process = psutil.Process(pid)
+    except (OSError, ValueError, IndexError, psutil.NoSuchProcess):
+        return None
+    return process if process.name() == "postgres" else None
 
 
 def _ensure_database(port: int) -> None:
@@ -148,6 +182,7 @@ class _Runner:
             os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
     def pg_ctl(self, pgdata: Path, args: list[str], *, log: Path, check: bool = True) -> None:
+        """Run pg_ctl on this data directory; a failure raises, or is logged when ``check`` is off."""
         self._run(
             [str(self.bin_dir() / "pg_ctl"), "-D", str(pgdata), *args], what=f"pg_ctl {args[-1]}", log=log, check=check
         )
@@ -166,9 +201,11 @@ class _Runner:
             text=True,
             check=False,
         )
-        if check and result.returncode != 0:
-            where = f"; see {log}" if log else ""
-            raise RuntimeError(f"embedded PostgreSQL: {what} failed ({result.stderr.strip()}){where}")
+        if result.returncode != 0:
+            problem = f"embedded PostgreSQL: {what} failed ({result.stderr.strip()})" + (f"; see {log}" if log else "")
+            if check:
+                raise RuntimeError(problem)
+            logger.warning("%s", problem)
 
 
 def _wheel_utils() -> ModuleType:

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from robots.models import InboundMessage, OutboundMessage, Robot
+from robots.outbox import outbox_retry_failed
 
 
 @admin.register(Robot)
@@ -45,8 +46,6 @@ class OutboundMessageAdmin(admin.ModelAdmin[OutboundMessage]):
 
     @admin.action(description=_("Retry the selected failed messages"))
     def retry(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
-        from robots.outbox import outbox_retry_failed
-
         count = outbox_retry_failed(row_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request, _("%(count)d messages queued for delivery again.") % {"count": count}, messages.SUCCESS

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from cs_project.task_queue import task_enqueue
 from robots.handlers import flow_handlers
 from robots.im import robot_client
 from robots.models import OutboundMessage, Robot
@@ -98,18 +99,14 @@ def _scheduled_on_commit(key: str) -> None:
 
 
 def _schedule_many(keys: list[str]) -> None:
-    from robots.tasks import outbox_deliver_many  # tasks import services; this breaks the cycle
-
     try:
-        outbox_deliver_many.delay(keys)
+        task_enqueue("robots.tasks.outbox_deliver_many", keys)
     except Exception:
         logger.exception("could not schedule %d outbox keys; the outbox sweep will", len(keys))
 
 
 def _schedule(key: str, countdown: float = 0) -> None:
-    from robots.tasks import outbox_deliver  # tasks import services; this breaks the cycle
-
-    outbox_deliver.apply_async(args=(key,), countdown=countdown)
+    task_enqueue("robots.tasks.outbox_deliver", key, countdown=countdown)
 
 
 def _claim_head(key: str) -> OutboundMessage | None:

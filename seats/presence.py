@@ -26,6 +26,7 @@ import redis
 from django.conf import settings
 from django.db import transaction
 
+from cs_project.task_queue import task_enqueue
 from seats.models import Seat
 from seats.services import seat_status_set
 
@@ -78,10 +79,8 @@ def presence_disconnected(*, seat_id: int, connection: str) -> None:
     client.set(_left_key(seat_id), _now(client), ex=86400)
     if _live_connections(client, seat_id) > 0:
         return
-    from seats.tasks import presence_check_task  # tasks import this module
-
     try:
-        presence_check_task.apply_async((seat_id,), countdown=settings.CS_PRESENCE_GRACE_SECONDS)
+        task_enqueue("seats.tasks.presence_check_task", seat_id, countdown=settings.CS_PRESENCE_GRACE_SECONDS)
     except Exception:
         # The periodic sweep makes the same check; a broker hiccup only delays it.
         logger.exception("could not schedule the presence check of seat %s", seat_id)

@@ -21,6 +21,8 @@ from seats.models import Seat
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, SessionEvent
 from sessions_app.report_tables import duration_text
 from sessions_app.reports import seat_segments
+from sessions_app.services.closing import session_supervisor_end
+from sessions_app.services.left_messages import left_messages_mark_handled
 
 
 def _between(start: datetime | None, end: datetime | None) -> str:
@@ -256,8 +258,6 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
 
     @admin.action(description=_("End the selected sessions"), permissions=("change",))
     def force_end(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> None:
-        from sessions_app.services.closing import session_supervisor_end
-
         ended = sum(session_supervisor_end(session_id=pk) for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended}, messages.SUCCESS)
 
@@ -308,7 +308,5 @@ class LeftMessageAdmin(admin.ModelAdmin[LeftMessage]):
 
     @admin.action(description=_("Mark the selected messages handled"), permissions=("change",))
     def mark_handled(self, request: HttpRequest, queryset: QuerySet[LeftMessage]) -> None:
-        from sessions_app.services.left_messages import left_messages_mark_handled
-
         count = left_messages_mark_handled(message_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, _("%(count)d messages marked handled.") % {"count": count}, messages.SUCCESS)

@@ -16,6 +16,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.formats import time_format
 
+from cs_project.task_queue import task_enqueue
 from robots.models import OutboundMessage
 from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CsControl, text_payload
@@ -65,9 +66,7 @@ def seat_release(*, seat_id: int) -> None:
 
 
 def queue_drain_soon() -> None:
-    from sessions_app.tasks import queue_drain_task  # tasks import services
-
-    queue_drain_task.delay()
+    task_enqueue("sessions_app.tasks.queue_drain_task")
 
 
 def previous_seat_id(*, session: ServiceSession) -> int | None:

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from cs_project.task_queue import task_enqueue
 from robots.models import InboundMessage, OutboundMessage, Robot
 from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CsControl, MessagePayload, text_payload
@@ -21,7 +22,7 @@ from seats.services import seat_status_set
 from sessions_app.hooks import rating_hooks
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
 from sessions_app.services.assignment import session_request_human
-from sessions_app.services.autoanswer import common_questions
+from sessions_app.services.autoanswer import autoanswerer_get, common_questions
 from sessions_app.services.closing import session_close
 from sessions_app.services.left_messages import left_message_created
 from sessions_app.services.servicer import servicer_reply_from_im
@@ -209,11 +210,9 @@ def _act(
     elif session.state == ServiceSession.State.BOT and session.leaving_message:
         _left_message_keep(session=session, payload=payload, config=config)
     elif session.state == ServiceSession.State.BOT:
-        from sessions_app.tasks import bot_answer_task  # tasks import services
-
         # The opening message ("你好") was just answered by the welcome: answer it only if the FAQ knows.
         session_id, fallback = session.pk, not opened_now
-        transaction.on_commit(lambda: bot_answer_task.delay(session_id, text, fallback))
+        transaction.on_commit(lambda: task_enqueue("sessions_app.tasks.bot_answer_task", session_id, text, fallback))
     elif session.state == ServiceSession.State.HUMAN and session.seat is not None and session.seat.im_user_id:
         outbox_enqueue(
             sender_kind=OutboundMessage.SenderKind.SHADOW,
@@ -228,8 +227,6 @@ def bot_answer(*, session_id: int, question: str, fallback: bool = True) -> None
 
     The answer is computed before the session is locked: a remote answerer may take seconds.
     """
-    from sessions_app.services.autoanswer import autoanswerer_get
-
     config = ServiceSettings.load()
     customer_id = (
         ServiceSession.objects.filter(pk=session_id).values_list("customer__im_user_id", flat=True).first() or ""

@@ -87,8 +87,11 @@ class Command(BaseCommand):
         finally:
             processes.stop_all()
             if settings.EMBEDDED_POSTGRES:
-                embedded_postgres.stop(var_dir=settings.VAR_DIR)
-                self.stdout.write("  stopped postgres (embedded)")
+                try:
+                    embedded_postgres.stop(var_dir=settings.VAR_DIR)
+                    self.stdout.write("  stopped postgres (embedded)")
+                except RuntimeError as exc:
+                    self.stderr.write(str(exc))
             if settings.EMBEDDED_REDIS:
                 embedded_redis.stop(var_dir=settings.VAR_DIR)
                 self.stdout.write("  stopped redis (embedded)")

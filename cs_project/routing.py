@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from sessions_app.routing import websocket_urlpatterns as sessions_websockets
-from sessions_app.supervisor_consumer import SupervisorConsumer
+from sessions_app.console.routing import websocket_urlpatterns as sessions_websockets
+from sessions_app.supervision.consumers import SupervisorConsumer
 
 websocket_urlpatterns: list[URLPattern | URLResolver] = [
     *sessions_websockets,

@@ -6,19 +6,19 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cs_project import views
-from sessions_app.views import media_file
+from sessions_app.console.views import media_file
 
 # No language prefix in URLs: the language comes from the switch (cookie) or the browser, and
 # defaults to zh-hans, so the URLs printed for customers and servicers never change.
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("admin/", include("sessions_app.admin_urls")),  # live view and reports, before the admin's catch-all
+    path("admin/", include("sessions_app.supervision.urls")),  # live view and reports, before the admin's catch-all
     path("admin/", admin.site.urls),
     path("wfc/", include("robots.urls")),
     path("rate/", include("ratings.urls")),
-    path("console/", include("sessions_app.console_urls")),
-    path("api/", include("sessions_app.urls")),
+    path("console/", include("sessions_app.console.urls")),
+    path("api/", include("sessions_app.console.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
 ]

@@ -14,8 +14,8 @@ from cs_project.errors import ApplicationError
 from ratings.models import Rating
 from robots.models import InboundMessage
 from robots.wfprotocol import CallbackFormatError, CsControl, MessagePayload, control_data
+from sessions_app.flow.transcript import customer_tell, customer_text, transcript_in_from_im
 from sessions_app.models import Customer, ServiceSession
-from sessions_app.services.transcript import customer_tell, customer_text, transcript_in_from_im
 
 _SALT = "ratings.link"
 LINK_MAX_AGE_SECONDS = 7 * 24 * 3600

@@ -14,11 +14,11 @@ class SessionsAppConfig(AppConfig):
         from robots.handlers import FlowHandlers, flow_handlers_register
         from seats.services import seat_status_listener_register
         from sessions_app.events import timeline_row_saved
+        from sessions_app.flow.customers import customer_profile_read
+        from sessions_app.flow.inbound import inbound_dispatch
+        from sessions_app.flow.servicer import seat_status_announce
+        from sessions_app.flow.transcript import message_delivered
         from sessions_app.models import SessionEvent
-        from sessions_app.services.customers import customer_profile_read
-        from sessions_app.services.inbound import inbound_dispatch
-        from sessions_app.services.servicer import seat_status_announce
-        from sessions_app.services.transcript import message_delivered
 
         post_save.connect(timeline_row_saved, sender=SessionEvent, dispatch_uid="sessions_app.timeline_to_supervisors")
         # The Wildfire adapter hands up what belongs to the flow: stored messages, delivery, profiles.

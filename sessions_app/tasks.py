@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from sessions_app.services import assignment, closing, inbound
+from sessions_app.flow import assignment, closing, inbound
 
 
 @shared_task(acks_late=True, ignore_result=True)

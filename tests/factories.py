@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from robots.models import OutboundMessage
 from seats.models import Seat
+from sessions_app.flow.transcript import customer_tell
 from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
-from sessions_app.services.transcript import customer_tell
 
 _ids = itertools.count(1)
 
@@ -124,7 +124,7 @@ def assignment_at(session: ServiceSession, seat: Seat, at: datetime, *, waited: 
 
 
 def transfer_at(session: ServiceSession, from_seat: Seat, to_seat: Seat, at: datetime) -> None:
-    """As ``sessions_app.services.transfer`` records it: the event names the receiving seat."""
+    """As ``sessions_app.flow.transfer`` records it: the event names the receiving seat."""
     event_at(
         session,
         SessionEvent.Kind.TRANSFERRED,

@@ -1,6 +1,6 @@
 """Scenario 5: console fan-out, 200 servicer consoles on one ASGI process.
 
-Every console is a real logged-in websocket at ``ws/console/`` (``sessions_app.consumers``). The
+Every console is a real logged-in websocket at ``ws/console/`` (``sessions_app.console.consumers``). The
 harness publishes through the channel layer exactly what the services publish
 (``sessions_app.events``: ``{"type": "message.new", "event": …}`` to each seat's group), in rounds: one
 ``message.new`` event to every seat at once, one to four rounds a second. Latency is from just before

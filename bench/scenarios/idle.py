@@ -3,7 +3,7 @@
 Open sessions are bulk-inserted with SQL (customers, sessions; 200 in human mode on 100 seats,
 100 queued, the rest with the bot). Idle ones had their last customer message two hours ago; the
 oldest queued customers are the idle ones, as in life. Then the harness runs
-``sessions_app.services.closing.idle_sweep()``, the body of the beat task ``idle_sweep_task``, in
+``sessions_app.flow.closing.idle_sweep()``, the body of the beat task ``idle_sweep_task``, in
 this process against the same database, with the worker running:
 
 1. the warn pass: sweeps until every idle session is warned (one beat run warns at most 5,000
@@ -30,8 +30,8 @@ from bench.profiling import profile_self
 from bench.stats import fmt_rate, fmt_ratio, median
 from robots.models import OutboundMessage
 from seats.models import Seat
+from sessions_app.flow.closing import idle_sweep
 from sessions_app.models import ServiceSettings
-from sessions_app.services.closing import idle_sweep
 
 SEATS = 100
 TARGET_SECONDS = 10.0

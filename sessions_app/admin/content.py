@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from sessions_app.models import CannedReply, FaqEntry, ServiceSettings
-from sessions_app.settings_form import ServiceSettingsForm
+from sessions_app.supervision.settings_form import ServiceSettingsForm
 
 
 @admin.register(FaqEntry)

@@ -18,11 +18,11 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from seats.models import Seat
+from sessions_app.flow.closing import session_supervisor_end
+from sessions_app.flow.left_messages import left_messages_mark_handled
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, SessionEvent
-from sessions_app.report_tables import duration_text
-from sessions_app.reports import seat_segments
-from sessions_app.services.closing import session_supervisor_end
-from sessions_app.services.left_messages import left_messages_mark_handled
+from sessions_app.reports.figures import seat_segments
+from sessions_app.reports.tables import duration_text
 
 
 def _between(start: datetime | None, end: datetime | None) -> str:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django import template
 
-from sessions_app.report_tables import duration_text
+from sessions_app.reports.tables import duration_text
 
 register = template.Library()
 

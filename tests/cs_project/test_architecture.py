@@ -51,8 +51,8 @@ def test_no_module_of_ours_is_imported_inside_a_function() -> None:
 
 
 def test_the_check_sees_an_import_inside_a_function() -> None:
-    source = "def f():\n    from sessions_app.services import inbound\n    import json\n"
-    assert _imports_inside_functions(ast.parse(source)) == [(2, "f", "sessions_app.services")]
+    source = "def f():\n    from sessions_app.flow import inbound\n    import json\n"
+    assert _imports_inside_functions(ast.parse(source)) == [(2, "f", "sessions_app.flow")]
 
 
 def _queued_task_names() -> set[str]:

@@ -23,8 +23,8 @@ from robots.models import Robot
 from robots.wfprotocol import CsControl, text_payload
 from seats.models import Seat
 from seats.services import seat_create_with_user
+from sessions_app.flow.servicer import servicer_reply
 from sessions_app.models import CannedReply, ServiceSession
-from sessions_app.services.servicer import servicer_reply
 from tests.support.browser import shot
 from tests.support.sandbox import Sandbox
 from tests.support.stack import LiveStack, stack_running, start_asgi

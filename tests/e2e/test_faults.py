@@ -14,8 +14,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage
 from robots.wfprotocol import text_payload
+from sessions_app.flow.servicer import servicer_reply
 from sessions_app.models import ServiceSession
-from sessions_app.services.servicer import servicer_reply
 from tests.support.processes import free_port, python, running, wait_until
 from tests.support.sandbox import TEST_ADMIN_SECRET, Sandbox, _health_answers
 from tests.support.stack import LiveStack, stack_running, start_worker

@@ -13,8 +13,8 @@ from playwright.sync_api import Browser, Page, expect
 
 from seats.models import Seat
 from seats.services import seat_create_with_user
+from sessions_app.flow.left_messages import left_message_created, left_messages_mark_handled
 from sessions_app.models import Customer, LeftMessage
-from sessions_app.services.left_messages import left_message_created, left_messages_mark_handled
 from tests.support.browser import shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]

@@ -10,8 +10,8 @@ from django.db import transaction
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage
+from sessions_app.flow.transcript import customer_tell
 from sessions_app.models import ServiceSession
-from sessions_app.services.transcript import customer_tell
 from tests.factories import customer_make
 from tests.support.processes import wait_until
 from tests.support.sandbox import Sandbox

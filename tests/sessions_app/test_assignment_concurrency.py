@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from seats.models import Seat
 from seats.services import seat_create_with_user
+from sessions_app.flow.assignment import queue_drain, session_request_human
 from sessions_app.models import Customer, ServiceSession, ServiceSettings
-from sessions_app.services.assignment import queue_drain, session_request_human
 
 CUSTOMERS = 60
 SEATS = 4

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from sessions_app.flow.autoanswer import FaqAnswerer, HttpAnswerer, similarity
 from sessions_app.models import FaqEntry
-from sessions_app.services.autoanswer import FaqAnswerer, HttpAnswerer, similarity
 
 pytestmark = pytest.mark.django_db
 

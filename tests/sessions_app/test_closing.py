@@ -11,9 +11,9 @@ from robots.models import Robot
 from robots.wfprotocol import CsControl, text_payload
 from seats.models import Seat
 from sessions_app import hooks
+from sessions_app.flow.closing import idle_sweep
+from sessions_app.flow.servicer import servicer_end_session, servicer_reply
 from sessions_app.models import LeftMessage, Message, ServiceSession, ServiceSettings
-from sessions_app.services.closing import idle_sweep
-from sessions_app.services.servicer import servicer_end_session, servicer_reply
 from tests.support.cs_stack import Stack
 from tests.support.processes import wait_until
 

@@ -20,9 +20,9 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from cs_project.celery import app as celery_app
 from robots.wfprotocol import text_payload
 from seats.models import Seat
+from sessions_app.flow.assignment import session_request_human
+from sessions_app.flow.transcript import transcript_append
 from sessions_app.models import Message, ServiceSession, ServiceSettings
-from sessions_app.services.assignment import session_request_human
-from sessions_app.services.transcript import transcript_append
 from tests.factories import customer_make, session_make
 from tests.support.consoles import Frame, console_connect, console_open, next_frame
 

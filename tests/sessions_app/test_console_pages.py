@@ -9,7 +9,7 @@ from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from seats.models import Seat
-from sessions_app.views import media_file
+from sessions_app.console.views import media_file
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.test import Client
 
 from seats.models import Seat
+from sessions_app.flow.left_messages import left_message_created, left_messages_mark_handled
 from sessions_app.models import Customer, LeftMessage
-from sessions_app.services.left_messages import left_message_created, left_messages_mark_handled
 from tests.support.consoles import console_connect, next_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)

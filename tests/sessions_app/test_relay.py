@@ -7,8 +7,8 @@ import pytest
 from cs_project.errors import ApplicationError
 from robots.models import Robot
 from robots.wfprotocol import image_payload, text_payload
+from sessions_app.flow.servicer import servicer_reply
 from sessions_app.models import Message, ServiceSession, SessionEvent
-from sessions_app.services.servicer import servicer_reply
 from tests.support.cs_stack import Stack
 
 

@@ -17,8 +17,8 @@ from robots.models import InboundMessage
 from robots.services import cs_robot_get
 from robots.wfprotocol import text_payload
 from seats.models import Seat
+from sessions_app.flow.servicer import servicer_reply
 from sessions_app.models import Message
-from sessions_app.services.servicer import servicer_reply
 from tests.factories import customer_make, session_make
 
 ROUNDS = 40

@@ -14,9 +14,9 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from ratings.models import Rating
 from seats.models import Seat
-from sessions_app import reports
 from sessions_app.models import ServiceSession, SessionEvent
-from sessions_app.report_period import Period
+from sessions_app.reports import figures as reports
+from sessions_app.reports.period import Period
 from tests.factories import assignment_at, event_at, reply_at, timed_session, transfer_at
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""A servicer transfers a session to another online seat (sessions_app.services.transfer)."""
+"""A servicer transfers a session to another online seat (sessions_app.flow.transfer)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from robots.models import Robot
 from robots.wfprotocol import CsControl
 from seats.models import Seat
 from seats.services import seat_create_with_user
+from sessions_app.flow import transfer
+from sessions_app.flow.transfer import session_transfer
 from sessions_app.models import ServiceSession, SessionEvent
-from sessions_app.services import transfer
-from sessions_app.services.transfer import session_transfer
 from tests.factories import message_make, session_make
 from tests.support.cs_stack import Stack
 

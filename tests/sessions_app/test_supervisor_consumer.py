@@ -15,8 +15,8 @@ from django.test import Client
 from cs_project.asgi import application
 from seats.models import Seat
 from seats.services import SUPERVISOR_GROUP, seat_status_set
-from sessions_app import supervisor_consumer
 from sessions_app.models import ServiceSession, SessionEvent
+from sessions_app.supervision import consumers as supervisor_consumer
 from tests.factories import session_make
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redis_client")]

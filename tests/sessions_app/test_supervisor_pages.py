@@ -14,8 +14,8 @@ from django.utils import timezone
 from ratings.models import Rating
 from seats.models import Seat, SkillGroup
 from sessions_app.models import ServiceSession
-from sessions_app.report_period import Period
-from sessions_app.reports import seat_figures
+from sessions_app.reports.figures import seat_figures
+from sessions_app.reports.period import Period
 from tests.factories import assignment_at, customer_make, reply_at, timed_session
 
 pytestmark = pytest.mark.django_db

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions_app import admin_views
+from sessions_app.supervision import views as admin_views
 
 app_name = "supervision"
 urlpatterns = [

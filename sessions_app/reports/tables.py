@@ -14,7 +14,7 @@ from django.conf import settings
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from sessions_app.reports import Report
+from sessions_app.reports.figures import Report
 
 ColumnKind = Literal["text", "count", "seconds", "score", "percent"]
 Cell = str | int | float | date | None

@@ -17,9 +17,9 @@ from django.views.static import serve
 
 from seats.models import Seat
 from seats.services import seat_status_set
-from sessions_app.console_text import console_strings
-from sessions_app.consumers import CLOSE_NO_SEAT, CLOSE_NOT_LOGGED_IN, seat_info
-from sessions_app.selectors import seat_of
+from sessions_app.console.consumers import CLOSE_NO_SEAT, CLOSE_NOT_LOGGED_IN, seat_info
+from sessions_app.console.selectors import seat_of
+from sessions_app.console.text import console_strings
 
 
 class ConsoleLoginView(LoginView):

@@ -9,11 +9,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from sessions_app import selectors
+from sessions_app.console import selectors
+from sessions_app.console.attachments import attachment_send
+from sessions_app.console.canned import canned_reply_create, canned_reply_delete, canned_reply_update
+from sessions_app.flow.left_messages import left_message_handle
 from sessions_app.models import CannedReply
-from sessions_app.services.attachments import attachment_send
-from sessions_app.services.canned import canned_reply_create, canned_reply_delete, canned_reply_update
-from sessions_app.services.left_messages import left_message_handle
 
 
 class PagePagination(PageNumberPagination):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions_app import views
+from sessions_app.console import views
 
 app_name = "console"
 urlpatterns = [

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from seats.models import Seat
 from sessions_app.models import ServiceSession
-from sessions_app.report_period import Period
-from sessions_app.reports import queue_summary, seat_segments, session_counts, sessions_in
+from sessions_app.reports.figures import queue_summary, seat_segments, session_counts, sessions_in
+from sessions_app.reports.period import Period
 
 # Seeing sessions is what the live view and the reports show; the admin grants it to supervisors.
 SUPERVISE_PERMISSION = "sessions_app.view_servicesession"

@@ -39,7 +39,7 @@ from django.utils import timezone
 
 from seats.models import Seat
 from sessions_app.models import Message, ServiceSession, SessionEvent
-from sessions_app.report_period import Period
+from sessions_app.reports.period import Period
 
 Kind = SessionEvent.Kind
 Reason = ServiceSession.CloseReason

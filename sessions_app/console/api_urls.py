@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions_app import apis
+from sessions_app.console import apis
 
 app_name = "sessions_app"
 urlpatterns = [

@@ -23,8 +23,8 @@ from robots.wfprotocol import CsControl, text_payload
 from seats.models import Seat
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
+from sessions_app.flow.transcript import customer_signal, customer_tell
 from sessions_app.models import Message, ServiceSession, ServiceSettings, SessionEvent
-from sessions_app.services.transcript import customer_signal, customer_tell
 
 logger = logging.getLogger(__name__)
 

@@ -19,14 +19,14 @@ from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CsControl, MessagePayload, text_payload
 from seats.models import Seat
 from seats.services import seat_status_set
+from sessions_app.flow.assignment import session_request_human
+from sessions_app.flow.autoanswer import autoanswerer_get, common_questions
+from sessions_app.flow.closing import session_close
+from sessions_app.flow.left_messages import left_message_created
+from sessions_app.flow.servicer import servicer_reply_from_im
+from sessions_app.flow.transcript import customer_tell, customer_text, transcript_in_from_im
 from sessions_app.hooks import rating_hooks
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
-from sessions_app.services.assignment import session_request_human
-from sessions_app.services.autoanswer import autoanswerer_get, common_questions
-from sessions_app.services.closing import session_close
-from sessions_app.services.left_messages import left_message_created
-from sessions_app.services.servicer import servicer_reply_from_im
-from sessions_app.services.transcript import customer_tell, customer_text, transcript_in_from_im
 
 logger = logging.getLogger(__name__)
 

@@ -13,10 +13,10 @@ from robots.outbox import outbox_enqueue
 from robots.wfprotocol import MessagePayload, PersistFlag, servicer_extra, text_payload
 from seats.models import Seat
 from sessions_app.events import SeatEvent, event_to_seat, event_to_supervisors
+from sessions_app.flow.assignment import queue_drain_soon
+from sessions_app.flow.closing import session_close
+from sessions_app.flow.transcript import customer_send
 from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
-from sessions_app.services.assignment import queue_drain_soon
-from sessions_app.services.closing import session_close
-from sessions_app.services.transcript import customer_send
 
 RELAYED_TYPES = frozenset({1, 3, 5})  # text, image, file (§7.3)
 

@@ -16,8 +16,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from sessions_app.report_tables import cell_text, duration_text, wait_label
-from sessions_app.reports import Report
+from sessions_app.reports.figures import Report
+from sessions_app.reports.tables import cell_text, duration_text, wait_label
 
 BLUE, GREEN, ORANGE, RED, GREY = "#1677ff", "#52c41a", "#fa8c16", "#f5222d", "#bfbfbf"
 # One to five stars, from red to green.

@@ -17,8 +17,8 @@ from django.utils.text import get_valid_filename
 from cs_project.errors import ApplicationError
 from robots.wfprotocol import file_payload, image_payload
 from seats.models import Seat
+from sessions_app.flow.servicer import owned_session_lock, servicer_reply
 from sessions_app.models import Message
-from sessions_app.services.servicer import owned_session_lock, servicer_reply
 
 # Images are recognised by their first bytes, never by the name or the browser's content type.
 _IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")

@@ -31,11 +31,11 @@ from robots.wfprotocol import text_payload
 from seats import presence
 from seats.models import Seat
 from seats.services import seat_status_set
-from sessions_app import selectors
+from sessions_app.console import selectors
+from sessions_app.console.selectors import ConsoleSession
 from sessions_app.events import CONSOLES_GROUP, ConsoleEvent, MessageEvent, message_event, seat_group
-from sessions_app.selectors import ConsoleSession
-from sessions_app.services.servicer import servicer_end_session, servicer_reply
-from sessions_app.services.transfer import session_transfer
+from sessions_app.flow.servicer import servicer_end_session, servicer_reply
+from sessions_app.flow.transfer import session_transfer
 
 logger = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The supervisors' pages inside the admin: the live view and the reports (with CSV export).
 
 Each view reads its input, calls selectors and renders; every figure comes from
-``sessions_app.supervision`` and ``sessions_app.reports``.
+``sessions_app.supervision.live`` and ``sessions_app.reports.figures``.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from sessions_app.report_charts import report_charts
-from sessions_app.report_period import MAX_PERIOD_DAYS, Period
-from sessions_app.report_tables import Table, common_definition, report_tables
-from sessions_app.reports import report_build
-from sessions_app.supervision import live_snapshot, user_may_supervise
+from sessions_app.reports.charts import report_charts
+from sessions_app.reports.figures import report_build
+from sessions_app.reports.period import MAX_PERIOD_DAYS, Period
+from sessions_app.reports.tables import Table, common_definition, report_tables
+from sessions_app.supervision.live import live_snapshot, user_may_supervise
 
 View = Callable[..., HttpResponse]
 DEFAULT_REPORT_DAYS = 7

@@ -9,10 +9,10 @@ from robots.wfprotocol import CsControl
 from seats.models import Seat
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
+from sessions_app.flow.assignment import handover_to_im, seat_claim_one, seat_release
+from sessions_app.flow.servicer import owned_session_lock
+from sessions_app.flow.transcript import customer_signal, customer_tell
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
-from sessions_app.services.assignment import handover_to_im, seat_claim_one, seat_release
-from sessions_app.services.servicer import owned_session_lock
-from sessions_app.services.transcript import customer_signal, customer_tell
 
 NOTE_MAX_LENGTH = 500
 

@@ -14,10 +14,10 @@ from robots.outbox import outbox_batched_scheduling
 from robots.wfprotocol import CsControl
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
+from sessions_app.flow.assignment import queue_announce_positions, seat_release
+from sessions_app.flow.transcript import customer_signal, customer_tell
 from sessions_app.hooks import rating_hooks
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
-from sessions_app.services.assignment import queue_announce_positions, seat_release
-from sessions_app.services.transcript import customer_signal, customer_tell
 
 logger = logging.getLogger(__name__)
 

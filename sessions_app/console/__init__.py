@@ -1,0 +1,1 @@
+"""The servicer's console: its page, websocket consumer, APIs and the reads behind them."""

@@ -1,0 +1,1 @@
+"""The customer flow: inbound messages, bot, assignment and queue, relay, transfer, closing."""

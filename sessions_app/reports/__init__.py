@@ -1,0 +1,1 @@
+"""The supervisors' reports: figures aggregated in PostgreSQL, their tables and charts."""

@@ -126,6 +126,8 @@ def inbound_drain(*, robot_pk: int, sender: str) -> int:
     """
     handled = 0
     while True:
+        if handled and not _has_pending(robot_pk=robot_pk, sender=sender):
+            return handled  # one plain read instead of a locking transaction that finds nothing
         try:
             with transaction.atomic():
                 head = (
@@ -143,6 +145,10 @@ def inbound_drain(*, robot_pk: int, sender: str) -> int:
                 raise
             return handled  # another worker is draining this conversation
         handled += 1
+
+
+def _has_pending(*, robot_pk: int, sender: str) -> bool:
+    return InboundMessage.objects.filter(robot_id=robot_pk, sender=sender, state=InboundMessage.State.PENDING).exists()
 
 
 def _lock_not_available(exc: OperationalError) -> bool:

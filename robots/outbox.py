@@ -110,20 +110,25 @@ def _schedule(key: str, countdown: float = 0) -> None:
 
 
 def _claim_head(key: str) -> OutboundMessage | None:
-    """Claim the oldest pending row of a key, or None if it is not due or someone else has it."""
+    """Claim the oldest pending row of a key, or None if it is not due or someone else has it.
+
+    One statement: the conditions are re-checked on the row's latest version under its lock
+    (PostgreSQL re-evaluates an UPDATE's WHERE after waiting), so of two workers only one claims it.
+    """
     now = timezone.now()
-    head = OutboundMessage.objects.filter(ordering_key=key, state=OutboundMessage.State.PENDING).order_by("id").first()
-    if head is None or head.next_attempt_at > now:
-        return None
-    claimed = (
-        OutboundMessage.objects.filter(pk=head.pk, state=OutboundMessage.State.PENDING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .update(lease_until=now + timedelta(seconds=settings.CS_OUTBOX_LEASE_SECONDS))
-    )
-    if claimed == 0:
-        return None
-    head.refresh_from_db()
-    return head
+    lease = now + timedelta(seconds=settings.CS_OUTBOX_LEASE_SECONDS)
+    pending = OutboundMessage.State.PENDING
+    claimed = list(OutboundMessage.objects.raw(_CLAIM_HEAD, [lease, key, pending, pending, now, now]))
+    return claimed[0] if claimed else None
+
+
+_CLAIM_HEAD = f"""
+UPDATE {OutboundMessage._meta.db_table} SET lease_until = %s
+ WHERE id = (SELECT id FROM {OutboundMessage._meta.db_table}
+              WHERE ordering_key = %s AND state = %s ORDER BY id LIMIT 1)
+   AND state = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
+RETURNING *
+"""  # noqa: S608 - the table name is ours; every value is a parameter
 
 
 @cache

@@ -141,11 +141,14 @@ def _session_open(*, customer: Customer, line: int, config: ServiceSettings) -> 
 
 def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> None:
     """A customer wrote to the CS Robot. The customer row is locked: one message at a time each."""
-    customer, _created = Customer.objects.get_or_create(im_user_id=inbound.sender)
     # FOR NO KEY UPDATE (as everywhere here: no key ever changes): rows that merely reference the
     # customer, such as a console reply's outbox row, do not wait for this lock, so a reply that
     # holds the session cannot deadlock against this message (tests/sessions_app/test_relay_concurrency.py).
-    customer = Customer.objects.select_for_update(no_key=True, of=("self",)).get(pk=customer.pk)
+    locked = Customer.objects.select_for_update(no_key=True, of=("self",))
+    customer = locked.filter(im_user_id=inbound.sender).first()
+    if customer is None:  # a first contact: created once (two first messages at once: one creates)
+        Customer.objects.get_or_create(im_user_id=inbound.sender)
+        customer = locked.get(im_user_id=inbound.sender)
     config = ServiceSettings.load()
     control = _control_kind(payload)
     session = (

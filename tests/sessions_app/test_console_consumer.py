@@ -24,7 +24,7 @@ from sessions_app.flow.assignment import session_request_human
 from sessions_app.flow.transcript import transcript_append
 from sessions_app.models import Message, ServiceSession, ServiceSettings
 from tests.factories import customer_make, session_make
-from tests.support.consoles import Frame, console_connect, console_open, next_frame
+from tests.support.consoles import Frame, closed_with, console_connect, console_open, next_frame
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -68,15 +68,12 @@ def _set_status(seat: Seat, status: Seat.Status) -> None:
 
 async def test_an_anonymous_visitor_is_refused_with_4401() -> None:
     communicator = await console_open()
-    closed = await communicator.receive_output(timeout=5)
-    assert closed == {"type": "websocket.close", "code": 4401}
+    await closed_with(communicator, 4401)
 
 
 async def test_a_user_without_a_seat_is_refused_with_4403(supervisor: User) -> None:
     communicator = await console_open(supervisor)
-    closed = await communicator.receive_output(timeout=5)
-    assert closed["type"] == "websocket.close"
-    assert closed["code"] == 4403
+    await closed_with(communicator, 4403)
 
 
 async def test_a_servicer_is_greeted_with_their_seat(servicer_seat: Seat) -> None:
@@ -201,9 +198,7 @@ async def test_logging_out_elsewhere_closes_the_console_at_its_next_action(servi
     alice = await console_connect(servicer_seat.user)
     await Session.objects.all().adelete()  # what logging out in another tab does to this browser's session
     await alice.send_json_to({"action": "ping", "request_id": "p"})
-    closed = await alice.receive_output(timeout=5)
-    assert closed["type"] == "websocket.close"
-    assert closed["code"] == 4401
+    await closed_with(alice, 4401)
 
 
 # Presence: a real Celery worker (a thread of this process) runs the scheduled checks.

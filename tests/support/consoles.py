@@ -50,3 +50,12 @@ async def next_frame(communicator: WebsocketCommunicator, frame_type: str, *, ti
         frame: Frame = await communicator.receive_json_from(timeout=max(0.05, deadline - time.monotonic()))
         if frame["type"] == frame_type:
             return frame
+
+
+async def closed_with(communicator: WebsocketCommunicator, code: int) -> None:
+    """The server closes this console with ``code``; then the disconnect a server sends after a close,
+    so the consumer ends in the test and not in the event loop's teardown (where one still reading
+    its channel once hung a run for the whole test timeout)."""
+    closed = await communicator.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": code}
+    await communicator.disconnect()

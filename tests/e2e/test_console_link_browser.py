@@ -7,10 +7,9 @@ closes each connection right after the server's hello while the test says so.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from seats.services import seat_create_with_user
 from tests.support.browser import shot
@@ -26,15 +25,8 @@ new MutationObserver(() => window.linkStates.push(document.getElementById("link-
 
 
 @pytest.fixture
-def page(daphne: str, browser: Browser) -> Iterator[Page]:
-    errors: list[str] = []
-    context = browser.new_context(base_url=daphne, locale="zh-CN", viewport={"width": 1440, "height": 860})
-    context.set_default_timeout(10_000)
-    opened = context.new_page()
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == [], "no uncaught JavaScript errors"
+def page(daphne_page: Page) -> Page:
+    return daphne_page
 
 
 def test_a_link_that_keeps_failing_shows_a_persistent_error_until_a_connection_holds(page: Page) -> None:

@@ -6,10 +6,9 @@ another servicer's mark removes the rest. Screenshots go to test-artifacts/scree
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from seats.models import Seat
 from seats.services import seat_create_with_user
@@ -21,15 +20,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 
 @pytest.fixture
-def page(daphne: str, browser: Browser) -> Iterator[Page]:
-    errors: list[str] = []
-    context = browser.new_context(base_url=daphne, locale="zh-CN", viewport={"width": 1440, "height": 860})
-    context.set_default_timeout(10_000)
-    opened = context.new_page()
-    opened.on("pageerror", lambda error: errors.append(str(error)))
-    yield opened
-    context.close()
-    assert errors == [], "no uncaught JavaScript errors"
+def page(daphne_page: Page) -> Page:
+    return daphne_page
 
 
 def _leave(im_user_id: str, name: str, text: str) -> LeftMessage:

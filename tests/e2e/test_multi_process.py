@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import threading
 import time
 from collections import Counter
@@ -26,6 +25,7 @@ from robots.models import Robot
 from seats.models import Seat
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
 from tests.support.consoles import cookie_for
+from tests.support.im import callback_body
 from tests.support.processes import wait_until
 from tests.support.sandbox import Sandbox
 from tests.support.stack import stack_running, start_asgi
@@ -39,16 +39,9 @@ CAPACITY = 2
 
 
 def _callback(url: str, robot: Robot, sender: str, text: str) -> int:
-    body = {
-        "messageId": random.randrange(2**60, 2**62),
-        "sender": sender,
-        "conv": {"type": 0, "target": robot.robot_id, "line": 0},
-        "payload": {"type": 1, "searchableContent": text, "persistFlag": 3},
-        "toUsers": [],
-        "timestamp": int(time.time() * 1000),
-    }
+    body = callback_body(robot_id=robot.robot_id, sender=sender, text=text)
     response = requests.post(
-        f"{url}/wfc/callback/{robot.robot_id}", params={"k": robot.callback_token}, data=json.dumps(body), timeout=30
+        f"{url}/wfc/callback/{robot.robot_id}", params={"k": robot.callback_token}, data=body, timeout=30
     )
     return response.status_code
 

@@ -10,10 +10,6 @@ each step towards them lowers a ceiling here.
 
 from __future__ import annotations
 
-import json
-import random
-import time
-
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -23,19 +19,13 @@ from robots.wfprotocol import text_payload
 from sessions_app.flow.servicer import servicer_reply
 from sessions_app.models import FaqEntry, ServiceSession
 from tests.support.cs_stack import Stack
+from tests.support.im import callback_body
 
 
 def _callback(robot: Robot, sender: str, text: str) -> CaptureQueriesContext:
-    body = {
-        "messageId": random.randrange(2**60, 2**62),
-        "sender": sender,
-        "conv": {"type": 0, "target": robot.robot_id, "line": 0},
-        "payload": {"type": 1, "searchableContent": text, "persistFlag": 3},
-        "toUsers": [],
-        "timestamp": int(time.time() * 1000),
-    }
+    body = callback_body(robot_id=robot.robot_id, sender=sender, text=text)
     with CaptureQueriesContext(connection) as counted:
-        outcome = callback_accept(robot_id=robot.robot_id, token=robot.callback_token, body=json.dumps(body).encode())
+        outcome = callback_accept(robot_id=robot.robot_id, token=robot.callback_token, body=body)
     assert outcome.status == "accepted"
     return counted
 

@@ -1,8 +1,9 @@
 """Real Chromium for the browser tests (Debian's ``chromium``, driven by Playwright), and Daphne
 alone on the test database for pages that need no IM server or worker.
 
-Fixtures: ``browser`` (one Chromium per test) and ``daphne`` (the base URL of a Daphne process on
-the test database and Redis). ``shot`` keeps a screenshot in test-artifacts/screenshots/.
+Fixtures: ``browser`` (one Chromium per test), ``daphne`` (the base URL of a Daphne process on
+the test database and Redis) and ``daphne_page`` (a page on it that fails the test on a JavaScript
+error). ``shot`` keeps a screenshot in test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -69,3 +70,16 @@ def daphne(settings: SettingsWrapper, transactional_db: None, tmp_path: Path) ->
         url = f"http://127.0.0.1:{http_port}"
         wait_until(lambda: http_status(f"{url}/healthz") in (200, 503), timeout=60, what="Daphne to serve")
         yield url
+
+
+@pytest.fixture
+def daphne_page(daphne: str, browser: Browser) -> Iterator[Page]:
+    """A Chinese-locale page on ``daphne``; the test fails on any uncaught JavaScript error."""
+    errors: list[str] = []
+    context = browser.new_context(base_url=daphne, locale="zh-CN", viewport={"width": 1440, "height": 860})
+    context.set_default_timeout(10_000)
+    opened = context.new_page()
+    opened.on("pageerror", lambda error: errors.append(str(error)))
+    yield opened
+    context.close()
+    assert errors == [], "no uncaught JavaScript errors"

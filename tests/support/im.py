@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -68,3 +69,16 @@ class SandboxIm:
 
         messages = self.wait_for(user, found, timeout=timeout, what=f"a message containing {fragment!r}")
         return next(m for m in messages if fragment in m["payload"].get("searchableContent", ""))
+
+
+def callback_body(*, robot_id: str, sender: str, text: str) -> bytes:
+    """What the IM server POSTs to a robot's callback for a private text message (§5.1)."""
+    body = {
+        "messageId": random.randrange(2**60, 2**62),
+        "sender": sender,
+        "conv": {"type": 0, "target": robot_id, "line": 0},
+        "payload": {"type": 1, "searchableContent": text, "persistFlag": 3},
+        "toUsers": [],
+        "timestamp": int(time.time() * 1000),
+    }
+    return json.dumps(body).encode()

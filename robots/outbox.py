@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from datetime import timedelta
 from functools import cache, partial
@@ -228,7 +228,8 @@ def outbox_deliver_key(*, key: str) -> float | None:
             row.save(update_fields=["attempts", "last_error", "lease_until", "state"])
             logger.error("outbox %s failed for good: %s", row, row.last_error)
             continue
-        with transaction.atomic():
+        # One statement needs no transaction of its own; with a reference, the flow's write joins it.
+        with transaction.atomic() if row.reference is not None else nullcontext():
             OutboundMessage.objects.filter(pk=row.pk).update(
                 state=OutboundMessage.State.SENT,
                 im_message_uid=message_uid,

@@ -54,7 +54,7 @@ migrations-check: $(VENV)/.dev
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 messages: $(VENV)/.runtime
-	DJANGO_DEBUG=1 REDIS_URL=redis://127.0.0.1:6379/5 $(PY) manage.py compilemessages --ignore=.venv --verbosity 0
+	$(TEST_ENV) $(PY) manage.py compilemessages --ignore=.venv --verbosity 0
 
 pytest: $(VENV)/.dev
 	$(TEST_ENV) $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)

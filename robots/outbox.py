@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
 from functools import cache, partial
@@ -228,18 +228,26 @@ def outbox_deliver_key(*, key: str) -> float | None:
             row.save(update_fields=["attempts", "last_error", "lease_until", "state"])
             logger.error("outbox %s failed for good: %s", row, row.last_error)
             continue
-        # One statement needs no transaction of its own; with a reference, the flow's write joins it.
-        with transaction.atomic() if row.reference is not None else nullcontext():
-            OutboundMessage.objects.filter(pk=row.pk).update(
-                state=OutboundMessage.State.SENT,
-                im_message_uid=message_uid,
-                sent_at=timezone.now(),
-                attempts=row.attempts + 1,
-                lease_until=None,
-            )
-            if row.reference is not None:
-                flow_handlers().delivered(reference=row.reference, im_message_id=message_uid)
+        OutboundMessage.objects.filter(pk=row.pk).update(
+            state=OutboundMessage.State.SENT,
+            im_message_uid=message_uid,
+            sent_at=timezone.now(),
+            attempts=row.attempts + 1,
+            lease_until=None,
+        )
+        if row.reference is not None:
+            _tell_flow_delivered(row, message_uid)
     return None
+
+
+def _tell_flow_delivered(row: OutboundMessage, message_uid: int) -> None:
+    """Best effort, after the row is marked sent: the IM server has the message, and a failure here
+    must never make the row look unsent (its lease would expire and the customer get it twice)."""
+    try:
+        with transaction.atomic():
+            flow_handlers().delivered(reference=row.reference or 0, im_message_id=message_uid)
+    except Exception:
+        logger.exception("outbox %s: sent as IM message %s, but the flow could not record it", row, message_uid)
 
 
 def outbox_retry_failed(*, row_ids: list[int]) -> int:

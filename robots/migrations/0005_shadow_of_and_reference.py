@@ -17,8 +17,12 @@ UPDATE robots_robot r SET customer_id = c.id FROM sessions_app_customer c WHERE 
 UPDATE robots_outboundmessage o SET customer_id = c.id FROM sessions_app_customer c WHERE o.shadow_of = c.im_user_id;
 UPDATE robots_outboundmessage o SET transcript_message_id = m.id FROM sessions_app_message m WHERE o.reference = m.id;
 UPDATE robots_outboundmessage
-   SET ordering_key = 'shadow:' || customer_id || substring(ordering_key FROM position('>' IN ordering_key))
+   SET ordering_key = 'shadow:' || COALESCE(customer_id::text, shadow_of)
+                      || substring(ordering_key FROM position('>' IN ordering_key))
  WHERE sender_kind = 'shadow';
+-- The foreign keys written above are checked now rather than at commit, before columns of the
+-- same tables are dropped.
+SET CONSTRAINTS ALL IMMEDIATE;
 """
 
 
@@ -45,8 +49,9 @@ class Migration(migrations.Migration):
             name="reference",
             field=models.BigIntegerField(blank=True, null=True),
         ),
-        migrations.RunSQL(FORWARD, BACKWARD),
+        # Before the data moves: undone after it moves back, when every shadow has its customer again.
         migrations.RemoveConstraint(model_name="robot", name="robot_shadow_has_customer"),
+        migrations.RunSQL(FORWARD, BACKWARD),
         migrations.RemoveField(model_name="robot", name="customer"),
         migrations.RemoveField(model_name="outboundmessage", name="customer"),
         migrations.RemoveField(model_name="outboundmessage", name="transcript_message"),

@@ -141,9 +141,10 @@ def _session_open(*, customer: Customer, line: int, config: ServiceSettings) -> 
 
 def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> None:
     """A customer wrote to the CS Robot. The customer row is locked: one message at a time each."""
-    # FOR NO KEY UPDATE (as everywhere here: no key ever changes): rows that merely reference the
-    # customer, such as a console reply's outbox row, do not wait for this lock, so a reply that
-    # holds the session cannot deadlock against this message (tests/sessions_app/test_relay_concurrency.py).
+    # FOR NO KEY UPDATE (as everywhere here: no key ever changes): a transaction that merely writes
+    # a row referencing the customer (a session, a left message) takes only a key-share lock on it
+    # and does not wait for this one, so no such writer can deadlock against this message
+    # (tests/sessions_app/test_relay_concurrency.py).
     locked = Customer.objects.select_for_update(no_key=True, of=("self",))
     customer = locked.filter(im_user_id=inbound.sender).first()
     if customer is None:  # a first contact: created once (two first messages at once: one creates)
@@ -175,8 +176,6 @@ def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> Non
         session.customer = customer
     if control == CsControl.ENTER:
         return  # never shown to anyone; the welcome went out when the session opened
-    if control is None:
-        transcript_in_from_im(session=session, inbound=inbound, payload=payload)
     now = timezone.now()
     session.last_customer_activity_at = now
     session.idle_warned_at = None
@@ -187,7 +186,11 @@ def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> Non
         session.idle_since = now
     elif session.state == ServiceSession.State.HUMAN:
         session.idle_since = None
-    session.save(update_fields=["last_customer_activity_at", "idle_warned_at", "idle_since"])
+    activity = ("last_customer_activity_at", "idle_warned_at", "idle_since")
+    if control is None:
+        transcript_in_from_im(session=session, inbound=inbound, payload=payload, session_fields=activity)
+    else:
+        session.save(update_fields=list(activity))
     _act(session=session, payload=payload, control=control, config=config, opened_now=opened_now)
 
 

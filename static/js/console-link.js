@@ -7,8 +7,8 @@
  * - request(action, fields) returns a promise settled by the server's ack or error frame.
  * - Every other frame is an event for the console (onEvent); "hello" starts each connection.
  * - A connection counts as good once it has stayed up STABLE_MS; only then is the back-off reset.
- *   After FAILING_AFTER connections in a row that were accepted and then dropped sooner (a server
- *   that fails on every connection), the state is "failing": a persistent error instead of a flicker
+ *   After FAILING_AFTER connections in a row that were accepted and then dropped sooner, with or
+ *   without a hello (a server that fails on every connection), the state is "failing": a persistent error instead of a flicker
  *   between "connected" and "reconnecting", kept until a connection holds for STABLE_MS.
  */
 "use strict";
@@ -22,7 +22,7 @@ class ConsoleLink {
     this.socket = null;
     this.attempts = 0;
     this.failures = 0; // accepted connections in a row that were dropped before STABLE_MS
-    this.connectedAt = 0;
+    this.openedAt = 0;
     this.stableTimer = null;
     this.nextId = 1;
     this.pending = new Map();
@@ -46,6 +46,11 @@ class ConsoleLink {
     if (!this.failing()) this.onState(this.attempts === 0 ? "connecting" : "reconnecting");
     const socket = new WebSocket(this.url);
     this.socket = socket;
+    this.openedAt = 0;
+    // Accepted (open), whether or not the server then gets as far as its hello.
+    socket.addEventListener("open", () => {
+      if (socket === this.socket) this.openedAt = Date.now();
+    });
     socket.addEventListener("message", (event) => {
       if (socket === this.socket) this.receive(JSON.parse(event.data));
     });
@@ -63,7 +68,6 @@ class ConsoleLink {
   receive(frame) {
     if (frame.type === "hello") {
       this.connected = true;
-      this.connectedAt = Date.now();
       if (!this.failing()) this.onState("connected");
       clearTimeout(this.stableTimer);
       this.stableTimer = setTimeout(() => this.stable(), STABLE_MS);
@@ -96,7 +100,9 @@ class ConsoleLink {
   }
 
   closed(code) {
-    if (this.connected && Date.now() - this.connectedAt < STABLE_MS) this.failures += 1;
+    // Accepted, then dropped before it held (before or after the hello): the server is failing.
+    // Never accepted (the server is down): an ordinary retry.
+    if (this.openedAt && Date.now() - this.openedAt < STABLE_MS) this.failures += 1;
     this.connected = false;
     clearTimeout(this.stableTimer);
     clearInterval(this.pingTimer);

@@ -26,7 +26,7 @@ def test_the_embedded_default_serves_healthz_across_processes(tmp_path: Path) ->
     try:
         subprocess.run(python("manage.py", "migrate", "-v", "0"), cwd=BASE_DIR, env=env, check=True, timeout=180)
         assert embedded_redis.is_answering(redis_port), "manage.py should have started the embedded Redis"
-        with psycopg.connect(embedded_postgres.database_url(postgres_port)) as conn:
+        with psycopg.connect(embedded_postgres.database_url(postgres_port, tmp_path)) as conn:
             migrated = conn.execute("SELECT count(*) FROM django_migrations WHERE app = 'sessions_app'").fetchone()
         assert migrated is not None
         assert migrated[0] > 0, "manage.py migrate should have run against the embedded PostgreSQL"

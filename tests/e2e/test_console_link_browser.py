@@ -29,7 +29,8 @@ def page(daphne_page: Page) -> Page:
     return daphne_page
 
 
-def test_a_link_that_keeps_failing_shows_a_persistent_error_until_a_connection_holds(page: Page) -> None:
+@pytest.mark.parametrize("dropped", ["after the hello", "before the hello"])
+def test_a_link_that_keeps_failing_shows_a_persistent_error_until_a_connection_holds(page: Page, dropped: str) -> None:
     seat_create_with_user(username="alice", password="alice-pw", display_name="Alice", im_user_id="alice-im")
     dropping = {"on": True, "connections": 0}
 
@@ -38,10 +39,14 @@ def test_a_link_that_keeps_failing_shows_a_persistent_error_until_a_connection_h
         dropping["connections"] += 1
 
         def from_server(message: str | bytes) -> None:
-            socket.send(message)
-            if dropping["on"] and isinstance(message, str) and json.loads(message).get("type") == "hello":
+            is_hello = isinstance(message, str) and json.loads(message).get("type") == "hello"
+            if dropping["on"] and is_hello:
+                if dropped == "after the hello":
+                    socket.send(message)
                 socket.close(code=1011, reason="server error")
                 server.close()
+                return
+            socket.send(message)
 
         server.on_message(from_server)
 
@@ -56,7 +61,7 @@ def test_a_link_that_keeps_failing_shows_a_persistent_error_until_a_connection_h
     expect(link).to_contain_text("连接异常")
     expect(banner).to_be_visible()
     expect(banner).to_contain_text("连接服务器后反复中断")
-    shot(page, "link-failing")
+    shot(page, f"link-failing-{dropped.replace(' ', '-')}")
     page.evaluate(RECORD_STATES)
     failed_so_far = dropping["connections"]
     # It keeps trying, with growing pauses, and says "failing" all along: no "connected" in between.
@@ -70,4 +75,4 @@ def test_a_link_that_keeps_failing_shows_a_persistent_error_until_a_connection_h
     dropping["on"] = False
     expect(link).to_have_attribute("data-state", "connected", timeout=40_000)
     expect(banner).to_be_hidden()
-    shot(page, "link-recovered")
+    shot(page, f"link-recovered-{dropped.replace(' ', '-')}")

@@ -53,5 +53,15 @@ def test_shadows_and_outbox_rows_keep_whom_they_speak_for_and_what_they_deliver(
         assert (moved.shadow_of, moved.ordering_key, moved.reference) == ("wx-42", "shadow:wx-42>servicer1:0", None)
         assert rows.get(pk=robot_row.pk).reference == message.pk
         assert rows.get(pk=robot_row.pk).ordering_key == "cs>wx-42:0"
+
+        # And back, with the data: the foreign keys and the old ordering key return.
+        old = _migrate(BEFORE).loader.project_state(BEFORE).apps
+        assert old.get_model("robots", "Robot").objects.get(robot_id="wx-42_csshadow").customer_id == customer.pk
+        back = old.get_model("robots", "OutboundMessage").objects
+        assert (back.get(pk=shadow_row.pk).customer_id, back.get(pk=shadow_row.pk).ordering_key) == (
+            customer.pk,
+            f"shadow:{customer.pk}>servicer1:0",
+        )
+        assert back.get(pk=robot_row.pk).transcript_message_id == message.pk
     finally:
         _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())

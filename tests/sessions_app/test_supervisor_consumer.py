@@ -73,6 +73,7 @@ async def test_another_origin_is_refused(supervisor: User) -> None:
     communicator = WebsocketCommunicator(application, "/ws/supervisor/", headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     assert not connected
+    await communicator.disconnect()  # the denier is a consumer too: it waits for its disconnect
 
 
 async def test_every_timeline_entry_reaches_the_supervisors(feed: WebsocketCommunicator, servicer_seat: Seat) -> None:

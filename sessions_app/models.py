@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import time
+from typing import Any
 
-from django.db import models
+from django.core.cache import cache
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -209,6 +211,10 @@ class LeftMessage(models.Model):
         return f"{self.customer}: {self.text[:30]}"
 
 
+SERVICE_SETTINGS_CACHE_KEY = "service-settings:v1"
+SERVICE_SETTINGS_CACHE_SECONDS = 300
+
+
 class ServiceSettings(models.Model):
     """Customer-service settings that supervisors change in the admin without a restart (one row)."""
 
@@ -291,9 +297,24 @@ class ServiceSettings(models.Model):
     def __str__(self) -> str:
         return str(_("customer-service settings"))
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        cache.delete(SERVICE_SETTINGS_CACHE_KEY)
+        super().save(*args, **kwargs)
+        transaction.on_commit(lambda: cache.delete(SERVICE_SETTINGS_CACHE_KEY))
+
     @classmethod
     def load(cls) -> ServiceSettings:
+        """The one row, from the shared cache when it is there: every customer message reads it.
+
+        Saving drops the cached copy (now, and again when the transaction commits, so no process
+        can cache the old row in between); the timeout bounds anything missed, such as a change
+        made with SQL.
+        """
+        cached = cache.get(SERVICE_SETTINGS_CACHE_KEY)
+        if isinstance(cached, cls):
+            return cached
         settings_row, _created = cls.objects.get_or_create(pk=1)
+        cache.set(SERVICE_SETTINGS_CACHE_KEY, settings_row, timeout=SERVICE_SETTINGS_CACHE_SECONDS)
         return settings_row
 
     @staticmethod

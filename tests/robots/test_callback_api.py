@@ -3,11 +3,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
-from robots.models import InboundMessage, Robot
+from robots.callbacks import CallbackOutcome, CallbackRejected, callback_accept
+from robots.models import InboundMessage, Robot, new_callback_token
 from robots.services import cs_robot_get
 from sessions_app.models import Message, ServiceSession
+from tests.support.im import callback_body
 
 pytestmark = pytest.mark.django_db
 
@@ -141,3 +145,27 @@ def test_a_nul_character_is_refused_not_half_stored(cs_robot: Robot) -> None:
     response = Client().post("/wfc/callback/a%00b?k=x", data=json.dumps(_body()), content_type="application/json")
     assert response.status_code == 404
     assert not InboundMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_robot_is_looked_up_once_and_a_rotated_token_works_at_once() -> None:
+    """The callback's robot lookup is kept in the process; a token that does not match is read again."""
+    robot = Robot.objects.create(robot_id="cache_robot", kind=Robot.Kind.CS)
+
+    def accept(token: str, text: str) -> CallbackOutcome:
+        return callback_accept(
+            robot_id=robot.robot_id, token=token, body=callback_body(robot_id=robot.robot_id, sender="u1", text=text)
+        )
+
+    assert accept(robot.callback_token, "一").status == "accepted"
+    with CaptureQueriesContext(connection) as counted:
+        accept(robot.callback_token, "二")
+    assert not any(query["sql"].startswith('SELECT "robots_robot"') for query in counted.captured_queries)
+
+    old_token = robot.callback_token
+    robot.callback_token = new_callback_token()  # wfc_setup --rotate-token, in another process
+    robot.save(update_fields=["callback_token"])
+    assert accept(robot.callback_token, "三").status == "accepted"
+    with pytest.raises(CallbackRejected) as refused:
+        accept(old_token, "四")
+    assert refused.value.status == 403

@@ -6,6 +6,7 @@ import hashlib
 import logging
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -94,6 +95,12 @@ def shadow_get_or_create(*, user_im_id: str) -> Robot:
     return robot
 
 
+# Shadows already on the IM server, by the IM user they stand for: every relayed message is sent by
+# one, and a provisioned shadow's id and secret do not change.
+_provisioned_shadows: dict[str, tuple[float, Robot]] = {}
+PROVISIONED_SHADOW_SECONDS = 60.0
+
+
 def shadow_ensure(*, user_im_id: str) -> Robot:
     """The shadow robot of an IM user (a customer), created on the IM server the first time it is needed.
 
@@ -101,8 +108,12 @@ def shadow_ensure(*, user_im_id: str) -> Robot:
     to the flow, which keeps the customer's), and its callback points at us so that servicers'
     replies from the IM app reach the CS server.
     """
+    known = _provisioned_shadows.get(user_im_id)
+    if known is not None and known[0] > time.monotonic():
+        return known[1]
     robot = shadow_get_or_create(user_im_id=user_im_id)
     if robot.provisioned_at is not None:
+        _provisioned_shadows[user_im_id] = (time.monotonic() + PROVISIONED_SHADOW_SECONDS, robot)
         return robot
     with transaction.atomic():
         robot = Robot.objects.select_for_update(no_key=True, of=("self",)).get(pk=robot.pk)

@@ -7,26 +7,44 @@ one statement, the inbound drain stopped opening a transaction to find nothing, 
 locked in one read, a send with nothing to tell the flow stopped opening a transaction and a
 customer's message wrote its session's sequence and activity in one UPDATE and the settings row
 came from the shared cache, the callback's robot from the process's memory, and the callback's
-INSERT committed by itself. Issue
+INSERT committed by itself, and a provisioned shadow from the process's memory. Issue
 12's targets are lower (relay <= 10, bot <= 14, console reply <= 8); each step towards them lowers
 a ceiling here.
 """
 
 from __future__ import annotations
 
+import time
+
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from robots.callbacks import callback_accept
-from robots.models import Robot
+from robots.models import InboundMessage, OutboundMessage, Robot
 from robots.wfprotocol import text_payload
 from sessions_app.flow.servicer import servicer_reply
 from sessions_app.models import FaqEntry, ServiceSession
 from tests.support.cs_stack import Stack
 from tests.support.im import callback_body
+from tests.support.processes import wait_until
+
+
+def _quiet() -> None:
+    """Nothing left to deliver or act on: what the live server's thread was still doing for earlier
+    messages would otherwise race with the counted one."""
+    wait_until(
+        lambda: (
+            not OutboundMessage.objects.exclude(state=OutboundMessage.State.SENT).exists()
+            and not InboundMessage.objects.filter(state=InboundMessage.State.PENDING).exists()
+        ),
+        timeout=10,
+        what="the earlier messages to be delivered",
+    )
+    time.sleep(0.2)  # the live server's thread finishes its drain loop after its last write
 
 
 def _callback(robot: Robot, sender: str, text: str) -> CaptureQueriesContext:
+    _quiet()
     body = callback_body(robot_id=robot.robot_id, sender=sender, text=text)
     with CaptureQueriesContext(connection) as counted:
         outcome = callback_accept(robot_id=robot.robot_id, token=robot.callback_token, body=body)
@@ -58,7 +76,7 @@ def test_a_relayed_customer_message(cs_stack: Stack) -> None:
     assert session.seat is not None
     counted = _callback(Robot.objects.get(kind=Robot.Kind.CS), customer, "我的订单还没到")
     cs_stack.im.wait_for_text(session.seat.im_user_id, "我的订单还没到")
-    assert _report("customer -> servicer", counted) <= 18
+    assert _report("customer -> servicer", counted) <= 17
 
 
 def test_a_relayed_servicer_message_from_the_im_app(cs_stack: Stack) -> None:
@@ -83,6 +101,7 @@ def test_a_bot_mode_message_with_its_answer(cs_stack: Stack) -> None:
 def test_a_console_reply(cs_stack: Stack) -> None:
     customer, session = _human_session(cs_stack)
     assert session.seat is not None
+    _quiet()
     with CaptureQueriesContext(connection) as counted:
         servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload("您好，请稍等"))
     cs_stack.im.wait_for_text(customer, "您好，请稍等")

@@ -44,7 +44,6 @@ def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> M
     session = owned_session_lock(session_id=session_id, seat=seat)
     extra = servicer_extra(name=seat.display_name, avatar=seat.avatar_url, servicer_id=str(seat.pk))
     relayed = replace(payload, extra=extra, persist_flag=PersistFlag.PERSIST_AND_COUNT)
-    message = customer_send(session=session, payload=relayed, author=Message.Author.SERVICER, seat=seat)
     now = timezone.now()
     # The customer owes the reply now: the idle clock (re)starts, and a pending warning is void.
     session.idle_since = now
@@ -54,8 +53,10 @@ def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> M
         session.first_human_reply_at = now
         fields.append("first_human_reply_at")
         SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.FIRST_HUMAN_REPLY, seat=seat)
-    session.save(update_fields=fields)
-    return message
+    # Written with the transcript's sequence number, in one UPDATE.
+    return customer_send(
+        session=session, payload=relayed, author=Message.Author.SERVICER, seat=seat, session_fields=fields
+    )
 
 
 @transaction.atomic

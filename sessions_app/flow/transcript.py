@@ -58,10 +58,17 @@ def customer_send(
     payload: MessagePayload,
     author: Message.Author = Message.Author.SYSTEM,
     seat: Seat | None = None,
+    session_fields: Sequence[str] = (),
 ) -> Message:
-    """Send a message to the customer as the CS Robot, recorded in the transcript."""
+    """Send a message to the customer as the CS Robot, recorded in the transcript
+    (``session_fields``: as in ``transcript_append``)."""
     message = transcript_append(
-        session=session, direction=Message.Direction.OUT, author=author, payload=payload, seat=seat
+        session=session,
+        direction=Message.Direction.OUT,
+        author=author,
+        payload=payload,
+        seat=seat,
+        session_fields=session_fields,
     )
     outbox_enqueue(
         sender_kind=OutboundMessage.SenderKind.CS_ROBOT,

@@ -42,7 +42,7 @@ def _run_once(env: dict[str, str], log: Path, customer: str, *, earlier_customer
     started = time.monotonic()
     demo = start_demo(env, log)
     try:
-        wait_for_welcome(log)
+        wait_for_welcome(demo, log)
         welcome_after = time.monotonic() - started
         assert http_status(f"{cs_url}/healthz") == 200
         printed = log.read_text(errors="replace")

@@ -48,9 +48,28 @@ def start_demo(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def wait_for_welcome(log: Path, *, timeout: float = 120) -> None:
-    """As a newcomer would: the pages are opened once the welcome names them."""
-    wait_until(lambda: "Ctrl-C" in log.read_text(errors="replace"), timeout=timeout, what=f"the welcome ({log})")
+def wait_for_welcome(demo: subprocess.Popen[bytes], log: Path, *, timeout: float = 120) -> None:
+    """As a newcomer would: the pages are opened once the welcome names them. A demo that stops
+    first, or never welcomes, fails the test with what it printed and its processes' log files."""
+
+    def printed() -> str:
+        return log.read_text(errors="replace")
+
+    try:
+        wait_until(lambda: "Ctrl-C" in printed() or demo.poll() is not None, timeout=timeout, what="the welcome")
+    except AssertionError:
+        raise AssertionError(f"no welcome after {timeout:.0f}s:\n{printed()[-3000:]}\n{_process_logs(log)}") from None
+    if demo.poll() is not None:
+        raise AssertionError(f"the demo exited with {demo.returncode}:\n{printed()[-3000:]}\n{_process_logs(log)}")
+
+
+def _process_logs(log: Path) -> str:
+    """The end of every process's log under the demo's var directory (next to its own log)."""
+    tails = [
+        f"--- {path.name}\n{path.read_text(errors='replace')[-1500:]}"
+        for path in sorted(log.parent.glob("var/logs/*.log"))
+    ]
+    return "\n".join(tails)
 
 
 def stop_embedded_servers(env: dict[str, str]) -> None:
@@ -79,7 +98,7 @@ def demo_running(tmp_path: Path) -> Iterator[RunningDemo]:
     env, log = demo_env(tmp_path), tmp_path / "demo.log"
     demo = start_demo(env, log)
     try:
-        wait_for_welcome(log)
+        wait_for_welcome(demo, log)
         yield RunningDemo(env=env, log=log)
     finally:
         if demo.poll() is None:

@@ -5,7 +5,6 @@ included; a second run on the same directory finds the first run's transcripts."
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
@@ -16,7 +15,7 @@ import pytest
 import requests
 
 from cs_project import embedded_postgres, embedded_redis
-from tests.support.demo import demo_env, start_demo, stop_embedded_servers, wait_for_welcome
+from tests.support.demo import demo_env, start_demo, stop_demo, stop_embedded_servers, wait_for_welcome
 from tests.support.processes import http_status, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -100,8 +99,7 @@ def _run_once(env: dict[str, str], log: Path, customer: str, *, earlier_customer
         assert http_status(f"{cs_url}/healthz") is None
         return welcome_after
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
+        stop_demo(demo)  # after a failed assertion: its processes must not outlive the test
 
 
 def test_the_demo_starts_answers_a_customer_stops_cleanly_and_starts_again_with_its_data(tmp_path: Path) -> None:

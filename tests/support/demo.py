@@ -78,6 +78,18 @@ def stop_embedded_servers(env: dict[str, str]) -> None:
     embedded_redis.stop(var_dir=var_dir)
 
 
+def stop_demo(demo: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, so the demo stops its own processes (each in a session of its own, which a kill of the
+    demo's group would leave behind); SIGKILL only if it does not end."""
+    if demo.poll() is not None:
+        return
+    demo.send_signal(signal.SIGINT)
+    try:
+        demo.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(demo.pid, signal.SIGKILL)
+
+
 @dataclass(frozen=True)
 class RunningDemo:
     env: dict[str, str]
@@ -101,10 +113,5 @@ def demo_running(tmp_path: Path) -> Iterator[RunningDemo]:
         wait_for_welcome(demo, log)
         yield RunningDemo(env=env, log=log)
     finally:
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGINT)
-            try:
-                demo.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(demo.pid, signal.SIGKILL)
+        stop_demo(demo)
         stop_embedded_servers(env)

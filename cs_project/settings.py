@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from cs_project import embedded_postgres
 from cs_project.bootstrap import (
     BASE_DIR,
+    debug,
     embedded_postgres_port,
     embedded_redis_port,
     uses_embedded_postgres,
@@ -37,7 +38,7 @@ django_stubs_ext.monkeypatch()
 
 VAR_DIR = var_dir()
 
-DEBUG = env_bool("DJANGO_DEBUG", default=False)
+DEBUG = debug()  # the same reading the entry points made (cs_project.bootstrap)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else None)

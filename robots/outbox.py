@@ -236,17 +236,17 @@ def outbox_deliver_key(*, key: str) -> float | None:
             lease_until=None,
         )
         if row.reference is not None:
-            _tell_flow_delivered(row, message_uid)
+            _tell_flow_delivered(row, reference=row.reference, message_uid=message_uid)
     return None
 
 
-def _tell_flow_delivered(row: OutboundMessage, message_uid: int) -> None:
+def _tell_flow_delivered(row: OutboundMessage, *, reference: int, message_uid: int) -> None:
     """Best effort, after the row is marked sent: the IM server has the message, and a failure here
     must never make the row look unsent (its lease would expire and the customer get it twice)."""
     try:
         # A savepoint only inside a caller's transaction (tests): a failure must not break it.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            flow_handlers().delivered(reference=row.reference or 0, im_message_id=message_uid)
+            flow_handlers().delivered(reference=reference, im_message_id=message_uid)
     except Exception:
         logger.exception("outbox %s: sent as IM message %s, but the flow could not record it", row, message_uid)
 

@@ -1,4 +1,5 @@
-"""The whole stack as real processes: the sandbox IM server, ASGI server(s), Celery worker and beat.
+"""The whole stack as real processes: the sandbox IM server, ASGI server(s), Celery worker and beat,
+the outbox deliverer (``manage.py outbox_stream``).
 
 Served as in docs/deploy.md: ``python -m cs_project.asgi_server`` (Daphne) with the psycopg pool,
 ``celery worker -c 4`` and exactly one beat, all with ``DJANGO_DEBUG`` off. Several ASGI processes
@@ -171,6 +172,16 @@ def start_worker(groups: ProcessGroups, *, env: dict[str, str], concurrency: int
     wait_until(ready, timeout=60, what=f"{name} to be ready")
 
 
+def start_outbox_stream(groups: ProcessGroups, *, env: dict[str, str], name: str = "outbox") -> None:
+    child = groups.start(name, python("manage.py", "outbox_stream"), env=env)
+
+    def ready() -> bool:
+        groups.check_alive()
+        return log_contains(child.log, "outbox stream: delivering")
+
+    wait_until(ready, timeout=60, what=f"{name} to be delivering")
+
+
 def start_beat(groups: ProcessGroups, *, env: dict[str, str]) -> None:
     groups.start("beat", python("-m", "celery", "-A", "cs_project", "beat", "-l", "info"), env=env)
 
@@ -213,7 +224,8 @@ def plan_stack(
 def start_stack(
     groups: ProcessGroups, plan: StackPlan, *, asgi_processes: int = 1, worker_concurrency: int = 4
 ) -> Stack:
-    """Sandbox, then the CS server, worker and beat on a migrated database, then ``wfc_setup``."""
+    """Sandbox, then the CS server, worker, beat and the outbox deliverer on a migrated database, then
+    ``wfc_setup``."""
     start_sandbox(groups, urls=plan.sandbox, directory=plan.var_dir / "sandbox")
     manage(plan.env, "migrate", "-v0")
     stack = Stack(groups=groups, env=plan.env, sandbox=plan.sandbox, port=plan.port)
@@ -221,6 +233,7 @@ def start_stack(
     start_worker(groups, env=plan.env, concurrency=worker_concurrency)
     stack.worker_names.append("worker")
     start_beat(groups, env=plan.env)
+    start_outbox_stream(groups, env=plan.env)
     # The brief's own setup step: the CS Robot on the IM server, its callback pointing at us.
     manage(plan.env, "wfc_setup")
     return stack

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import connection
 
 WORKER_HEARTBEAT_KEY = "cs:health:worker-heartbeat"
+# Written every 10 s by the outbox_stream process (robots/outbox_stream.py), kept for 45 s.
+OUTBOX_HEARTBEAT_KEY = "cs:health:outbox-heartbeat"
 
 
 class CheckResult(TypedDict):
@@ -22,6 +24,7 @@ class HealthReport(TypedDict):
     database: CheckResult
     redis: CheckResult
     celery_worker: CheckResult
+    outbox_delivery: CheckResult
 
 
 def _redis_client() -> redis.Redis:
@@ -53,12 +56,23 @@ def record_worker_heartbeat() -> None:
 
 
 def check_celery_worker() -> CheckResult:
+    return _check_heartbeat(WORKER_HEARTBEAT_KEY, "no worker heartbeat recently")
+
+
+def check_outbox_delivery() -> CheckResult:
+    """The outbox_stream process, which sends everything to the IM server, is alive."""
+    if settings.CS_OUTBOX_DELIVERY == "inline":
+        return {"ok": True, "detail": "inline (in the committing process)"}
+    return _check_heartbeat(OUTBOX_HEARTBEAT_KEY, "no outbox_stream heartbeat recently")
+
+
+def _check_heartbeat(key: str, missing: str) -> CheckResult:
     try:
-        raw = _redis_client().get(WORKER_HEARTBEAT_KEY)
+        raw = _redis_client().get(key)
     except redis.RedisError as exc:
         return {"ok": False, "detail": type(exc).__name__}
     if raw is None:
-        return {"ok": False, "detail": "no worker heartbeat recently"}
+        return {"ok": False, "detail": missing}
     age = max(0.0, time.time() - float(raw))
     max_age = settings.CS_WORKER_HEARTBEAT_MAX_AGE.total_seconds()
     if age > max_age:
@@ -67,10 +81,16 @@ def check_celery_worker() -> CheckResult:
 
 
 def health_report() -> HealthReport:
-    database, redis_state, worker = check_database(), check_redis(), check_celery_worker()
+    database, redis_state, worker, outbox = (
+        check_database(),
+        check_redis(),
+        check_celery_worker(),
+        check_outbox_delivery(),
+    )
     return {
-        "ok": database["ok"] and redis_state["ok"] and worker["ok"],
+        "ok": database["ok"] and redis_state["ok"] and worker["ok"] and outbox["ok"],
         "database": database,
         "redis": redis_state,
         "celery_worker": worker,
+        "outbox_delivery": outbox,
     }

@@ -212,8 +212,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # How often a worker proves it is alive (healthz), and how old a proof may be.
 CS_WORKER_HEARTBEAT_SECONDS = 10
 CS_WORKER_HEARTBEAT_MAX_AGE = timedelta(seconds=45)
-# Outbox delivery: how long a worker's claim on a message lasts (a crashed worker's claim expires,
-# then another worker sends it), and the longest back-off between two attempts.
+# Outbox delivery (robots/outbox.py): "stream", by the outbox_stream process, or "inline", in the
+# thread that commits (in-process tests only). How long a deliverer's claim on a message lasts (a
+# crashed deliverer's claim expires, then another sends it), and the longest back-off between tries.
+CS_OUTBOX_DELIVERY = env_choice("CS_OUTBOX_DELIVERY", choices=("stream", "inline"), default="stream")
+# How many messages the outbox_stream process has in flight at once, and how often it looks for due
+# rows without being woken (rows retried after a back-off, a lost NOTIFY).
+CS_OUTBOX_STREAM_CONCURRENCY = env_int("CS_OUTBOX_STREAM_CONCURRENCY", default=64, minimum=1, maximum=1024)
+CS_OUTBOX_STREAM_POLL_SECONDS = 1.0
 CS_OUTBOX_LEASE_SECONDS = env_int("CS_OUTBOX_LEASE_SECONDS", default=60, minimum=2, maximum=3600)
 CS_OUTBOX_MAX_BACKOFF_SECONDS = env_int("CS_OUTBOX_MAX_BACKOFF_SECONDS", default=300, minimum=1, maximum=3600)
 CS_IDLE_SWEEP_SECONDS = env_int("CS_IDLE_SWEEP_SECONDS", default=30, minimum=2, maximum=3600)
@@ -230,7 +236,6 @@ def _every(seconds: int, task: str) -> dict[str, object]:
 
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": _every(CS_WORKER_HEARTBEAT_SECONDS, "cs_project.tasks.worker_heartbeat"),
-    "outbox-sweep": _every(2, "robots.tasks.outbox_sweep"),
     "inbound-sweep": _every(10, "robots.tasks.inbound_sweep"),
     "queue-drain": _every(5, "sessions_app.tasks.queue_drain_task"),
     "idle-sweep": _every(CS_IDLE_SWEEP_SECONDS, "sessions_app.tasks.idle_sweep_task"),

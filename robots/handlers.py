@@ -7,13 +7,14 @@ on the way belong to the flow above; the flow registers one ``FlowHandlers`` fro
 
 - ``inbound``: act on a stored message (in its transaction, holding its row lock); False for a
   message that is well-formed but not for the flow (kept as IGNORED).
-- ``delivered``: an outbox row that carried the flow's ``reference`` was accepted by the IM server,
-  which gave it this message id.
+- ``delivered``: outbox rows that carried the flow's ``reference`` were accepted by the IM server,
+  which gave them these message ids (``(reference, im_message_id)`` pairs, a batch at a time).
 - ``profile_read``: the IM server's profile of a user was read (a shadow's first provisioning).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,7 +28,7 @@ class InboundHandler(Protocol):
 
 
 class DeliveredListener(Protocol):
-    def __call__(self, *, reference: int, im_message_id: int) -> None: ...
+    def __call__(self, *, deliveries: Sequence[tuple[int, int]]) -> None: ...
 
 
 class ProfileListener(Protocol):

@@ -1,9 +1,15 @@
 """The outbox: messages to the IM server, written in the transaction that decided to send them.
 
-Delivery (Celery, ``robots.tasks``) is strictly ordered per ``ordering_key`` (one IM
-conversation): only the oldest pending row of a key may be claimed, through a conditional
-UPDATE of its lease, so two workers never send the same row concurrently and never overtake
-each other. A transient failure (IM server down, rate limited) leaves the row pending with a
+Delivery is strictly ordered per ``ordering_key`` (one IM conversation): only the oldest pending
+row of a key may be claimed, through a conditional UPDATE of its lease, so two deliverers never
+send the same row concurrently and never overtake each other. Two ways to deliver, one set of rules
+(``CS_OUTBOX_DELIVERY``):
+
+- ``stream`` (production, the demo): the long-running ``outbox_stream`` process
+  (``robots.outbox_stream``) claims due heads of many conversations in one statement and sends them
+  concurrently over a keep-alive pool; a trigger on the table NOTIFYs it when rows commit.
+- ``inline`` (in-process tests): a key is delivered in the committing thread, at commit.
+ A transient failure (IM server down, rate limited) leaves the row pending with a
 back-off and stops the key; a permanent one (the user no longer exists) marks it failed, visibly,
 and the key moves on. Each send first asks the sending robot's rate limiter (``robots.ratelimit``),
 shared by all workers, so a burst is paced to the IM server's ``http.robot.rate_limit``.
@@ -12,10 +18,9 @@ shared by all workers, so a burst is paced to the IM server's ``http.robot.rate_
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from contextvars import ContextVar
-from datetime import timedelta
+from collections.abc import Sequence
+from contextlib import nullcontext
+from datetime import datetime, timedelta
 from functools import cache, partial
 
 import redis
@@ -24,7 +29,6 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from cs_project.task_queue import task_enqueue
 from robots.handlers import flow_handlers
 from robots.im import robot_client
 from robots.models import OutboundMessage, Robot
@@ -63,69 +67,67 @@ def outbox_enqueue(
         reference=reference,
         befriend_first=befriend_first,
     )
-    key = row.ordering_key
-    transaction.on_commit(lambda: _scheduled_on_commit(key))
+    if settings.CS_OUTBOX_DELIVERY == "inline":
+        transaction.on_commit(partial(_deliver_inline, row.ordering_key))
+    # Streamed: the table's trigger NOTIFYs the outbox_stream process when the transaction commits.
     return row
 
 
-# Set by outbox_batched_scheduling: the keys committed inside it, scheduled when it ends.
-_batched_keys: ContextVar[dict[str, None] | None] = ContextVar("outbox_batched_keys", default=None)
-BATCH_KEYS_PER_TASK = 50
-
-
-@contextmanager
-def outbox_batched_scheduling() -> Iterator[None]:
-    """Inside this block, rows committed to the outbox are scheduled when it ends, one Celery task
-    per ``BATCH_KEYS_PER_TASK`` conversations, instead of one task per row as they commit: for
-    sweeps that write thousands of rows, where publishing a task per row would cost more than
-    the rows. A key whose task is lost (a broker failure) is picked up by the outbox sweep."""
-    keys: dict[str, None] = {}
-    token = _batched_keys.set(keys)
+def _deliver_inline(key: str) -> None:
     try:
-        yield
-    finally:
-        _batched_keys.reset(token)
-        ordered = list(keys)
-        for start in range(0, len(ordered), BATCH_KEYS_PER_TASK):
-            _schedule_many(ordered[start : start + BATCH_KEYS_PER_TASK])
-
-
-def _scheduled_on_commit(key: str) -> None:
-    batched = _batched_keys.get()
-    if batched is None:
-        _schedule(key)
-    else:
-        batched[key] = None
-
-
-def _schedule_many(keys: list[str]) -> None:
-    try:
-        task_enqueue("robots.tasks.outbox_deliver_many", keys)
+        outbox_deliver_key(key=key)
     except Exception:
-        logger.exception("could not schedule %d outbox keys; the outbox sweep will", len(keys))
+        logger.exception("outbox key %s: inline delivery failed; the row stays pending", key)
 
 
-def _schedule(key: str, countdown: float = 0) -> None:
-    task_enqueue("robots.tasks.outbox_deliver", key, countdown=countdown)
+T = OutboundMessage._meta.db_table
+PENDING = OutboundMessage.State.PENDING
 
 
 def _claim_head(key: str) -> OutboundMessage | None:
     """Claim the oldest pending row of a key, or None if it is not due or someone else has it.
 
     One statement: the conditions are re-checked on the row's latest version under its lock
-    (PostgreSQL re-evaluates an UPDATE's WHERE after waiting), so of two workers only one claims it.
+    (PostgreSQL re-evaluates an UPDATE's WHERE after waiting), so of two deliverers only one claims it.
     """
     now = timezone.now()
     lease = now + timedelta(seconds=settings.CS_OUTBOX_LEASE_SECONDS)
-    pending = OutboundMessage.State.PENDING
-    claimed = list(OutboundMessage.objects.raw(_CLAIM_HEAD, [lease, key, pending, pending, now, now]))
+    claimed = list(OutboundMessage.objects.raw(_CLAIM_HEAD, [lease, key, PENDING, PENDING, now, now]))
     return claimed[0] if claimed else None
 
 
 _CLAIM_HEAD = f"""
-UPDATE {OutboundMessage._meta.db_table} SET lease_until = %s
- WHERE id = (SELECT id FROM {OutboundMessage._meta.db_table}
-              WHERE ordering_key = %s AND state = %s ORDER BY id LIMIT 1)
+UPDATE {T} SET lease_until = %s
+ WHERE id = (SELECT id FROM {T} WHERE ordering_key = %s AND state = %s ORDER BY id LIMIT 1)
+   AND state = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
+RETURNING *
+"""  # noqa: S608 - the table name is ours; every value is a parameter
+
+
+def outbox_claim_due(*, limit: int) -> list[OutboundMessage]:
+    """Claim the due heads of up to ``limit`` conversations, oldest first, in one statement.
+
+    A head is the oldest pending row of its key; one that is leased (in flight elsewhere) or
+    backing off is not due, and the rows behind it wait. The same re-check as ``_claim_head``
+    keeps two deliverers off the same row.
+    """
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.CS_OUTBOX_LEASE_SECONDS)
+    params = [PENDING, now, now, limit, lease, PENDING, now, now]
+    return list(OutboundMessage.objects.raw(_CLAIM_DUE, params))
+
+
+_CLAIM_DUE = f"""
+WITH heads AS (
+  SELECT DISTINCT ON (ordering_key) id, next_attempt_at, lease_until
+    FROM {T} WHERE state = %s ORDER BY ordering_key, id
+), due AS (
+  SELECT id FROM heads
+   WHERE next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
+   ORDER BY id LIMIT %s
+)
+UPDATE {T} SET lease_until = %s
+ WHERE id IN (SELECT id FROM due)
    AND state = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
 RETURNING *
 """  # noqa: S608 - the table name is ours; every value is a parameter
@@ -141,7 +143,8 @@ def rate_limiter() -> RobotRateLimiter:
     return RobotRateLimiter(_redis(settings.REDIS_URL), limit=settings.WFC_ROBOT_RATE_LIMIT)
 
 
-def _sender(row: OutboundMessage) -> Robot:
+def outbox_sender(row: OutboundMessage) -> Robot:
+    """The robot that speaks a row: the CS Robot, or the customer's shadow (provisioned if need be)."""
     if row.sender_kind == OutboundMessage.SenderKind.SHADOW:
         if not row.shadow_of:
             raise ValueError(f"outbox row {row.pk}: a shadow send that names no IM user")
@@ -149,22 +152,30 @@ def _sender(row: OutboundMessage) -> Robot:
     return cs_robot_get()
 
 
-def _send(row: OutboundMessage, robot: Robot) -> tuple[int, int]:
+def outbox_conversation(row: OutboundMessage) -> Conversation:
+    return Conversation(type=0, target=row.target_user_id, line=row.conv_line)
+
+
+def outbox_befriend(row: OutboundMessage, robot: Robot) -> None:
+    """A shadow's first message to a servicer befriends them first (disable_stranger_chat servers)."""
     if row.befriend_first and row.sender_kind == OutboundMessage.SenderKind.SHADOW:
         friendship_ensure(robot=robot, user_im_id=row.target_user_id)
-    result = robot_client(robot).send_message(
-        Conversation(type=0, target=row.target_user_id, line=row.conv_line), MessagePayload.from_wire(row.payload)
-    )
-    return result.message_uid, result.timestamp
 
 
-def _ticket(row: OutboundMessage) -> str:
+def _send(row: OutboundMessage, robot: Robot) -> int:
+    outbox_befriend(row, robot)
+    result = robot_client(robot).send_message(outbox_conversation(row), MessagePayload.from_wire(row.payload))
+    return result.message_uid
+
+
+def outbox_ticket(row: OutboundMessage) -> str:
+    """The row's name in the rate limiter: a reserved slot stays its own across retries."""
     return f"outbox:{row.pk}"
 
 
 def _rate_wait(limiter: RobotRateLimiter, robot: Robot, row: OutboundMessage) -> float:
     try:
-        return limiter.acquire(robot_id=robot.robot_id, ticket=_ticket(row))
+        return limiter.acquire(robot_id=robot.robot_id, ticket=outbox_ticket(row))
     except redis.RedisError as exc:
         # The IM server enforces its limit anyway and a 250 is retried: without Redis, send unpaced.
         logger.warning("outbox %s: rate limiter unavailable (%s), sending unpaced", row, exc)
@@ -176,79 +187,110 @@ def _refusal_wait(limiter: RobotRateLimiter, robot: Robot | None, row: OutboundM
         # The admin API's single global bucket (shadow creation, friendships) is not ours to model.
         return UNLIMITED_REFUSAL_WAIT_SECONDS
     try:
-        return limiter.server_refused(robot_id=robot.robot_id, ticket=_ticket(row))
+        return limiter.server_refused(robot_id=robot.robot_id, ticket=outbox_ticket(row))
     except redis.RedisError:
         return UNLIMITED_REFUSAL_WAIT_SECONDS
 
 
-def _defer(row: OutboundMessage, delay: float) -> None:
+def outbox_defer(row: OutboundMessage, delay: float) -> None:
     """Leave the row pending, due after ``delay``, without counting an attempt: nothing failed."""
     OutboundMessage.objects.filter(pk=row.pk).update(
         lease_until=None, next_attempt_at=timezone.now() + timedelta(seconds=delay)
     )
 
 
-def outbox_deliver_key(*, key: str) -> float | None:
-    """Deliver a key's due rows in order. Returns seconds until a retry is due, or None.
+def outbox_backoff(attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: doubling, capped."""
+    return float(min(2.0 ** min(attempts, 30), settings.CS_OUTBOX_MAX_BACKOFF_SECONDS))
 
-    1. Claim the key's head row (its lease keeps other workers off it).
+
+def outbox_mark_failed_attempt(row: OutboundMessage, exc: BaseException, *, retry_in: float | None) -> None:
+    """Count a failed attempt and say why; pending again after ``retry_in`` seconds, or failed for
+    good (None), visibly, so the key moves on to its next row."""
+    row.attempts += 1
+    row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    row.lease_until = None
+    if retry_in is None:
+        row.state = OutboundMessage.State.FAILED
+        row.save(update_fields=["attempts", "last_error", "lease_until", "state"])
+        logger.error("outbox %s failed for good: %s", row, row.last_error)
+        return
+    row.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+    row.save(update_fields=["attempts", "last_error", "lease_until", "next_attempt_at"])
+    logger.warning("outbox %s: retry in %.3fs after %s", row, retry_in, type(exc).__name__)
+
+
+def outbox_mark_sent(deliveries: Sequence[tuple[OutboundMessage, int]]) -> None:
+    """Rows the IM server accepted, with the message ids it gave: one statement for all of them,
+    then (best effort) the flow learns the ids of the rows that carried its reference."""
+    if not deliveries:
+        return
+    values = ", ".join(["(%s::bigint, %s::bigint)"] * len(deliveries))
+    pairs: list[int] = [number for row, message_uid in deliveries for number in (row.pk, message_uid)]
+    params: list[str | datetime | int] = [OutboundMessage.State.SENT.value, timezone.now(), *pairs]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {T} SET state = %s, sent_at = %s, attempts = attempts + 1, lease_until = NULL,"  # noqa: S608
+            f" im_message_uid = v.uid FROM (VALUES {values}) AS v(id, uid) WHERE {T}.id = v.id",
+            params,
+        )
+    references = [(row.reference, uid) for row, uid in deliveries if row.reference is not None]
+    if references:
+        _tell_flow_delivered(references)
+
+
+def outbox_deliver_key(*, key: str) -> float | None:
+    """Deliver a key's due rows in order (inline delivery). Returns seconds until a retry is due, or None.
+
+    1. Claim the key's head row (its lease keeps other deliverers off it).
     2. Ask the sending robot's rate limiter. "Wait": the row stays pending, due after the wait,
-       no attempt counted, and the key stops here; the caller re-schedules it.
+       no attempt counted, and the key stops here.
     3. Send. Code 250 from the robot API (the IM server's bucket was full after all) means slow down
-       and retry, never failure: the limiter learns the bucket is full, so every worker paces that
-       robot, and the row waits for its reserved slot.
-    4. Any other transient failure backs off exponentially; a permanent one fails the row, and the
-       key moves on to its next row.
+       and retry, never failure: the limiter learns the bucket is full, so every deliverer paces
+       that robot, and the row waits for its reserved slot.
+    4. Any other transient failure (or an unexpected error, logged with its traceback) backs off
+       exponentially; a permanent one fails the row, and the key moves on to its next row.
     """
     limiter = rate_limiter()
     while (row := _claim_head(key)) is not None:
         robot: Robot | None = None
         try:
-            robot = _sender(row)
+            robot = outbox_sender(row)
             wait = _rate_wait(limiter, robot, row)
             if wait > 0:
-                _defer(row, wait)
+                outbox_defer(row, wait)
                 logger.debug("outbox %s: paced, %.3fs until %s may send", row, wait, robot.robot_id)
                 return wait
-            message_uid, _timestamp = _send(row, robot)
+            message_uid = _send(row, robot)
         except WfcError as exc:
-            row.attempts += 1
-            row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            row.lease_until = None
-            if exc.retryable:
-                if isinstance(exc, WfcRateLimited):
-                    delay = _refusal_wait(limiter, robot, row, exc)
-                else:
-                    delay = min(2.0**row.attempts, settings.CS_OUTBOX_MAX_BACKOFF_SECONDS)
-                row.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-                row.save(update_fields=["attempts", "last_error", "lease_until", "next_attempt_at"])
-                logger.warning("outbox %s: retry in %.3fs after %s", row, delay, type(exc).__name__)
-                return delay
-            row.state = OutboundMessage.State.FAILED
-            row.save(update_fields=["attempts", "last_error", "lease_until", "state"])
-            logger.error("outbox %s failed for good: %s", row, row.last_error)
-            continue
-        OutboundMessage.objects.filter(pk=row.pk).update(
-            state=OutboundMessage.State.SENT,
-            im_message_uid=message_uid,
-            sent_at=timezone.now(),
-            attempts=row.attempts + 1,
-            lease_until=None,
-        )
-        if row.reference is not None:
-            _tell_flow_delivered(row, reference=row.reference, message_uid=message_uid)
+            if not exc.retryable:
+                outbox_mark_failed_attempt(row, exc, retry_in=None)
+                continue
+            delay = (
+                _refusal_wait(limiter, robot, row, exc)
+                if isinstance(exc, WfcRateLimited)
+                else outbox_backoff(row.attempts + 1)
+            )
+            outbox_mark_failed_attempt(row, exc, retry_in=delay)
+            return delay
+        except Exception as exc:
+            logger.exception("outbox %s: unexpected error while sending", row)
+            delay = outbox_backoff(row.attempts + 1)
+            outbox_mark_failed_attempt(row, exc, retry_in=delay)
+            return delay
+        outbox_mark_sent([(row, message_uid)])
     return None
 
 
-def _tell_flow_delivered(row: OutboundMessage, *, reference: int, message_uid: int) -> None:
-    """Best effort, after the row is marked sent: the IM server has the message, and a failure here
-    must never make the row look unsent (its lease would expire and the customer get it twice)."""
+def _tell_flow_delivered(deliveries: list[tuple[int, int]]) -> None:
+    """Best effort, after the rows are marked sent: the IM server has the messages, and a failure
+    here must never make a row look unsent (its lease would expire and the customer get it twice)."""
     try:
         # A savepoint only inside a caller's transaction (tests): a failure must not break it.
         with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            flow_handlers().delivered(reference=reference, im_message_id=message_uid)
+            flow_handlers().delivered(deliveries=deliveries)
     except Exception:
-        logger.exception("outbox %s: sent as IM message %s, but the flow could not record it", row, message_uid)
+        logger.exception("outbox: %d messages sent, but the flow could not record their IM ids", len(deliveries))
 
 
 def outbox_retry_failed(*, row_ids: list[int]) -> int:
@@ -256,13 +298,14 @@ def outbox_retry_failed(*, row_ids: list[int]) -> int:
     rows = OutboundMessage.objects.filter(pk__in=row_ids, state=OutboundMessage.State.FAILED)
     keys = set(rows.values_list("ordering_key", flat=True))
     count = rows.update(state=OutboundMessage.State.PENDING, next_attempt_at=timezone.now(), lease_until=None)
-    for key in keys:
-        transaction.on_commit(partial(_schedule, key))
+    if settings.CS_OUTBOX_DELIVERY == "inline":
+        for key in keys:
+            transaction.on_commit(partial(_deliver_inline, key))
     return count
 
 
 def outbox_due_keys(*, limit: int = 500) -> list[str]:
-    """Keys whose head is due: what the periodic sweep re-schedules (covers lost task messages)."""
+    """Keys whose head is due (what a deliverer would claim next)."""
     now = timezone.now()
     earlier_pending = OutboundMessage.objects.filter(
         ordering_key=OuterRef("ordering_key"), state=OutboundMessage.State.PENDING, pk__lt=OuterRef("pk")

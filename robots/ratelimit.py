@@ -23,6 +23,7 @@ settings are passed in by the caller (``robots.outbox``).
 from __future__ import annotations
 
 import redis
+import redis.asyncio
 
 WINDOW_SECONDS = 10  # RateLimiter(10 s, N) on the IM server
 RESERVATION_GRACE_SECONDS = 120
@@ -74,14 +75,35 @@ return string.format('%.6f', wait_ms / 1000)
 """
 
 
-class RobotRateLimiter:
-    """Answers "go now" (0.0) or "wait N seconds" for one request of a robot; ``limit`` 0: no limit."""
-
-    def __init__(self, client: redis.Redis, *, limit: int, key_prefix: str = "cs:robot-rate:") -> None:
+class _Limiter:
+    def __init__(self, *, limit: int, key_prefix: str) -> None:
         if limit < 0:
             raise ValueError("limit must be 0 (no limit) or a positive number of requests per 10 s")
         self.limit = limit
         self._key_prefix = key_prefix
+
+    def _script_call(self, robot_id: str, ticket: str, mode: str) -> tuple[list[str], list[str | int]]:
+        # The hash tag keeps both keys of a robot in one slot, as Redis Cluster needs for a script.
+        bucket = f"{self._key_prefix}{{{robot_id}}}"
+        per_ms = self.limit / (WINDOW_SECONDS * 1000)
+        return [bucket, f"{bucket}:reserved"], [
+            self.limit,
+            repr(per_ms),
+            ticket,
+            mode,
+            RESERVATION_GRACE_SECONDS * 1000,
+        ]
+
+
+def _seconds(answer: bytes | str) -> float:
+    return float(answer.decode() if isinstance(answer, bytes) else answer)
+
+
+class RobotRateLimiter(_Limiter):
+    """Answers "go now" (0.0) or "wait N seconds" for one request of a robot; ``limit`` 0: no limit."""
+
+    def __init__(self, client: redis.Redis, *, limit: int, key_prefix: str = "cs:robot-rate:") -> None:
+        super().__init__(limit=limit, key_prefix=key_prefix)
         self._script = client.register_script(_SCRIPT)
 
     def acquire(self, *, robot_id: str, ticket: str) -> float:
@@ -99,9 +121,27 @@ class RobotRateLimiter:
     def _call(self, robot_id: str, ticket: str, mode: str) -> float:
         if self.limit == 0:
             return 0.0
-        # The hash tag keeps both keys of a robot in one slot, as Redis Cluster needs for a script.
-        bucket = f"{self._key_prefix}{{{robot_id}}}"
-        per_ms = self.limit / (WINDOW_SECONDS * 1000)
-        args: list[str | int] = [self.limit, repr(per_ms), ticket, mode, RESERVATION_GRACE_SECONDS * 1000]
-        answer = self._script(keys=[bucket, f"{bucket}:reserved"], args=args)
-        return float(answer.decode() if isinstance(answer, bytes) else answer)
+        keys, args = self._script_call(robot_id, ticket, mode)
+        return _seconds(self._script(keys=keys, args=args))
+
+
+class AsyncRobotRateLimiter(_Limiter):
+    """The same limiter (same keys, same script) for an asyncio deliverer."""
+
+    def __init__(self, client: redis.asyncio.Redis, *, limit: int, key_prefix: str = "cs:robot-rate:") -> None:
+        super().__init__(limit=limit, key_prefix=key_prefix)
+        self._script = client.register_script(_SCRIPT)
+
+    async def acquire(self, *, robot_id: str, ticket: str) -> float:
+        return await self._call(robot_id, ticket, "take")
+
+    async def server_refused(self, *, robot_id: str, ticket: str) -> float:
+        if self.limit == 0:
+            return UNLIMITED_REFUSAL_WAIT_SECONDS
+        return await self._call(robot_id, ticket, "refused")
+
+    async def _call(self, robot_id: str, ticket: str, mode: str) -> float:
+        if self.limit == 0:
+            return 0.0
+        keys, args = self._script_call(robot_id, ticket, mode)
+        return _seconds(await self._script(keys=keys, args=args))

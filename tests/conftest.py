@@ -7,6 +7,7 @@ import redis
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from seats.models import Seat
 from seats.services import seat_create_with_user, supervisor_create
@@ -23,6 +24,14 @@ def _no_cached_service_settings() -> None:
     cache.delete(SERVICE_SETTINGS_CACHE_KEY)
 
 
+@pytest.fixture(autouse=True)
+def _outbox_delivered_inline(settings: SettingsWrapper) -> None:
+    """In-process tests deliver the outbox in the thread that commits (robots/outbox.py, "inline"),
+    so a test sees what reached the IM server as soon as its request returns. Stacks of real
+    processes (tests.support.stack) stream it through the outbox_stream process instead."""
+    settings.CS_OUTBOX_DELIVERY = "inline"
+
+
 @pytest.fixture
 def redis_client() -> Iterator[redis.Redis]:
     """The real Redis of the test settings, emptied before and after each test that uses it."""
@@ -35,7 +44,7 @@ def redis_client() -> Iterator[redis.Redis]:
 @pytest.fixture
 def celery_eager() -> Iterator[None]:
     """Celery tasks run in the thread that queues them (the code they run is the real one), as the
-    in-process ``cs_stack`` needs: outbox deliveries happen before the request that caused them ends."""
+    in-process ``cs_stack`` needs: the bot's answers happen before the request that caused them ends."""
     from cs_project.celery import app as celery_app
 
     previous = celery_app.conf.task_always_eager

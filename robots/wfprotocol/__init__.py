@@ -11,7 +11,7 @@ Modules: ``signing``, ``errors``, ``messages`` (conversations, payloads, callbac
 from __future__ import annotations
 
 from robots.wfprotocol._wire import CallbackFormatError, WireFormatError, loads_strict
-from robots.wfprotocol.clients import AdminClient, RobotClient
+from robots.wfprotocol.clients import AdminClient, AsyncRobotSender, RobotClient
 from robots.wfprotocol.content import (
     IMAGE_SEARCHABLE_TEXT,
     ContentType,
@@ -44,6 +44,7 @@ from robots.wfprotocol.users import ProfileField, RobotInfo, UserInfo, UserType
 __all__ = [
     "IMAGE_SEARCHABLE_TEXT",
     "AdminClient",
+    "AsyncRobotSender",
     "CallbackFormatError",
     "CallbackMessage",
     "ContentType",

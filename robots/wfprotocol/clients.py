@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
+import aiohttp
 import requests
 
 from robots.wfprotocol._wire import WireFormatError, WireObject, loads_strict
@@ -50,6 +51,64 @@ def _pair(key_a: str, key_b: str) -> Callable[[object], tuple[str, str]]:
         return wire.req_str(key_a, non_empty=True), wire.req_str(key_b)
 
     return parse
+
+
+def unwrap_envelope(path: str, status: int, content: bytes) -> object:
+    """The §3 envelope of an answer: its ``result`` on code 0 (None when absent), else a ``WfcError``."""
+    if status == 401:
+        # §3 [gap]: the docs answer sign errors with 401; the code with 200 and a code.
+        code, msg = _error_fields(content)
+        raise WfcAuthError(msg or "unauthorized", code, status, path)
+    if status != 200:
+        # §1: 500 without an envelope for a path this port does not route.
+        raise WfcHttpError(f"unexpected HTTP status {status}", http_status=status, path=path)
+    try:
+        document = loads_strict(content)
+    except ValueError:
+        raise WfcTransportError("body is not JSON", http_status=status, path=path) from None
+    if not isinstance(document, dict):
+        raise WfcProtocolError("the envelope is not a JSON object", http_status=status, path=path)
+    code = document.get("code")
+    if not isinstance(code, int) or isinstance(code, bool):
+        raise WfcProtocolError("the envelope has no integer code", http_status=status, path=path)
+    if code != 0:
+        # A failed pre-check nests a copy of the envelope in result (§3); the outer code rules.
+        server_msg = document.get("msg")
+        raise api_error(code, server_msg if isinstance(server_msg, str) else "", http_status=status, path=path)
+    return document.get("result")
+
+
+def _error_fields(content: bytes) -> tuple[int | None, str]:
+    try:
+        document = loads_strict(content)
+    except ValueError:
+        return None, ""
+    if not isinstance(document, dict):
+        return None, ""
+    code, msg = document.get("code"), document.get("msg")
+    return (
+        code if isinstance(code, int) and not isinstance(code, bool) else None,
+        msg if isinstance(msg, str) else "",
+    )
+
+
+def parse_result(path: str, result: object, parse: Callable[[object], T]) -> T:
+    """A ``result`` of the shape a method needs (§4, §6 tables), or ``WfcProtocolError``."""
+    if result is None:
+        raise WfcProtocolError("the envelope has no result", http_status=200, path=path)
+    try:
+        return parse(result)
+    except WireFormatError as exc:
+        raise WfcProtocolError(f"{exc.located_in('result')}: {exc.reason}", http_status=200, path=path) from None
+
+
+def encode_send(
+    conv: Conversation, payload: MessagePayload, to_users: Sequence[str] | None = None
+) -> dict[str, object]:
+    """The body of §4.1 ``/robot/message/send``, refusing content types a robot may not send."""
+    if not robot_may_send(payload.type):
+        raise ValueError(f"robots cannot send content type {payload.type} (§4.1)")
+    return {"conv": conv.to_wire(), "payload": payload.to_wire(), **_to_users(to_users)}
 
 
 class _ApiClient:
@@ -109,55 +168,11 @@ class _ApiClient:
             raise WfcTransportError("read timed out; the server may have acted on the request", path=path) from None
         except requests.RequestException as exc:
             raise WfcTransportError(_failure_reason(exc), path=path) from None
-        return self._unwrap(path, response)
-
-    def _unwrap(self, path: str, response: requests.Response) -> object:
-        status = response.status_code
-        if status == 401:
-            # §3 [gap]: the docs answer sign errors with 401; the code with 200 and a code.
-            code, msg = self._error_fields(response.content)
-            raise WfcAuthError(msg or "unauthorized", code, status, path)
-        if status != 200:
-            # §1: 500 without an envelope for a path this port does not route.
-            raise WfcHttpError(f"unexpected HTTP status {status}", http_status=status, path=path)
-        try:
-            document = loads_strict(response.content)
-        except ValueError:
-            raise WfcTransportError("body is not JSON", http_status=status, path=path) from None
-        if not isinstance(document, dict):
-            raise WfcProtocolError("the envelope is not a JSON object", http_status=status, path=path)
-        code = document.get("code")
-        if not isinstance(code, int) or isinstance(code, bool):
-            raise WfcProtocolError("the envelope has no integer code", http_status=status, path=path)
-        if code != 0:
-            # A failed pre-check nests a copy of the envelope in result (§3); the outer code rules.
-            server_msg = document.get("msg")
-            raise api_error(code, server_msg if isinstance(server_msg, str) else "", http_status=status, path=path)
-        return document.get("result")
-
-    @staticmethod
-    def _error_fields(content: bytes) -> tuple[int | None, str]:
-        try:
-            document = loads_strict(content)
-        except ValueError:
-            return None, ""
-        if not isinstance(document, dict):
-            return None, ""
-        code, msg = document.get("code"), document.get("msg")
-        return (
-            code if isinstance(code, int) and not isinstance(code, bool) else None,
-            msg if isinstance(msg, str) else "",
-        )
+        return unwrap_envelope(path, response.status_code, response.content)
 
     def _post_for(self, path: str, body: Mapping[str, object] | None, parse: Callable[[object], T]) -> T:
         """A call whose method needs a ``result`` of a given shape (§4, §6 tables)."""
-        result = self._post(path, body)
-        if result is None:
-            raise WfcProtocolError("the envelope has no result", http_status=200, path=path)
-        try:
-            return parse(result)
-        except WireFormatError as exc:
-            raise WfcProtocolError(f"{exc.located_in('result')}: {exc.reason}", http_status=200, path=path) from None
+        return parse_result(path, self._post(path, body), parse)
 
 
 def _to_users(to_users: Sequence[str] | None) -> dict[str, object]:
@@ -192,10 +207,7 @@ class RobotClient(_ApiClient):
         self, conv: Conversation, payload: MessagePayload, *, to_users: Sequence[str] | None = None
     ) -> SendResult:
         """§4.1 ``/robot/message/send``; the server fills in the robot as sender."""
-        if not robot_may_send(payload.type):
-            raise ValueError(f"robots cannot send content type {payload.type} (§4.1)")
-        body = {"conv": conv.to_wire(), "payload": payload.to_wire(), **_to_users(to_users)}
-        return self._post_for("/robot/message/send", body, SendResult.from_wire)
+        return self._post_for("/robot/message/send", encode_send(conv, payload, to_users), SendResult.from_wire)
 
     def user_info(self, *, user_id: str | None = None, name: str | None = None, mobile: str | None = None) -> UserInfo:
         """§4.1 ``/robot/user_info`` by exactly one key; ``WfcNotFound`` for a missing or deleted user."""
@@ -339,3 +351,38 @@ class AdminClient(_ApiClient):
         except WfcError:
             return False
         return True
+
+
+class AsyncRobotSender:
+    """§4.1 ``/robot/message/send`` on asyncio, for a deliverer with many conversations in flight.
+
+    Signed and unwrapped exactly as ``RobotClient`` does; the connection pool (keep-alive) is the
+    caller's ``aiohttp.ClientSession``. ``timeout`` is (connect, read) seconds.
+    """
+
+    PATH = "/robot/message/send"
+
+    def __init__(self, base_url: str, *, session: aiohttp.ClientSession, timeout: tuple[float, float]) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise ValueError("base_url must be an http(s) URL")
+        self.url = base_url.rstrip("/") + self.PATH
+        self._session = session
+        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout[0], sock_read=timeout[1])
+
+    async def send_message(
+        self, *, robot_id: str, secret: str, conv: Conversation, payload: MessagePayload
+    ) -> SendResult:
+        if not robot_id:
+            raise ValueError("robot_id must not be empty")
+        headers = {"Content-Type": CONTENT_TYPE, "Accept": "application/json", **signed_headers(secret, rid=robot_id)}
+        data = _encode(encode_send(conv, payload))
+        try:
+            async with self._session.post(
+                self.url, data=data, headers=headers, timeout=self._timeout, allow_redirects=False
+            ) as response:
+                status, content = response.status, await response.read()
+        except TimeoutError:
+            raise WfcTransportError("timed out; the server may have acted on the request", path=self.PATH) from None
+        except aiohttp.ClientError as exc:
+            raise WfcTransportError(f"{type(exc).__name__}: {exc}"[:300], path=self.PATH) from None
+        return parse_result(self.PATH, unwrap_envelope(self.PATH, status, content), SendResult.from_wire)

@@ -10,7 +10,6 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from robots.outbox import outbox_batched_scheduling
 from robots.wfprotocol import CsControl
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
@@ -163,8 +162,8 @@ def idle_sweep() -> dict[str, int]:
     2. The queue: the customer is waiting for us, so there is no warning; closed at the queue
        timeout with its own text and an offer to leave a message.
 
-    Sessions are locked and handled a batch per transaction, and the messages they send are
-    scheduled a Celery task per few dozen conversations at the end (docs/benchmarks.md, idle sweep).
+    Sessions are locked and handled a batch per transaction; the messages they send are picked up
+    by the outbox deliverer as each batch commits (docs/benchmarks.md, idle sweep).
     """
     config = ServiceSettings.load()
     now = timezone.now()
@@ -174,29 +173,28 @@ def idle_sweep() -> dict[str, int]:
         (ServiceSession.State.BOT, timedelta(minutes=config.bot_idle_minutes)),
         (ServiceSession.State.HUMAN, timedelta(minutes=config.human_idle_warning_minutes)),
     )
-    with outbox_batched_scheduling():
-        for state, warn_after in timers:
-            to_warn = _idle_candidates(state, idle_before=now - warn_after, warned_before=None)
-            counts["warned"] += _each_locked(to_warn, state, now - warn_after, partial(_warn, now=now, config=config))
-            to_close = _idle_candidates(state, idle_before=now - warn_after - grace, warned_before=now - grace)
-            counts["closed"] += _each_locked(
-                to_close,
-                state,
-                now - warn_after - grace,
-                partial(_close_idle, warned_before=now - grace, config=config),
-            )
-        queue_timeout = timedelta(minutes=config.queue_timeout_minutes)
-        queued = ServiceSession.State.QUEUED
-        timed_out = ServiceSession.objects.filter(state=queued, idle_since__lt=now - queue_timeout)
-        closed_queued = _each_locked(
-            list(timed_out.values_list("pk", flat=True)[:5000]),
-            queued,
-            now - queue_timeout,
-            partial(_close_queued, config=config),
+    for state, warn_after in timers:
+        to_warn = _idle_candidates(state, idle_before=now - warn_after, warned_before=None)
+        counts["warned"] += _each_locked(to_warn, state, now - warn_after, partial(_warn, now=now, config=config))
+        to_close = _idle_candidates(state, idle_before=now - warn_after - grace, warned_before=now - grace)
+        counts["closed"] += _each_locked(
+            to_close,
+            state,
+            now - warn_after - grace,
+            partial(_close_idle, warned_before=now - grace, config=config),
         )
-        counts["closed"] += closed_queued
-        if closed_queued:
-            queue_announce_positions()  # once for all the queued sessions closed above
+    queue_timeout = timedelta(minutes=config.queue_timeout_minutes)
+    queued = ServiceSession.State.QUEUED
+    timed_out = ServiceSession.objects.filter(state=queued, idle_since__lt=now - queue_timeout)
+    closed_queued = _each_locked(
+        list(timed_out.values_list("pk", flat=True)[:5000]),
+        queued,
+        now - queue_timeout,
+        partial(_close_queued, config=config),
+    )
+    counts["closed"] += closed_queued
+    if closed_queued:
+        queue_announce_positions()  # once for all the queued sessions closed above
     if counts["warned"] or counts["closed"]:
         logger.info("idle sweep: %(warned)d warned, %(closed)d closed", counts)
     return counts

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
+from django.db import connection
+
 from robots.models import InboundMessage, OutboundMessage
 from robots.outbox import outbox_enqueue
 from robots.wfprotocol import ContentType, CsControl, MessagePayload, control_payload, text_payload
@@ -89,9 +91,19 @@ def customer_signal(*, session: ServiceSession, kind: CsControl, data: dict[str,
     return customer_send(session=session, payload=control_payload(kind, data))
 
 
-def message_delivered(*, reference: int, im_message_id: int) -> None:
-    """The IM server accepted a message we sent (robots.handlers): keep its IM id in the transcript."""
-    Message.objects.filter(pk=reference, im_message_id__isnull=True).update(im_message_id=im_message_id)
+def messages_delivered(*, deliveries: Sequence[tuple[int, int]]) -> None:
+    """The IM server accepted messages we sent (robots.handlers): keep their IM ids in the
+    transcript, one statement for the batch. ``deliveries``: (message id, IM message id) pairs."""
+    if not deliveries:
+        return
+    table = Message._meta.db_table
+    values = ", ".join(["(%s::bigint, %s::bigint)"] * len(deliveries))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET im_message_id = v.uid FROM (VALUES {values}) AS v(id, uid)"  # noqa: S608
+            f" WHERE {table}.id = v.id AND {table}.im_message_id IS NULL",
+            [number for pair in deliveries for number in pair],
+        )
 
 
 def customer_text(payload: MessagePayload) -> str:

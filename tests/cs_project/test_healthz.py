@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import time
+
 import pytest
 import redis
 from django.test import Client, override_settings
+from pytest_django.fixtures import Settings as SettingsWrapper
 
-from cs_project.health import WORKER_HEARTBEAT_KEY, record_worker_heartbeat
+from cs_project.health import OUTBOX_HEARTBEAT_KEY, WORKER_HEARTBEAT_KEY, record_worker_heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -46,3 +49,17 @@ def test_it_answers_503_when_redis_is_down(client: Client, redis_client: redis.R
 
 def test_it_refuses_other_methods(client: Client) -> None:
     assert client.post("/healthz").status_code == 405
+
+
+def test_it_answers_503_while_no_outbox_deliverer_runs(
+    client: Client, redis_client: redis.Redis, settings: SettingsWrapper
+) -> None:
+    settings.CS_OUTBOX_DELIVERY = "stream"
+    record_worker_heartbeat()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["outbox_delivery"] == {"ok": False, "detail": "no outbox_stream heartbeat recently"}
+    redis_client.set(OUTBOX_HEARTBEAT_KEY, repr(time.time()))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["outbox_delivery"]["ok"] is True

@@ -1,4 +1,4 @@
-"""Faults injected for real: the IM server stopped, a worker killed mid-send (docs/reliability.md)."""
+"""Faults injected for real: the IM server stopped, the deliverer killed mid-send (docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from sessions_app.flow.servicer import servicer_reply
 from sessions_app.models import ServiceSession
 from tests.support.processes import free_port, python, running, wait_until
 from tests.support.sandbox import TEST_ADMIN_SECRET, Sandbox, _health_answers
-from tests.support.stack import LiveStack, stack_running, start_worker
+from tests.support.stack import LiveStack, stack_running, start_outbox_stream
 
 pytestmark = pytest.mark.e2e
 
@@ -97,36 +97,46 @@ def test_with_the_im_server_down_for_30_seconds_every_reply_arrives_in_order(
         assert not OutboundMessage.objects.exclude(state=OutboundMessage.State.SENT).exists()
 
 
-def test_a_worker_killed_mid_send_does_not_lose_the_message(
+def test_the_deliverer_killed_mid_send_loses_nothing_and_nothing_is_overtaken(
     sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
 ) -> None:
-    """The worker dies while the IM server is answering its send. Its claim (lease) expires, and the
-    sweep hands the row to another worker. The IM server may have accepted the first send before the
-    worker died: then the customer sees the message twice. That takes a crash inside one HTTP round
-    trip, so it is rare; the alternative (never resending) could lose the message, which is worse."""
+    """The outbox_stream process dies (SIGKILL) while the IM server is answering its send, with more
+    replies of the same conversation behind it. Its claim (lease) expires, and a new deliverer sends
+    the row, then the ones behind it, in order. The IM server may have accepted the first send before
+    the process died: then the customer sees that message twice. That takes a crash inside one HTTP
+    round trip, so it is rare; the alternative (never resending) could lose the message, which is worse."""
     extra = {"CS_OUTBOX_LEASE_SECONDS": "4"}
     with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path, extra_env=extra) as stack:
         customer, session = _human_session(stack)
         assert session.seat is not None
         sandbox.configure(failMode="delay", failDelaySeconds=3, failScope="robot", failCount=1)
+        replies = ["回复-关键", "回复-其后1", "回复-其后2"]
         try:
-            servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload("回复-关键"))
-            row = OutboundMessage.objects.get(target_user_id=customer, payload__searchableContent="回复-关键")
+            servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload(replies[0]))
+            row = OutboundMessage.objects.get(target_user_id=customer, payload__searchableContent=replies[0])
             wait_until(
                 lambda: OutboundMessage.objects.filter(pk=row.pk, lease_until__isnull=False).exists(),
                 timeout=10,
-                what="a worker to claim the message",
+                what="the deliverer to claim the message",
             )
-            os.killpg(stack.processes["worker1"].pid, signal.SIGKILL)
-            start_worker(stack, stack.exits, name="worker2")
+            for text in replies[1:]:
+                servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload(text))
+            os.killpg(stack.processes["outbox"].pid, signal.SIGKILL)
+            assert OutboundMessage.objects.filter(target_user_id=customer).exclude(state="sent").count() == 3
+            start_outbox_stream(stack, stack.exits, name="outbox2")
             wait_until(
-                lambda: OutboundMessage.objects.filter(pk=row.pk, state=OutboundMessage.State.SENT).exists(),
+                lambda: not OutboundMessage.objects.filter(target_user_id=customer).exclude(state="sent").exists(),
                 timeout=40,
-                what="the message to be sent by the second worker",
+                what="the messages to be sent by the second deliverer",
             )
         finally:
             sandbox.configure(failMode="none")
-        wait_until(lambda: "回复-关键" in _replies(stack, customer), timeout=10, what="the customer to get it")
-        copies = _replies(stack, customer).count("回复-关键")
+        wait_until(lambda: replies[-1] in _replies(stack, customer), timeout=10, what="the customer to get them")
+        received = _replies(stack, customer)
+        copies = received.count(replies[0])
         assert 1 <= copies <= 2
-        print(f"worker killed mid-send: the customer received {copies} cop{'y' if copies == 1 else 'ies'}")  # noqa: T201
+        assert [text for text in received if text != replies[0]] == replies[1:]
+        assert received.index(replies[1]) > max(i for i, text in enumerate(received) if text == replies[0]), (
+            "nothing overtaken"
+        )
+        print(f"deliverer killed mid-send: the customer received {copies} cop{'y' if copies == 1 else 'ies'}")  # noqa: T201

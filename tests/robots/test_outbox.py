@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
 
-from cs_project.celery import app as celery_app
 from robots.models import OutboundMessage
 from robots.outbox import outbox_deliver_key, outbox_due_keys, outbox_retry_failed
 from tests.factories import customer_told
@@ -17,9 +17,10 @@ from tests.support.sandbox import Sandbox
 
 
 @pytest.fixture
-def lazy_stack(cs_stack: Stack, sandbox: Sandbox) -> Iterator[Stack]:
-    """Deliveries only when the test calls the deliverer; the sandbox's faults reset afterwards."""
-    celery_app.conf.task_always_eager = False
+def lazy_stack(cs_stack: Stack, sandbox: Sandbox, settings: SettingsWrapper) -> Iterator[Stack]:
+    """Deliveries only when the test calls the deliverer (streamed, and no outbox_stream runs);
+    the sandbox's faults reset afterwards."""
+    settings.CS_OUTBOX_DELIVERY = "stream"
     try:
         yield cs_stack
     finally:

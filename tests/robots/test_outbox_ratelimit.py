@@ -11,7 +11,6 @@ from django.db import connection
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from cs_project.celery import app as celery_app
 from robots.models import OutboundMessage
 from robots.outbox import outbox_deliver_key, outbox_due_keys
 from tests.factories import customer_told
@@ -30,15 +29,15 @@ def sandbox(fresh_sandbox: Sandbox) -> Sandbox:
 @pytest.fixture
 def paced_stack(cs_stack: Stack, sandbox: Sandbox, settings: SettingsWrapper, redis_client: redis.Redis) -> Stack:
     """Both sides at LIMIT, both buckets empty; deliveries only when the test calls the deliverer
-    (cs_stack puts the eager setting back)."""
+    ."""
     sandbox.configure(robotRateLimit=LIMIT)  # also empties the sandbox's buckets (cs_robot_setup used one)
     settings.WFC_ROBOT_RATE_LIMIT = LIMIT
-    celery_app.conf.task_always_eager = False
+    settings.CS_OUTBOX_DELIVERY = "stream"  # and no outbox_stream runs: the test calls the deliverer
     return cs_stack
 
 
 def _deliver_like_a_worker(key: str, *, timeout: float, after: float = 0) -> int:
-    """What the Celery task does: deliver, and come back after the delay it returns. Returns the pauses."""
+    """Deliver, and come back after the delay it returns. Returns the pauses."""
     deadline = time.monotonic() + timeout
     pauses = 0
     time.sleep(after)

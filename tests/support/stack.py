@@ -94,6 +94,11 @@ def start_worker(stack: LiveStack, exits: ExitStack, *, name: str = "worker") ->
     stack.processes[name] = exits.enter_context(running(argv, env=stack.env, log=stack.logs / f"{name}.log"))
 
 
+def start_outbox_stream(stack: LiveStack, exits: ExitStack, *, name: str = "outbox") -> None:
+    argv = python("manage.py", "outbox_stream")
+    stack.processes[name] = exits.enter_context(running(argv, env=stack.env, log=stack.logs / f"{name}.log"))
+
+
 def start_beat(stack: LiveStack, exits: ExitStack) -> None:
     argv = python("-m", "celery", "-A", "cs_project", "beat", "-l", "info")
     stack.processes["beat"] = exits.enter_context(running(argv, env=stack.env, log=stack.logs / "beat.log"))
@@ -108,7 +113,8 @@ def stack_running(
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[LiveStack]:
-    """Daphne + workers + beat on the test database, wired to the sandbox, the CS Robot set up."""
+    """Daphne + workers + beat + the outbox deliverer on the test database, wired to the sandbox, the CS
+    Robot set up."""
     # The stack shares the test process's Redis database (so tasks the test queues reach its
     # workers); it starts empty, without tasks left by earlier tests.
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
@@ -118,6 +124,8 @@ def stack_running(
     settings.WFC_ROBOT_API_URL = sandbox.robot_url
     settings.WFC_ADMIN_API_URL = sandbox.admin_url
     settings.WFC_ADMIN_SECRET = sandbox.admin_secret
+    # What this test process writes to the outbox is delivered by the stack's outbox_stream too.
+    settings.CS_OUTBOX_DELIVERY = "stream"
     cs_robot_setup()
     logs = tmp_path / "logs"
     logs.mkdir(exist_ok=True)
@@ -134,6 +142,7 @@ def stack_running(
         for number in range(workers):
             start_worker(stack, exits, name=f"worker{number + 1}")
         start_beat(stack, exits)
+        start_outbox_stream(stack, exits)
         wait_until(lambda: http_status(f"{public_url}/healthz") == 200, timeout=60, what="the stack to be healthy")
         yield stack
 

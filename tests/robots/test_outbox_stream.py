@@ -85,8 +85,9 @@ def test_many_conversations_are_delivered_at_once_each_in_order(streamed: Stack)
     assert {row.state for row in rows} == {OutboundMessage.State.SENT}
     assert all(row.attempts == 1 and row.im_message_uid for row in rows)
     # The flow learnt each IM message id (robots.handlers, a batch at a time).
-    by_reference = {row.reference: row.im_message_uid for row in rows}
-    for message in Message.objects.filter(pk__in=by_reference):
+    by_reference = {row.reference: row.im_message_uid for row in rows if row.reference is not None}
+    assert len(by_reference) == len(rows)
+    for message in Message.objects.filter(pk__in=list(by_reference)):
         assert message.im_message_id == by_reference[message.pk]
 
 

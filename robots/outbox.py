@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache, partial
 
@@ -71,6 +72,38 @@ def outbox_enqueue(
         transaction.on_commit(partial(_deliver_inline, row.ordering_key))
     # Streamed: the table's trigger NOTIFYs the outbox_stream process when the transaction commits.
     return row
+
+
+@dataclass(frozen=True)
+class CsRobotSend:
+    """One message from the CS Robot to a user, for ``outbox_enqueue_many``."""
+
+    target_user_id: str
+    payload: MessagePayload
+    line: int = 0
+    reference: int | None = None
+
+
+def outbox_enqueue_many(sends: Sequence[CsRobotSend]) -> list[OutboundMessage]:
+    """``outbox_enqueue`` for many CS Robot sends at once (a sweep's batch): one INSERT. Each
+    conversation keeps the order of ``sends``."""
+    rows = OutboundMessage.objects.bulk_create(
+        [
+            OutboundMessage(
+                ordering_key=f"cs>{send.target_user_id}:{send.line}",
+                sender_kind=OutboundMessage.SenderKind.CS_ROBOT,
+                target_user_id=send.target_user_id,
+                conv_line=send.line,
+                payload=send.payload.to_wire(),
+                reference=send.reference,
+            )
+            for send in sends
+        ]
+    )
+    if settings.CS_OUTBOX_DELIVERY == "inline":
+        for key in dict.fromkeys(row.ordering_key for row in rows):
+            transaction.on_commit(partial(_deliver_inline, key))
+    return rows
 
 
 def _deliver_inline(key: str) -> None:

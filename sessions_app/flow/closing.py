@@ -10,11 +10,11 @@ from functools import partial
 from django.db import transaction
 from django.utils import timezone
 
-from robots.wfprotocol import CsControl
+from robots.wfprotocol import CsControl, control_payload, text_payload
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
 from sessions_app.flow.assignment import queue_announce_positions, seat_release
-from sessions_app.flow.transcript import customer_signal, customer_tell
+from sessions_app.flow.transcript import customer_send_many, customer_signal, customer_tell
 from sessions_app.hooks import rating_hooks
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
 
@@ -104,42 +104,81 @@ def _idle_candidates(
 
 SWEEP_BATCH = 200
 
+BatchAction = Callable[[list[ServiceSession]], int]
 
-def _each_locked(
-    session_ids: list[int], state: ServiceSession.State, idle_before: datetime, act: Callable[[ServiceSession], bool]
-) -> int:
-    """Lock the sessions still idle in ``state``, a batch per transaction, and ``act`` on each in a
-    savepoint of its own: a failure is logged and leaves that session to the next sweep, and the
-    others go on. Returns how many ``act`` handled (it answers False for a session it skipped)."""
+
+def _each_locked(session_ids: list[int], state: ServiceSession.State, idle_before: datetime, act: BatchAction) -> int:
+    """Lock the sessions still idle in ``state``, a batch per transaction, and ``act`` on the batch.
+    A batch that fails is logged and rolled back, left to the next sweep; the others go on.
+    Returns how many sessions ``act`` handled."""
     done = 0
     for start in range(0, len(session_ids), SWEEP_BATCH):
-        with transaction.atomic():
-            # skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
-            batch = (
-                ServiceSession.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-                .filter(pk__in=session_ids[start : start + SWEEP_BATCH], state=state, idle_since__lt=idle_before)
-                .select_related("customer", "seat")
-                .order_by("pk")
-            )
-            for session in batch:
-                try:
-                    with transaction.atomic():
-                        handled = act(session)
-                except Exception:
-                    logger.exception("idle sweep: session %s (%s) could not be handled", session.pk, state)
-                    continue
-                done += int(handled)
+        try:
+            with transaction.atomic():
+                # skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
+                batch = list(
+                    ServiceSession.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+                    .filter(pk__in=session_ids[start : start + SWEEP_BATCH], state=state, idle_since__lt=idle_before)
+                    .select_related("customer", "seat")
+                    .order_by("pk")
+                )
+                done += act(batch)
+        except Exception:
+            logger.exception("idle sweep: a batch of %s sessions could not be handled", state)
     return done
 
 
-def _warn(session: ServiceSession, *, now: datetime, config: ServiceSettings) -> bool:
-    if session.idle_warned_at is not None:
-        return False
-    session.idle_warned_at = now
-    session.save(update_fields=["idle_warned_at"])
-    SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.IDLE_WARNED, seat=session.seat)
-    customer_tell(session=session, text=config.idle_warning_text.format(minutes=config.human_idle_close_minutes))
-    return True
+def _one_by_one(act: Callable[[ServiceSession], bool]) -> BatchAction:
+    """A per-session action over a batch, each in a savepoint: a failure is logged and leaves that
+    session to the next sweep, and the others go on."""
+
+    def each(batch: list[ServiceSession]) -> int:
+        done = 0
+        for session in batch:
+            try:
+                with transaction.atomic():
+                    done += int(act(session))
+            except Exception:
+                logger.exception("idle sweep: session %s (%s) could not be handled", session.pk, session.state)
+        return done
+
+    return each
+
+
+def _warn_batch(batch: list[ServiceSession], *, now: datetime, config: ServiceSettings) -> int:
+    """The idle warning to a whole batch: a few statements whatever its size."""
+    to_warn = [session for session in batch if session.idle_warned_at is None]
+    if not to_warn:
+        return 0
+    SessionEvent.objects.bulk_create(
+        [SessionEvent(session=session, kind=SessionEvent.Kind.IDLE_WARNED, seat=session.seat) for session in to_warn]
+    )
+    text = config.idle_warning_text.format(minutes=config.human_idle_close_minutes)
+    customer_send_many(to_warn, [text_payload(text)], session_changes={"idle_warned_at": now})
+    return len(to_warn)
+
+
+def _close_bot_batch(batch: list[ServiceSession], *, warned_before: datetime, config: ServiceSettings) -> int:
+    """``session_close`` for idle sessions in bot mode, a batch at a time: no seat to free, no rating,
+    so the same texts and signal in a few statements whatever the batch's size."""
+    to_close = [s for s in batch if s.idle_warned_at is not None and s.idle_warned_at <= warned_before]
+    if not to_close:
+        return 0
+    reason = Reason.IDLE_TIMEOUT
+    SessionEvent.objects.bulk_create(
+        [SessionEvent(session=s, kind=SessionEvent.Kind.CLOSED, seat=None, detail={"reason": reason}) for s in to_close]
+    )
+    payloads = [text_payload(config.idle_closed_text), control_payload(CsControl.SESSION_CLOSED, {"reason": reason})]
+    changes: dict[str, object] = {
+        "state": ServiceSession.State.CLOSED,
+        "closed_at": timezone.now(),
+        "close_reason": reason,
+        "leaving_message": False,
+        "rated_seat": None,
+        "awaiting_rating_digit": False,
+    }
+    customer_send_many(to_close, payloads, session_changes=changes)
+    return len(to_close)
 
 
 def _close_idle(session: ServiceSession, *, warned_before: datetime, config: ServiceSettings) -> bool:
@@ -162,8 +201,10 @@ def idle_sweep() -> dict[str, int]:
     2. The queue: the customer is waiting for us, so there is no warning; closed at the queue
        timeout with its own text and an offer to leave a message.
 
-    Sessions are locked and handled a batch per transaction; the messages they send are picked up
-    by the outbox deliverer as each batch commits (docs/benchmarks.md, idle sweep).
+    Sessions are locked and handled a batch per transaction, warnings and bot-mode closes by the
+    set (a few statements per batch of 200); closes that free a seat or ask for a rating go one
+    session at a time. The messages they send are picked up by the outbox deliverer as each batch
+    commits (docs/benchmarks.md, idle sweep).
     """
     config = ServiceSettings.load()
     now = timezone.now()
@@ -175,14 +216,14 @@ def idle_sweep() -> dict[str, int]:
     )
     for state, warn_after in timers:
         to_warn = _idle_candidates(state, idle_before=now - warn_after, warned_before=None)
-        counts["warned"] += _each_locked(to_warn, state, now - warn_after, partial(_warn, now=now, config=config))
+        counts["warned"] += _each_locked(to_warn, state, now - warn_after, partial(_warn_batch, now=now, config=config))
         to_close = _idle_candidates(state, idle_before=now - warn_after - grace, warned_before=now - grace)
-        counts["closed"] += _each_locked(
-            to_close,
-            state,
-            now - warn_after - grace,
-            partial(_close_idle, warned_before=now - grace, config=config),
+        close: BatchAction = (
+            partial(_close_bot_batch, warned_before=now - grace, config=config)
+            if state == ServiceSession.State.BOT
+            else _one_by_one(partial(_close_idle, warned_before=now - grace, config=config))
         )
+        counts["closed"] += _each_locked(to_close, state, now - warn_after - grace, close)
     queue_timeout = timedelta(minutes=config.queue_timeout_minutes)
     queued = ServiceSession.State.QUEUED
     timed_out = ServiceSession.objects.filter(state=queued, idle_since__lt=now - queue_timeout)
@@ -190,7 +231,7 @@ def idle_sweep() -> dict[str, int]:
         list(timed_out.values_list("pk", flat=True)[:5000]),
         queued,
         now - queue_timeout,
-        partial(_close_queued, config=config),
+        _one_by_one(partial(_close_queued, config=config)),
     )
     counts["closed"] += closed_queued
     if closed_queued:

@@ -6,9 +6,10 @@ import time
 from collections.abc import Sequence
 
 from django.db import connection
+from django.db.models import F
 
 from robots.models import InboundMessage, OutboundMessage
-from robots.outbox import outbox_enqueue
+from robots.outbox import CsRobotSend, outbox_enqueue, outbox_enqueue_many
 from robots.wfprotocol import ContentType, CsControl, MessagePayload, control_payload, text_payload
 from seats.models import Seat
 from sessions_app.events import event_to_seat, message_event
@@ -80,6 +81,54 @@ def customer_send(
         reference=message.pk,
     )
     return message
+
+
+def customer_send_many(
+    sessions: Sequence[ServiceSession], payloads: Sequence[MessagePayload], *, session_changes: dict[str, object]
+) -> list[Message]:
+    """``customer_send`` of the same payloads, in order, to each of many sessions (a sweep's batch,
+    rows locked by the caller): one UPDATE of the sessions (their sequence numbers and
+    ``session_changes``), one INSERT of the transcript rows, one of the outbox rows."""
+    if not sessions:
+        return []
+    count = len(payloads)
+    ServiceSession.objects.filter(pk__in=[session.pk for session in sessions]).update(
+        last_seq=F("last_seq") + count, **session_changes
+    )
+    stamp = now_ms()
+    messages: list[Message] = []
+    for session in sessions:
+        for offset, payload in enumerate(payloads, start=1):
+            messages.append(
+                Message(
+                    session=session,
+                    seq=session.last_seq + offset,
+                    direction=Message.Direction.OUT,
+                    author=Message.Author.SYSTEM,
+                    content_type=payload.type,
+                    payload=payload.to_wire(),
+                    server_timestamp=stamp,
+                )
+            )
+        session.last_seq += count
+        for name, value in session_changes.items():
+            setattr(session, name, value)
+    Message.objects.bulk_create(messages)
+    outbox_enqueue_many(
+        [
+            CsRobotSend(
+                target_user_id=message.session.customer.im_user_id,
+                payload=payload,
+                line=message.session.conv_line,
+                reference=message.pk,
+            )
+            for message, payload in zip(messages, [*payloads] * len(sessions), strict=True)
+        ]
+    )
+    for message in messages:
+        if message.session.seat_id is not None:
+            event_to_seat(message.session.seat_id, message_event(message))
+    return messages
 
 
 def customer_tell(*, session: ServiceSession, text: str, author: Message.Author = Message.Author.SYSTEM) -> Message:

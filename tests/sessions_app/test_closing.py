@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from ratings.models import Rating
-from robots.models import Robot
+from robots.models import OutboundMessage, Robot
 from robots.wfprotocol import CsControl, text_payload
 from seats.models import Seat
 from sessions_app import hooks
 from sessions_app.flow.closing import idle_sweep
 from sessions_app.flow.servicer import servicer_end_session, servicer_reply
-from sessions_app.models import LeftMessage, Message, ServiceSession, ServiceSettings
+from sessions_app.models import LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
+from tests.factories import customer_make, message_make
 from tests.support.cs_stack import Stack
 from tests.support.processes import wait_until
 
@@ -273,3 +277,54 @@ def test_without_a_ratings_app_a_close_frees_the_seat_and_offers_no_rating(
     assert "rating_url" not in _signals(cs_stack, customer, CsControl.SESSION_CLOSED)[-1]
     assert _signals(cs_stack, customer, CsControl.RATING_REQUEST) == []
     assert not any("请为本次服务打分" in text for text in cs_stack.im.texts(customer))
+
+
+def _idle_bot_sessions(count: int) -> list[ServiceSession]:
+    past = timezone.now() - timedelta(hours=2)
+    sessions = []
+    for number in range(count):
+        session = ServiceSession.objects.create(customer=customer_make(f"idle-{number}-{uuid.uuid4().hex[:6]}"))
+        message_make(session, "你好")
+        sessions.append(session)
+    ServiceSession.objects.update(idle_since=past, last_customer_activity_at=past)
+    return sessions
+
+
+def _sweep_counted() -> tuple[dict[str, int], int]:
+    with CaptureQueriesContext(connection) as counted:
+        counts = idle_sweep()
+    return counts, len(counted)
+
+
+@pytest.mark.django_db
+def test_the_sweep_warns_and_closes_bot_sessions_by_the_set_in_the_same_statements_for_3_or_30() -> None:
+    statements = {}
+    ServiceSettings.load()  # the settings row, created and cached once, is not what is compared
+    for count in (3, 30):
+        Message.objects.all().delete()
+        ServiceSession.objects.all().delete()
+        sessions = _idle_bot_sessions(count)
+        warned, statements[("warn", count)] = _sweep_counted()
+        assert warned == {"warned": count, "closed": 0}
+        ServiceSession.objects.update(idle_warned_at=timezone.now() - timedelta(hours=1))
+        closed, statements[("close", count)] = _sweep_counted()
+        assert closed == {"warned": 0, "closed": count}
+        config = ServiceSettings.load()
+        for session in sessions:
+            session.refresh_from_db()
+            assert session.state == ServiceSession.State.CLOSED
+            assert session.close_reason == ServiceSession.CloseReason.IDLE_TIMEOUT
+            assert session.last_seq == 4
+            transcript = list(session.messages.order_by("seq").values_list("seq", "payload"))
+            assert [seq for seq, _ in transcript] == [1, 2, 3, 4]
+            assert "会话将在" in transcript[1][1]["searchableContent"]
+            assert transcript[2][1]["searchableContent"] == config.idle_closed_text
+            assert json.loads(transcript[3][1]["content"]) == {"reason": "idle_timeout"}
+            sends = OutboundMessage.objects.filter(target_user_id=session.customer.im_user_id).order_by("id")
+            assert [row.reference for row in sends] == [
+                m.pk for m in session.messages.filter(seq__gt=1).order_by("seq")
+            ], "the outbox carries the transcript's messages, in order"
+            kinds = list(session.events.order_by("id").values_list("kind", flat=True))
+            assert kinds[-2:] == [SessionEvent.Kind.IDLE_WARNED, SessionEvent.Kind.CLOSED]
+    assert statements[("warn", 3)] == statements[("warn", 30)], statements
+    assert statements[("close", 3)] == statements[("close", 30)], statements

@@ -69,7 +69,7 @@ def outbox_enqueue(
         befriend_first=befriend_first,
     )
     if settings.CS_OUTBOX_DELIVERY == "inline":
-        transaction.on_commit(partial(_deliver_inline, row.ordering_key))
+        transaction.on_commit(partial(_deliver_inline, row.ordering_key, rows=1))
     # Streamed: the table's trigger NOTIFYs the outbox_stream process when the transaction commits.
     return row
 
@@ -101,14 +101,16 @@ def outbox_enqueue_many(sends: Sequence[CsRobotSend]) -> list[OutboundMessage]:
         ]
     )
     if settings.CS_OUTBOX_DELIVERY == "inline":
-        for key in dict.fromkeys(row.ordering_key for row in rows):
-            transaction.on_commit(partial(_deliver_inline, key))
+        for row in rows:
+            transaction.on_commit(partial(_deliver_inline, row.ordering_key, rows=1))
     return rows
 
 
-def _deliver_inline(key: str) -> None:
+def _deliver_inline(key: str, *, rows: int | None = None) -> None:
+    """One row per row committed (its key's head: the callbacks run in commit order), or the
+    whole key (a retry put back in line)."""
     try:
-        outbox_deliver_key(key=key)
+        outbox_deliver_key(key=key, rows=rows)
     except Exception:
         logger.exception("outbox key %s: inline delivery failed; the row stays pending", key)
 
@@ -272,8 +274,9 @@ def outbox_mark_sent(deliveries: Sequence[tuple[OutboundMessage, int]]) -> None:
         _tell_flow_delivered(references)
 
 
-def outbox_deliver_key(*, key: str) -> float | None:
-    """Deliver a key's due rows in order (inline delivery). Returns seconds until a retry is due, or None.
+def outbox_deliver_key(*, key: str, rows: int | None = None) -> float | None:
+    """Deliver a key's due rows in order (inline delivery), at most ``rows`` of them (None: all).
+    Returns seconds until a retry is due, or None.
 
     1. Claim the key's head row (its lease keeps other deliverers off it).
     2. Ask the sending robot's rate limiter. "Wait": the row stays pending, due after the wait,
@@ -285,7 +288,9 @@ def outbox_deliver_key(*, key: str) -> float | None:
        exponentially; a permanent one fails the row, and the key moves on to its next row.
     """
     limiter = rate_limiter()
-    while (row := _claim_head(key)) is not None:
+    delivered = 0
+    while (rows is None or delivered < rows) and (row := _claim_head(key)) is not None:
+        delivered += 1
         robot: Robot | None = None
         try:
             robot = outbox_sender(row)

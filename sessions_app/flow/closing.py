@@ -7,9 +7,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from cs_project.sql import json_param
 from robots.wfprotocol import CsControl, control_payload, text_payload
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
@@ -145,14 +146,27 @@ def _one_by_one(act: Callable[[ServiceSession], bool]) -> BatchAction:
     return each
 
 
+def _session_events_record(
+    sessions: list[ServiceSession], kind: SessionEvent.Kind, *, detail: dict[str, object] | None = None
+) -> None:
+    """The same timeline event for many sessions (each with its seat), in one INSERT."""
+    rows = json_param([{"s": session.pk, "t": session.seat_id} for session in sessions])
+    table = SessionEvent._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (session_id, kind, at, seat_id, detail)"  # noqa: S608
+            " SELECT (u.row->>'s')::bigint, %s, %s, (u.row->>'t')::bigint, %s"
+            " FROM jsonb_array_elements(%s::jsonb) AS u(row)",
+            [kind.value, timezone.now(), json_param(detail or {}), rows],
+        )
+
+
 def _warn_batch(batch: list[ServiceSession], *, now: datetime, config: ServiceSettings) -> int:
     """The idle warning to a whole batch: a few statements whatever its size."""
     to_warn = [session for session in batch if session.idle_warned_at is None]
     if not to_warn:
         return 0
-    SessionEvent.objects.bulk_create(
-        [SessionEvent(session=session, kind=SessionEvent.Kind.IDLE_WARNED, seat=session.seat) for session in to_warn]
-    )
+    _session_events_record(to_warn, SessionEvent.Kind.IDLE_WARNED)
     text = config.idle_warning_text.format(minutes=config.human_idle_close_minutes)
     customer_send_many(to_warn, [text_payload(text)], session_changes={"idle_warned_at": now})
     return len(to_warn)
@@ -165,9 +179,7 @@ def _close_bot_batch(batch: list[ServiceSession], *, warned_before: datetime, co
     if not to_close:
         return 0
     reason = Reason.IDLE_TIMEOUT
-    SessionEvent.objects.bulk_create(
-        [SessionEvent(session=s, kind=SessionEvent.Kind.CLOSED, seat=None, detail={"reason": reason}) for s in to_close]
-    )
+    _session_events_record(to_close, SessionEvent.Kind.CLOSED, detail={"reason": reason})
     payloads = [text_payload(config.idle_closed_text), control_payload(CsControl.SESSION_CLOSED, {"reason": reason})]
     changes: dict[str, object] = {
         "state": ServiceSession.State.CLOSED,

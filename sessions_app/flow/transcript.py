@@ -7,7 +7,9 @@ from collections.abc import Sequence
 
 from django.db import connection
 from django.db.models import F
+from django.utils import timezone
 
+from cs_project.sql import json_param
 from robots.models import InboundMessage, OutboundMessage
 from robots.outbox import CsRobotSend, outbox_enqueue, outbox_enqueue_many
 from robots.wfprotocol import ContentType, CsControl, MessagePayload, control_payload, text_payload
@@ -85,50 +87,66 @@ def customer_send(
 
 def customer_send_many(
     sessions: Sequence[ServiceSession], payloads: Sequence[MessagePayload], *, session_changes: dict[str, object]
-) -> list[Message]:
+) -> int:
     """``customer_send`` of the same payloads, in order, to each of many sessions (a sweep's batch,
-    rows locked by the caller): one UPDATE of the sessions (their sequence numbers and
-    ``session_changes``), one INSERT of the transcript rows, one of the outbox rows."""
+    rows locked by the caller, customers loaded): one UPDATE of the sessions (their sequence
+    numbers and ``session_changes``), one INSERT of the transcript rows, one of the outbox rows.
+    Returns the number of messages written."""
     if not sessions:
-        return []
+        return 0
     count = len(payloads)
     ServiceSession.objects.filter(pk__in=[session.pk for session in sessions]).update(
         last_seq=F("last_seq") + count, **session_changes
     )
-    stamp = now_ms()
-    messages: list[Message] = []
-    for session in sessions:
-        for offset, payload in enumerate(payloads, start=1):
-            messages.append(
-                Message(
-                    session=session,
-                    seq=session.last_seq + offset,
-                    direction=Message.Direction.OUT,
-                    author=Message.Author.SYSTEM,
-                    content_type=payload.type,
-                    payload=payload.to_wire(),
-                    server_timestamp=stamp,
-                )
-            )
-        session.last_seq += count
-        for name, value in session_changes.items():
-            setattr(session, name, value)
-    Message.objects.bulk_create(messages)
+    wires = [payload.to_wire() for payload in payloads]
+    stamp, created_at = now_ms(), timezone.now()
+    rows = [
+        (session, session.last_seq + offset, payload, wire)
+        for session in sessions
+        for offset, (payload, wire) in enumerate(zip(payloads, wires, strict=True), start=1)
+    ]
+    table = Message._meta.db_table
+    document = json_param(
+        [{"s": session.pk, "q": seq, "c": payload.type, "p": wire} for session, seq, payload, wire in rows]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (session_id, seq, direction, author, content_type, payload, server_timestamp,"  # noqa: S608
+            " created_at) SELECT (u.row->>'s')::bigint, (u.row->>'q')::int, %s, %s, (u.row->>'c')::int, u.row->'p',"
+            " %s, %s FROM jsonb_array_elements(%s::jsonb) AS u(row) RETURNING id, session_id, seq",
+            [Message.Direction.OUT.value, Message.Author.SYSTEM.value, stamp, created_at, document],
+        )
+        ids = {(session_id, seq): pk for pk, session_id, seq in cursor.fetchall()}
     outbox_enqueue_many(
         [
             CsRobotSend(
-                target_user_id=message.session.customer.im_user_id,
+                target_user_id=session.customer.im_user_id,
                 payload=payload,
-                line=message.session.conv_line,
-                reference=message.pk,
+                line=session.conv_line,
+                reference=ids[(session.pk, seq)],
             )
-            for message, payload in zip(messages, [*payloads] * len(sessions), strict=True)
+            for session, seq, payload, _wire in rows
         ]
     )
-    for message in messages:
-        if message.session.seat_id is not None:
-            event_to_seat(message.session.seat_id, message_event(message))
-    return messages
+    for session, seq, payload, wire in rows:
+        if session.seat_id is not None:
+            message = Message(
+                pk=ids[(session.pk, seq)],
+                session=session,
+                seq=seq,
+                direction=Message.Direction.OUT,
+                author=Message.Author.SYSTEM,
+                content_type=payload.type,
+                payload=wire,
+                server_timestamp=stamp,
+                created_at=created_at,
+            )
+            event_to_seat(session.seat_id, message_event(message))
+    for session in sessions:
+        session.last_seq += count
+        for name, value in session_changes.items():
+            setattr(session, name, value)
+    return len(rows)
 
 
 def customer_tell(*, session: ServiceSession, text: str, author: Message.Author = Message.Author.SYSTEM) -> Message:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import copy
 from datetime import time
+from time import monotonic
 from typing import Any
 
 from django.core.cache import cache
@@ -213,6 +215,17 @@ class LeftMessage(models.Model):
 
 SERVICE_SETTINGS_CACHE_KEY = "service-settings:v1"
 SERVICE_SETTINGS_CACHE_SECONDS = 300
+# Each process also keeps the row it last read this long: every customer message reads the settings,
+# and the shared cache's round trip and unpickling were 14% of a callback's time (docs/benchmarks.md).
+# A change made in another process is seen within this delay; the saving process sees it at once.
+SERVICE_SETTINGS_LOCAL_SECONDS = 2.0
+_local_settings: list[tuple[float, ServiceSettings]] = []
+
+
+def service_settings_forget() -> None:
+    """Drop every cached copy of the settings row (the shared one and this process's)."""
+    _local_settings.clear()
+    cache.delete(SERVICE_SETTINGS_CACHE_KEY)
 
 
 class ServiceSettings(models.Model):
@@ -298,23 +311,28 @@ class ServiceSettings(models.Model):
         return str(_("customer-service settings"))
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        cache.delete(SERVICE_SETTINGS_CACHE_KEY)
+        service_settings_forget()
         super().save(*args, **kwargs)
-        transaction.on_commit(lambda: cache.delete(SERVICE_SETTINGS_CACHE_KEY))
+        transaction.on_commit(service_settings_forget)
 
     @classmethod
     def load(cls) -> ServiceSettings:
         """The one row, from the shared cache when it is there: every customer message reads it.
 
-        Saving drops the cached copy (now, and again when the transaction commits, so no process
-        can cache the old row in between); the timeout bounds anything missed, such as a change
-        made with SQL.
+        Saving drops the cached copies (now, and again when the transaction commits, so no process
+        can cache the old row in between); the timeouts bound anything missed, such as a change
+        made with SQL, or made in another process (``SERVICE_SETTINGS_LOCAL_SECONDS``).
         """
+        local = _local_settings[0] if _local_settings else None
+        if local is not None and local[0] > monotonic():
+            return copy.copy(local[1])  # a copy: a caller may change fields (the settings form)
         cached = cache.get(SERVICE_SETTINGS_CACHE_KEY)
         if isinstance(cached, cls):
-            return cached
-        settings_row, _created = cls.objects.get_or_create(pk=1)
-        cache.set(SERVICE_SETTINGS_CACHE_KEY, settings_row, timeout=SERVICE_SETTINGS_CACHE_SECONDS)
+            settings_row = cached
+        else:
+            settings_row, _created = cls.objects.get_or_create(pk=1)
+            cache.set(SERVICE_SETTINGS_CACHE_KEY, settings_row, timeout=SERVICE_SETTINGS_CACHE_SECONDS)
+        _local_settings[:] = [(monotonic() + SERVICE_SETTINGS_LOCAL_SECONDS, copy.copy(settings_row))]
         return settings_row
 
     @staticmethod

@@ -6,12 +6,11 @@ import pytest
 import redis
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from seats.models import Seat
 from seats.services import seat_create_with_user, supervisor_create
-from sessions_app.models import SERVICE_SETTINGS_CACHE_KEY
+from sessions_app.models import service_settings_forget
 
 # Shared fixtures that start real processes: the sandbox IM server and the CS stack.
 pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.support.stack", "tests.support.browser"]
@@ -21,7 +20,7 @@ pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.supp
 def _no_cached_service_settings() -> None:
     """Each test's database starts empty: a settings row cached (in the test Redis) by an earlier
     test, or by a process it started, must not outlive it."""
-    cache.delete(SERVICE_SETTINGS_CACHE_KEY)
+    service_settings_forget()
 
 
 @pytest.fixture(autouse=True)

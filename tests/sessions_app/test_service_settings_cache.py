@@ -1,12 +1,16 @@
-"""ServiceSettings.load reads the shared cache, and a save is seen by the next load everywhere."""
+"""ServiceSettings.load reads a copy kept by the process for a moment, then the shared cache; a save
+is seen by the next load in the saving process, and by the others once their copy expires."""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from sessions_app import models
 from sessions_app.models import SERVICE_SETTINGS_CACHE_KEY, ServiceSettings
 
 pytestmark = pytest.mark.django_db
@@ -35,3 +39,24 @@ def test_a_copy_cached_by_another_process_is_dropped_by_a_save() -> None:
     config.welcome_text = "改过的"
     config.save()
     assert ServiceSettings.load().welcome_text == "改过的"
+
+
+def test_a_change_made_by_another_process_is_seen_once_the_local_copy_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(models, "SERVICE_SETTINGS_LOCAL_SECONDS", 0.3)
+    assert ServiceSettings.load().welcome_text != "别处改的"
+    # Another process saves: the row changes and the shared copy is dropped; this process's stays.
+    ServiceSettings.objects.filter(pk=1).update(welcome_text="别处改的")
+    cache.delete(SERVICE_SETTINGS_CACHE_KEY)
+    with CaptureQueriesContext(connection) as counted:
+        assert ServiceSettings.load().welcome_text != "别处改的", "this process's copy, for a moment"
+    assert len(counted) == 0
+    time.sleep(0.4)
+    assert ServiceSettings.load().welcome_text == "别处改的"
+
+
+def test_a_caller_changing_its_copy_changes_no_one_elses() -> None:
+    config = ServiceSettings.load()
+    config.welcome_text = "没保存的"
+    assert ServiceSettings.load().welcome_text != "没保存的"

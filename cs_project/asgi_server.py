@@ -1,4 +1,4 @@
-"""``python -m cs_project.asgi_server``: Daphne, with callback tokens redacted from its access log.
+"""``python -m cs_project.asgi_server``: Daphne, with callback and rating tokens redacted from its access log.
 
 The IM server authenticates its callbacks only by the token in the callback URL's query (it
 cannot sign them, §5.2 of the protocol reference), and Daphne's access log prints whole URLs.
@@ -18,10 +18,12 @@ from daphne.server import Server
 
 SECRET_QUERY_PARAMETERS = ("k", "token")
 _SECRET_VALUE = re.compile(r"([?&](?:" + "|".join(SECRET_QUERY_PARAMETERS) + r")=)[^&\s]*")
+# A rating link's token is a path segment (/rate/<token>/): whoever holds it can rate the session.
+_SECRET_SEGMENT = re.compile(r"^(/rate/)[^/?\s]+")
 
 
 def redact(path: str) -> str:
-    return _SECRET_VALUE.sub(r"\1***", path)
+    return _SECRET_SEGMENT.sub(r"\1***", _SECRET_VALUE.sub(r"\1***", path))
 
 
 class RedactingAccessLog(AccessLogGenerator):  # type: ignore[misc]

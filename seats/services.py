@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from django.apps import apps
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group, Permission, User
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q, QuerySet
@@ -99,6 +99,24 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "robots.inboundmessage": ("view",),
     "robots.outboundmessage": ("view", "change"),
 }
+
+
+# The one rule for "is a supervisor" (the live view, reports, every transcript API): an active staff
+# user holding the permission to see sessions, which the supervisors' group grants. is_staff alone
+# is not enough (a staff user without it, or one whose permission was withdrawn).
+SUPERVISE_PERMISSION = "sessions_app.view_servicesession"
+
+
+def user_may_supervise(user: AbstractBaseUser | AnonymousUser) -> bool:
+    if not isinstance(user, User):
+        return False  # anonymous
+    return user.is_active and user.is_staff and user.has_perm(SUPERVISE_PERMISSION)
+
+
+def user_id_may_supervise(user_id: int | None) -> bool:
+    """The same check on a fresh copy of the user (rights may have changed since login)."""
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    return user is not None and user_may_supervise(user)
 
 
 def supervisor_permissions() -> QuerySet[Permission]:

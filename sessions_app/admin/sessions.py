@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist
@@ -118,9 +119,17 @@ class MessageInline(ReadOnlyInline):
         url = payload.get("remoteMediaUrl")
         if message.content_type >= 1000:
             return format_html('<span class="cs-control">[{}] {}</span>', message.content_type, text)
-        if url:
+        if isinstance(url, str) and _is_web_link(url):
             return format_html('{} <a href="{}" rel="noreferrer" target="_blank">{}</a>', text, url, _("attachment"))
+        if url:  # a customer's javascript: or data: URL is shown as text, never as a link
+            return format_html("{} ({})", text, url)
         return str(text)
+
+
+def _is_web_link(url: str) -> bool:
+    """An absolute http(s) URL (parsed as browsers do: surrounding blanks and tabs ignored)."""
+    parts = urlsplit(url.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
 class RatedFilter(admin.SimpleListFilter):

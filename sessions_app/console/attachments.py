@@ -21,12 +21,25 @@ from sessions_app.flow.servicer import owned_session_lock, servicer_reply
 from sessions_app.models import Message
 
 # Images are recognised by their first bytes, never by the name or the browser's content type.
-_IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"GIF87a", ".gif"),
+    (b"GIF89a", ".gif"),
+)
 MAX_NAME_LENGTH = 100
 
 
+def image_extension(head: bytes) -> str | None:
+    """The extension of the image these first bytes begin (PNG, JPEG, GIF, WebP), or None."""
+    for signature, extension in _IMAGE_SIGNATURES:
+        if head.startswith(signature):
+            return extension
+    return ".webp" if head[:4] == b"RIFF" and head[8:12] == b"WEBP" else None
+
+
 def attachment_is_image(head: bytes) -> bool:
-    return head.startswith(_IMAGE_SIGNATURES) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+    return image_extension(head) is not None
 
 
 def attachment_name(raw: str) -> str:
@@ -63,9 +76,13 @@ def attachment_send(*, session_id: int, seat: Seat, upload: UploadedFile[bytes])
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)
-    stored = default_storage.save(f"console/{timezone.now():%Y/%m}/{uuid.uuid4().hex}/{name}", upload)
+    extension = image_extension(head)
+    # An image is stored under the extension of what it is, so the web server (docs/deploy/nginx.conf)
+    # serves it as that image; anything else is served as a download, whatever its name says.
+    stored_name = f"{os.path.splitext(name)[0] or 'image'}{extension}" if extension else name
+    stored = default_storage.save(f"console/{timezone.now():%Y/%m}/{uuid.uuid4().hex}/{stored_name}", upload)
     url = media_url(stored)
-    payload = image_payload(url) if attachment_is_image(head) else file_payload(url, name=name, size=size)
+    payload = image_payload(url) if extension else file_payload(url, name=name, size=size)
     try:
         return servicer_reply(session_id=session_id, seat=seat, payload=payload)
     except Exception:

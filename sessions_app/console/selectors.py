@@ -9,11 +9,8 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
+from seats.services import user_may_supervise
 from sessions_app.models import CannedReply, Customer, LeftMessage, Message, ServiceSession, SessionEvent
-
-
-def user_is_supervisor(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return bool(user.is_authenticated and getattr(user, "is_staff", False))
 
 
 def seat_of(user: AbstractBaseUser | AnonymousUser) -> Seat | None:
@@ -25,7 +22,7 @@ def seat_of(user: AbstractBaseUser | AnonymousUser) -> Seat | None:
 def customer_visible_to(*, user: AbstractBaseUser | AnonymousUser, customer_id: int) -> Customer | None:
     """Supervisors see every customer; a servicer only the customers of their open sessions."""
     customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None or user_is_supervisor(user):
+    if customer is None or user_may_supervise(user):
         return customer
     seat = seat_of(user)
     if seat is None:
@@ -38,7 +35,7 @@ def session_visible_to(*, user: AbstractBaseUser | AnonymousUser, session_id: in
     session = ServiceSession.objects.select_related("customer", "seat").filter(pk=session_id).first()
     if session is None:
         return None
-    if user_is_supervisor(user):
+    if user_may_supervise(user):
         return session
     if customer_visible_to(user=user, customer_id=session.customer_id) is None:
         return None

@@ -78,6 +78,10 @@ def console_logout(request: HttpRequest) -> HttpResponse:
     return redirect("console:login")
 
 
+# What docs/deploy/nginx.conf shows inline too: the images the console recognises (no SVG: a script).
+INLINE_MEDIA_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+
+
 def media_file(request: HttpRequest, path: str) -> HttpResponseBase:
     """Uploaded files in development (a web server serves MEDIA_ROOT in production).
 
@@ -86,7 +90,8 @@ def media_file(request: HttpRequest, path: str) -> HttpResponseBase:
     """
     response = serve(request, path, document_root=str(settings.MEDIA_ROOT))
     content_type, _encoding = mimetypes.guess_type(path)
-    if isinstance(response, FileResponse) and not (content_type or "").startswith("image/"):
+    if isinstance(response, FileResponse) and content_type not in INLINE_MEDIA_TYPES:
         response["Content-Disposition"] = "attachment"
-    response["Content-Security-Policy"] = "sandbox"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
     return response

@@ -12,8 +12,8 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from seats.services import user_id_may_supervise
 from sessions_app.events import SUPERVISORS_GROUP
-from sessions_app.supervision.live import user_id_may_supervise
 
 # Rights can be withdrawn while a page stays open: re-checked on the next event after this long.
 RECHECK_SECONDS = 30.0

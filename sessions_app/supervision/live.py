@@ -1,4 +1,4 @@
-"""Reads for the supervisors' live view, and who counts as a supervisor there."""
+"""Reads for the supervisors' live view (who counts as a supervisor: ``seats.services.user_may_supervise``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
 
@@ -15,21 +14,7 @@ from sessions_app.models import ServiceSession
 from sessions_app.reports.figures import queue_summary, seat_segments, session_counts, sessions_in
 from sessions_app.reports.period import Period
 
-# Seeing sessions is what the live view and the reports show; the admin grants it to supervisors.
-SUPERVISE_PERMISSION = "sessions_app.view_servicesession"
 LIVE_ROWS_LIMIT = 200
-
-
-def user_may_supervise(user: AbstractBaseUser | AnonymousUser) -> bool:
-    if not isinstance(user, User):
-        return False  # anonymous
-    return user.is_active and user.is_staff and user.has_perm(SUPERVISE_PERMISSION)
-
-
-def user_id_may_supervise(user_id: int | None) -> bool:
-    """The same check on a fresh copy of the user (rights may have changed since login)."""
-    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
-    return user is not None and user_may_supervise(user)
 
 
 class TodayCounts(TypedDict):

@@ -19,11 +19,12 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from seats.services import user_may_supervise
 from sessions_app.reports.charts import report_charts
 from sessions_app.reports.figures import report_build
 from sessions_app.reports.period import MAX_PERIOD_DAYS, Period
 from sessions_app.reports.tables import Table, common_definition, report_tables
-from sessions_app.supervision.live import live_snapshot, user_may_supervise
+from sessions_app.supervision.live import live_snapshot
 
 View = Callable[..., HttpResponse]
 DEFAULT_REPORT_DAYS = 7

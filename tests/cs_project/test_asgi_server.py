@@ -22,3 +22,9 @@ def test_the_access_log_line_is_redacted() -> None:
     line = stream.getvalue()
     assert 'POST /wfc/callback/r?k=***"' in line
     assert "s3cr3t" not in line
+
+
+def test_it_redacts_rating_tokens_in_the_path() -> None:
+    assert redact("/rate/AbC123.xyz-_/") == "/rate/***/"
+    assert redact("/rate/AbC123?lang=en") == "/rate/***?lang=en"
+    assert redact("/console/rate/x/") == "/console/rate/x/", "only the rating form's own path"

@@ -89,3 +89,15 @@ def test_anonymous_users_and_requests_without_csrf_are_refused(servicer_seat: Se
     response = strict.post(_url(session.pk), {"file": SimpleUploadedFile("x.png", PNG)})
     assert response.status_code == 403
     assert "CSRF" in response.json()["detail"]
+
+
+def test_an_image_named_like_a_page_is_stored_as_the_image_it_is(servicer_seat: Seat, media: Path) -> None:
+    """A PNG followed by HTML, named photo.html: an image message whose file ends in .png, so the
+    web server shows it as an image and never as a page of this origin (docs/deploy/nginx.conf)."""
+    session = session_make(seat=servicer_seat)
+    upload = SimpleUploadedFile("photo.html", PNG + b"<script>alert(1)</script>", content_type="text/html")
+    body = _client_for(servicer_seat.user).post(_url(session.pk), {"file": upload}).json()
+    assert body["content_type"] == 3
+    assert body["payload"]["remoteMediaUrl"].endswith("/photo.png")
+    [stored] = [path for path in media.rglob("*") if path.is_file()]
+    assert stored.name == "photo.png"

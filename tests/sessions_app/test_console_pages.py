@@ -70,9 +70,12 @@ def test_uploaded_files_other_than_images_are_served_as_downloads(tmp_path: Path
     settings.MEDIA_ROOT = tmp_path
     (tmp_path / "page.html").write_text("<script>alert(1)</script>")
     (tmp_path / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-    request = RequestFactory().get("/media/page.html")
-    html = media_file(request, "page.html")
-    assert html["Content-Disposition"] == "attachment"
-    assert html["Content-Security-Policy"] == "sandbox"
+    (tmp_path / "logo.svg").write_text("<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>")
+    for name in ("page.html", "logo.svg"):  # an SVG is a page too: it runs script
+        served = media_file(RequestFactory().get(f"/media/{name}"), name)
+        assert served["Content-Disposition"] == "attachment"
+        assert served["Content-Security-Policy"] == "default-src 'none'; sandbox"
+        assert served["X-Content-Type-Options"] == "nosniff"
     image = media_file(RequestFactory().get("/media/photo.png"), "photo.png")
     assert not image.get("Content-Disposition", "").startswith("attachment"), "images show inline"
+    assert image["X-Content-Type-Options"] == "nosniff"

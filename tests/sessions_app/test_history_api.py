@@ -66,3 +66,18 @@ def test_history_is_paginated(supervisor: User) -> None:
     body = _client_for(supervisor).get(_url(customer.pk), {"page_size": 2}).json()
     assert (body["count"], len(body["results"])) == (3, 2)
     assert body["next"] is not None
+
+
+@pytest.mark.parametrize("url", ["/api/customers/{customer}/history/", "/api/sessions/{session}/messages/"])
+def test_staff_without_the_supervision_permission_sees_no_transcript(supervisor: User, url: str) -> None:
+    """One rule for "supervisor" everywhere (seats.services.user_may_supervise): is_staff is not it."""
+    customer = customer_make()
+    session = session_make(customer=customer, state=ServiceSession.State.BOT)
+    message_make(session, "别人的对话")
+    path = url.format(customer=customer.pk, session=session.pk)
+    assert _client_for(supervisor).get(path).status_code == 200
+    staff = User.objects.create_user(username="staff-only", password="staff-only-pw", is_staff=True)
+    assert _client_for(staff).get(path).status_code == 404
+    supervisor.groups.clear()  # the permission withdrawn
+    supervisor = User.objects.get(pk=supervisor.pk)  # permissions are cached on the instance
+    assert _client_for(supervisor).get(path).status_code == 404

@@ -8,7 +8,7 @@ from django.test import Client
 
 from ratings.models import Rating
 from seats.models import Seat
-from sessions_app.models import LeftMessage, ServiceSession, ServiceSettings, SessionEvent
+from sessions_app.models import LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
 from tests.factories import customer_make, session_make
 
 pytestmark = pytest.mark.django_db
@@ -159,3 +159,23 @@ def test_ratings_are_searchable_by_comment_customer_and_seat(client: Client, ser
         assert "非常耐心" in _listed(client, "/admin/ratings/rating/", q=query), query
     rating = Rating.objects.get()
     assert client.get(f"/admin/ratings/rating/{rating.pk}/delete/").status_code == 403
+
+
+def test_the_transcript_links_only_http_attachments(client: Client) -> None:
+    session = session_make(customer=customer_make("links"), state=ServiceSession.State.BOT)
+    for seq, url in enumerate(
+        ["javascript:alert(document.cookie)", " JaVaScRiPt:alert(2)", "https://cdn.example.com/a.png"]
+    ):
+        Message.objects.create(
+            session=session,
+            seq=seq + 1,
+            direction=Message.Direction.IN,
+            author=Message.Author.CUSTOMER,
+            content_type=3,
+            payload={"type": 3, "searchableContent": "[图片]", "remoteMediaUrl": url},
+            server_timestamp=1_700_000_000_000 + seq,
+        )
+    page = _listed(client, f"{SESSIONS}{session.pk}/change/")
+    assert 'href="https://cdn.example.com/a.png"' in page
+    assert 'href="javascript' not in page.lower().replace(" ", "")
+    assert "javascript:alert(document.cookie)" in page, "shown as text"

@@ -76,7 +76,8 @@ def render(info: RunInfo, reports: list[ScenarioReport]) -> str:
         "",
         "Each scenario runs on its own fresh PostgreSQL database (`bench_<run>_<scenario>`, migrated, dropped "
         "afterwards) with the real processes: the Wildfire sandbox (`python -m wfsandbox`), the CS server "
-        "(`python -m cs_project.asgi_server`, Daphne), a Celery worker (`-c 4`, as in docs/deploy) and beat, "
+        "(`python -m cs_project.asgi_server`, Daphne), the outbox deliverer (`manage.py outbox_stream`), "
+        "a Celery worker (`-c 4`, as in docs/deploy) and beat, "
         "PostgreSQL and Redis (database 12), all on 127.0.0.1, with `DJANGO_DEBUG` off. The load generators "
         "(wrk, and asyncio clients in the harness process) run on the same two cores: every figure includes "
         "their cost and the sandbox's.",

@@ -166,13 +166,20 @@ def _without_password(url: str) -> str:
 
 
 def env_database(
-    name: str, *, default: str | None, environ: Environ | None = None, pool_max_size: int = 10
+    name: str,
+    *,
+    default: str | None,
+    environ: Environ | None = None,
+    pool_max_size: int = 10,
+    statement_timeout_ms: int = 0,
+    lock_timeout_ms: int = 0,
 ) -> dict[str, Any]:
     """Django's DATABASES entry from a PostgreSQL URL, the only engine the product supports.
 
     It gets psycopg's connection pool: under ASGI, Django closes its persistent connection at
     the end of each request, so without a pool every request would pay for a new connection
-    (see docs/benchmarks.md).
+    (see docs/benchmarks.md). Non-zero timeouts are set on every connection: a statement or a
+    lock wait that runs away is cancelled with an error instead of holding a worker forever.
     """
     url = env_url(name, default=default, schemes=("postgres", "postgresql"), environ=environ)
     try:
@@ -183,4 +190,11 @@ def env_database(
         raise EnvError(name, f"names no database: {_without_password(url)!r}")
     config["CONN_MAX_AGE"] = 0  # the pool holds connections; Django must not
     config["OPTIONS"] = {"pool": {"min_size": 1, "max_size": pool_max_size, "timeout": 10}}
+    limits = [
+        f"-c {key}={value}"
+        for key, value in (("statement_timeout", statement_timeout_ms), ("lock_timeout", lock_timeout_ms))
+        if value
+    ]
+    if limits:
+        config["OPTIONS"]["options"] = " ".join(limits)
     return config

@@ -158,6 +158,9 @@ DATABASES = {
         "DATABASE_URL",
         default=embedded_postgres.database_url(EMBEDDED_POSTGRES_PORT, VAR_DIR) if DEBUG else None,
         pool_max_size=env_int("DB_POOL_MAX_SIZE", default=10, minimum=1, maximum=200),
+        # Nothing the product runs takes this long; 0 turns a limit off (e.g. for a long migration).
+        statement_timeout_ms=env_int("DB_STATEMENT_TIMEOUT_MS", default=60_000, minimum=0, maximum=86_400_000),
+        lock_timeout_ms=env_int("DB_LOCK_TIMEOUT_MS", default=15_000, minimum=0, maximum=86_400_000),
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -203,6 +206,10 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = None  # tasks report through the database, never through results
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
+# A task that runs away is stopped: a soft limit raises inside it (logged, the work is retried by its
+# sweep), the hard one kills the child. The longest task (a sweep of 5,000 sessions) takes seconds.
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300}

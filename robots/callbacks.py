@@ -60,19 +60,22 @@ _known_robots: dict[str, tuple[float, int, str]] = {}
 KNOWN_ROBOT_SECONDS = 60.0
 
 
+# One answer for an unknown robot and a wrong token: a 404 for the one and a 403 for the other
+# would tell anyone which IM users have a shadow robot, i.e. which customers reached a human.
+_REFUSED = (403, "unknown robot or wrong callback token")
+
+
 def _authenticate(robot_id: str, token: str) -> int:
     """The robot's row id, when ``token`` is its callback token."""
     if _has_nul(robot_id) or len(robot_id) > 64:
-        raise CallbackRejected(404, "unknown robot")
+        raise CallbackRejected(*_REFUSED)
     known = _known_robots.get(robot_id)
     # Constant time: the token is the only thing that authenticates an unsigned callback.
     if known is not None and known[0] > time.monotonic() and hmac.compare_digest(known[2].encode(), token.encode()):
         return known[1]
     robot = Robot.objects.filter(robot_id=robot_id).only("pk", "callback_token").first()
-    if robot is None:
-        raise CallbackRejected(404, "unknown robot")
-    if not hmac.compare_digest(robot.callback_token.encode(), token.encode()):
-        raise CallbackRejected(403, "wrong callback token")
+    if robot is None or not hmac.compare_digest(robot.callback_token.encode(), token.encode()):
+        raise CallbackRejected(*_REFUSED)
     _known_robots[robot_id] = (time.monotonic() + KNOWN_ROBOT_SECONDS, robot.pk, robot.callback_token)
     return robot.pk
 

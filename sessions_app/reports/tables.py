@@ -40,10 +40,26 @@ class Table:
         ]
 
     def csv_rows(self) -> list[list[str]]:
-        return [[column.label for column in self.columns]] + [
-            ["" if cell is None else cell.isoformat() if isinstance(cell, date) else str(cell) for cell in row]
-            for row in self.rows
+        return [[csv_text(str(column.label)) for column in self.columns]] + [
+            [_csv_cell(cell) for cell in row] for row in self.rows
         ]
+
+
+def _csv_cell(cell: object) -> str:
+    if cell is None:
+        return ""
+    if isinstance(cell, date):
+        return cell.isoformat()
+    return csv_text(cell) if isinstance(cell, str) else str(cell)
+
+
+# A text cell that begins like a formula is run by spreadsheet programs (a seat named "=HYPERLINK(…)"):
+# such text gets a leading apostrophe, which they show as text. Numbers are written as they are.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 def duration_text(seconds: float | None) -> str:

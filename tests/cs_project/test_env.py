@@ -5,6 +5,7 @@ import sys
 
 import pytest
 from django.conf import settings
+from django.db import connection
 
 from cs_project.env import (
     EnvError,
@@ -172,3 +173,20 @@ def test_it_rejects_a_choice_outside_the_list() -> None:
         env_choice(
             "CS_IM_ADMIN_MODE", choices=("direct", "app_server"), default="direct", environ={"CS_IM_ADMIN_MODE": "x"}
         )
+
+
+def test_it_sets_statement_and_lock_timeouts_when_asked() -> None:
+    url = {"DATABASE_URL": "postgres://u:p@db:5432/cs"}
+    pg = env_database("DATABASE_URL", default="", environ=url, statement_timeout_ms=60_000, lock_timeout_ms=0)
+    assert pg["OPTIONS"]["options"] == "-c statement_timeout=60000"
+    assert "options" not in env_database("DATABASE_URL", default="", environ=url)["OPTIONS"]
+
+
+@pytest.mark.django_db
+def test_every_connection_of_the_product_has_them() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        statement = cursor.fetchone()
+        cursor.execute("SHOW lock_timeout")
+        lock = cursor.fetchone()
+    assert (statement, lock) == (("1min",), ("15s",))

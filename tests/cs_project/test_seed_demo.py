@@ -2,13 +2,28 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import authenticate
+from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.test import RequestFactory
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from seats.models import Seat
 from sessions_app.models import FaqEntry
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _development(settings: SettingsWrapper) -> None:
+    settings.DEBUG = True  # as make demo runs it; pytest-django turns DEBUG off
+
+
+def test_it_refuses_to_run_without_debug(settings: SettingsWrapper) -> None:
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DJANGO_DEBUG is off"):
+        call_command("seed_demo")
+    assert not User.objects.exists()
 
 
 def test_seeding_twice_gives_the_documented_demo_logins_and_seats() -> None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from seats.models import Seat, SkillGroup
 from seats.services import seat_create_with_user, supervisor_create
@@ -35,6 +36,9 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.DEBUG:
+            # Logins whose passwords equal their names must never reach a production database.
+            raise CommandError("refusing to create the demo's logins while DJANGO_DEBUG is off (development only)")
         logins = set(User.objects.values_list("username", flat=True))
         if "supervisor" not in logins:
             supervisor_create(username="supervisor", password="supervisor")  # noqa: S106 - demo only

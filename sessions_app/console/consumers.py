@@ -32,6 +32,7 @@ from seats import presence
 from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.console import selectors
+from sessions_app.console.revocation import login_group, user_group
 from sessions_app.console.selectors import ConsoleSession
 from sessions_app.events import CONSOLES_GROUP, ConsoleEvent, MessageEvent, message_event, seat_group
 from sessions_app.flow.servicer import servicer_end_session, servicer_reply
@@ -136,8 +137,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
             await self.close(code=CLOSE_NO_SEAT)
             return
         self.seat_id = seat.pk
-        await self.channel_layer.group_add(seat_group(seat.pk), self.channel_name)
-        await self.channel_layer.group_add(CONSOLES_GROUP, self.channel_name)
+        for group in self._groups():
+            await self.channel_layer.group_add(group, self.channel_name)
         await database_sync_to_async(presence.presence_connected)(seat_id=seat.pk, connection=self.channel_name)
         self.heartbeat = asyncio.create_task(self._heartbeat(seat.pk))
         seat = await database_sync_to_async(Seat.objects.get)(pk=seat.pk)
@@ -151,9 +152,15 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
             self.heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self.heartbeat
-        await self.channel_layer.group_discard(seat_group(self.seat_id), self.channel_name)
-        await self.channel_layer.group_discard(CONSOLES_GROUP, self.channel_name)
+        for group in self._groups():
+            await self.channel_layer.group_discard(group, self.channel_name)
         await database_sync_to_async(presence.presence_disconnected)(seat_id=self.seat_id, connection=self.channel_name)
+
+    def _groups(self) -> list[str]:
+        """The seat's events, every console's, and its login's and user's (console.revocation)."""
+        groups = [seat_group(self.seat_id or 0), CONSOLES_GROUP, user_group(self.scope["user"].pk)]
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        return [*groups, login_group(session_key)] if session_key else groups
 
     async def _heartbeat(self, seat_id: int) -> None:
         refresh = sync_to_async(presence.presence_refresh, thread_sensitive=False)
@@ -187,6 +194,10 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
 
     async def left_message_handled(self, message: dict[str, ConsoleEvent]) -> None:
         await self.send_json(message["event"])
+
+    async def console_revoked(self, message: dict[str, str]) -> None:
+        """The login ended (logged out, or the user deactivated): close now, not at the next action."""
+        await self.close(code=CLOSE_NOT_LOGGED_IN)
 
     # Actions from the console.
 

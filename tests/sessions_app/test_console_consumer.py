@@ -11,10 +11,12 @@ import redis
 from asgiref.sync import sync_to_async
 from celery.contrib.testing.worker import start_worker
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.db import transaction
 from django.db.models import F
+from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from cs_project.celery import app as celery_app
@@ -258,3 +260,26 @@ async def test_a_servicers_own_away_is_kept_on_reconnect(servicer_seat: Seat, pr
     alice = await console_connect(servicer_seat.user)
     assert await _seat_state(servicer_seat) == ("away", False)
     await alice.disconnect()
+
+
+async def test_logging_out_closes_that_browsers_console_at_once_and_no_other(servicer_seat: Seat) -> None:
+    """No action needed: the seat's events stop reaching a browser whose login ended."""
+    client = Client()
+    await sync_to_async(client.force_login)(servicer_seat.user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    this_browser = await console_connect(cookie=cookie)
+    other_browser = await console_connect(servicer_seat.user)
+    await sync_to_async(client.logout)()
+    await closed_with(this_browser, 4401)
+    await other_browser.send_json_to({"action": "ping", "request_id": "still-here"})
+    assert (await next_frame(other_browser, "ack"))["request_id"] == "still-here"
+    await other_browser.disconnect()
+
+
+async def test_deactivating_a_user_closes_all_their_consoles_at_once(servicer_seat: Seat) -> None:
+    first, second = await console_connect(servicer_seat.user), await console_connect(servicer_seat.user)
+    user = servicer_seat.user
+    user.is_active = False
+    await sync_to_async(user.save)()  # what the admin's user form does
+    await closed_with(first, 4401)
+    await closed_with(second, 4401)

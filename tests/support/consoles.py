@@ -23,11 +23,13 @@ def cookie_for(user: User) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def console_open(user: User | None = None) -> WebsocketCommunicator:
-    """A websocket at ``ws/console/``, as ``user`` (or anonymous); accepted, hello not read yet."""
+async def console_open(user: User | None = None, *, cookie: str | None = None) -> WebsocketCommunicator:
+    """A websocket at ``ws/console/``, as ``user`` (a new login) or with a login's session ``cookie``
+    (or anonymous); accepted, hello not read yet."""
     headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
     if user is not None:
         cookie = await sync_to_async(cookie_for)(user)
+    if cookie is not None:
         headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
     communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
     connected, _ = await communicator.connect(timeout=5)
@@ -35,9 +37,9 @@ async def console_open(user: User | None = None) -> WebsocketCommunicator:
     return communicator
 
 
-async def console_connect(user: User) -> WebsocketCommunicator:
-    """A logged-in console past its hello."""
-    communicator = await console_open(user)
+async def console_connect(user: User | None = None, *, cookie: str | None = None) -> WebsocketCommunicator:
+    """A logged-in console past its hello (a new login of ``user``, or the login of ``cookie``)."""
+    communicator = await console_open(user, cookie=cookie)
     hello = await communicator.receive_json_from(timeout=5)
     assert hello["type"] == "hello"
     return communicator

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypedDict
@@ -43,6 +44,9 @@ logger = logging.getLogger(__name__)
 CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_NO_SEAT = 4403
 TEXT_MAX_LENGTH = 4000
+# The largest frame a console sends is a reply of TEXT_MAX_LENGTH characters; anything far larger is
+# refused before it is parsed.
+FRAME_MAX_CHARS = 64 * 1024
 RESYNC_MESSAGES_PER_SESSION = 500
 
 Json = dict[str, Any]
@@ -103,6 +107,8 @@ def _text(content: Json, key: str, *, max_length: int, required: bool = True) ->
         raise ApplicationError(f"'{key}' must be a non-empty text.", code="bad_request")
     if len(value) > max_length:
         raise ApplicationError(f"'{key}' is longer than {max_length} characters.", code="bad_request")
+    if "\x00" in value:
+        raise ApplicationError(f"'{key}' must not contain a NUL character.", code="bad_request")
     return value
 
 
@@ -200,6 +206,23 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
         await self.close(code=CLOSE_NOT_LOGGED_IN)
 
     # Actions from the console.
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: object) -> None:
+        """Every frame gets an answer: one that is not a JSON text (binary, too large, too deeply
+        nested, not JSON) an error frame, and the socket stays open."""
+        if text_data is None:
+            problem = "Send text frames holding a JSON object."
+        elif len(text_data) > FRAME_MAX_CHARS:
+            problem = f"A frame may hold at most {FRAME_MAX_CHARS} characters."
+        else:
+            try:
+                content = json.loads(text_data)
+            except (ValueError, RecursionError):
+                problem = "Send a JSON object."
+            else:
+                await self.receive_json(content, **kwargs)
+                return
+        await self._error("", None, ApplicationError(problem, code="bad_request"))
 
     async def receive_json(self, content: object, **kwargs: object) -> None:
         if not isinstance(content, dict):

@@ -283,3 +283,27 @@ async def test_deactivating_a_user_closes_all_their_consoles_at_once(servicer_se
     await sync_to_async(user.save)()  # what the admin's user form does
     await closed_with(first, 4401)
     await closed_with(second, 4401)
+
+
+async def test_frames_that_are_not_json_objects_get_an_error_frame_and_the_socket_stays_open(
+    servicer_seat: Seat,
+) -> None:
+    session = await sync_to_async(_serving)(servicer_seat)
+    alice = await console_connect(servicer_seat.user)
+    for frame in (
+        {"bytes_data": b"\x00\x01"},
+        {"text_data": "not json"},
+        {"text_data": "[" * 100_000 + "]" * 100_000},
+        {"text_data": "[" * 5_000 + "]" * 5_000},
+        {"text_data": "[]"},
+    ):
+        await alice.send_to(**frame)
+        error = await next_frame(alice, "error")
+        assert error["code"] == "bad_request"
+    nul = await _ask(alice, "reply", session_id=session.pk, text="a\u0000b")
+    assert (nul["type"], nul["reason"]) == ("error", "'text' must not contain a NUL character.")
+    note = await _ask(alice, "transfer", session_id=session.pk, to_seat_id=servicer_seat.pk, note="x\u0000")
+    assert (note["type"], note["reason"]) == ("error", "'note' must not contain a NUL character.")
+    pong = await _ask(alice, "ping")
+    assert pong["type"] == "ack", "still open"
+    await alice.disconnect()

@@ -229,6 +229,9 @@ CS_OUTBOX_STREAM_CONCURRENCY = env_int("CS_OUTBOX_STREAM_CONCURRENCY", default=6
 CS_OUTBOX_STREAM_POLL_SECONDS = 1.0
 CS_OUTBOX_LEASE_SECONDS = env_int("CS_OUTBOX_LEASE_SECONDS", default=60, minimum=2, maximum=3600)
 CS_OUTBOX_MAX_BACKOFF_SECONDS = env_int("CS_OUTBOX_MAX_BACKOFF_SECONDS", default=300, minimum=1, maximum=3600)
+# After this many failed attempts a message is marked failed (visible in the admin, retryable): with
+# the default back-off, about an hour of trying. Pacing waits (the rate limit) are not attempts.
+CS_OUTBOX_MAX_ATTEMPTS = env_int("CS_OUTBOX_MAX_ATTEMPTS", default=20, minimum=1, maximum=1000)
 CS_IDLE_SWEEP_SECONDS = env_int("CS_IDLE_SWEEP_SECONDS", default=30, minimum=2, maximum=3600)
 # How long a seat whose last console connection dropped keeps taking new customers (seats.presence).
 CS_PRESENCE_GRACE_SECONDS = env_int("CS_PRESENCE_GRACE_SECONDS", default=30, minimum=1, maximum=3600)

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from robots.models import InboundMessage, OutboundMessage, Robot
-from robots.outbox import outbox_retry_failed
+from robots.outbox import outbox_retry_failed, outbox_stop_trying
 
 
 @admin.register(Robot)
@@ -39,7 +39,7 @@ class OutboundMessageAdmin(admin.ModelAdmin[OutboundMessage]):
     list_filter = ("state", "sender_kind")
     search_fields = ("target_user_id", "ordering_key")
     readonly_fields = [f.name for f in OutboundMessage._meta.fields]
-    actions = ("retry",)
+    actions = ("retry", "stop_trying")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -49,4 +49,13 @@ class OutboundMessageAdmin(admin.ModelAdmin[OutboundMessage]):
         count = outbox_retry_failed(row_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(
             request, _("%(count)d messages queued for delivery again.") % {"count": count}, messages.SUCCESS
+        )
+
+    @admin.action(description=_("Stop trying the selected pending messages (mark them failed)"))
+    def stop_trying(self, request: HttpRequest, queryset: QuerySet[OutboundMessage]) -> None:
+        count = outbox_stop_trying(row_ids=list(queryset.values_list("pk", flat=True)), by=request.user.get_username())
+        self.message_user(
+            request,
+            _("%(count)d messages marked failed; their conversations go on with the next message.") % {"count": count},
+            messages.SUCCESS,
         )

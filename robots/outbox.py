@@ -18,6 +18,7 @@ shared by all workers, so a burst is paced to the IM server's ``http.robot.rate_
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -247,16 +248,22 @@ def outbox_defer(row: OutboundMessage, delay: float) -> None:
 
 
 def outbox_backoff(attempts: int) -> float:
-    """Seconds before the next try after ``attempts`` failed ones: doubling, capped."""
-    return float(min(2.0 ** min(attempts, 30), settings.CS_OUTBOX_MAX_BACKOFF_SECONDS))
+    """Seconds before the next try after ``attempts`` failed ones: doubling, capped, and spread by
+    ±20% so that the rows of an IM server that comes back are not all retried in the same second."""
+    base = min(2.0 ** min(attempts, 30), settings.CS_OUTBOX_MAX_BACKOFF_SECONDS)
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not a secret
 
 
 def outbox_mark_failed_attempt(row: OutboundMessage, exc: BaseException, *, retry_in: float | None) -> None:
     """Count a failed attempt and say why; pending again after ``retry_in`` seconds, or failed for
-    good (None), visibly, so the key moves on to its next row."""
+    good (None, or the last of ``CS_OUTBOX_MAX_ATTEMPTS``), visibly, so the key moves on to its next
+    row. A supervisor can put it back in line (``outbox_retry_failed``)."""
     row.attempts += 1
     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     row.lease_until = None
+    if retry_in is not None and row.attempts >= settings.CS_OUTBOX_MAX_ATTEMPTS:
+        row.last_error = f"gave up after {row.attempts} attempts; last: {row.last_error}"[:2000]
+        retry_in = None
     if retry_in is None:
         row.state = OutboundMessage.State.FAILED
         row.save(update_fields=["attempts", "last_error", "lease_until", "state"])
@@ -352,6 +359,13 @@ def outbox_retry_failed(*, row_ids: list[int]) -> int:
         for key in keys:
             transaction.on_commit(partial(_deliver_inline, key))
     return count
+
+
+def outbox_stop_trying(*, row_ids: list[int], by: str) -> int:
+    """Supervisor action: pending rows are marked failed (kept, visible, retryable), so their
+    conversations move on to their next messages."""
+    rows = OutboundMessage.objects.filter(pk__in=row_ids, state=OutboundMessage.State.PENDING)
+    return rows.update(state=OutboundMessage.State.FAILED, lease_until=None, last_error=f"stopped by {by}"[:2000])
 
 
 def outbox_due_keys(*, limit: int = 500) -> list[str]:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage
-from robots.outbox import outbox_deliver_key, outbox_due_keys, outbox_retry_failed
+from robots.outbox import outbox_backoff, outbox_deliver_key, outbox_due_keys, outbox_retry_failed
 from tests.factories import customer_told
 from tests.support.cs_stack import Stack
 from tests.support.sandbox import Sandbox
@@ -95,3 +95,26 @@ def test_an_undeliverable_message_fails_visibly_and_can_be_retried(lazy_stack: S
     first.refresh_from_db()
     assert first.state == OutboundMessage.State.SENT
     assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["在吗", "你好"]
+
+
+def test_after_the_last_allowed_attempt_a_message_fails_visibly_and_the_next_one_goes(
+    lazy_stack: Stack, sandbox: Sandbox, settings: SettingsWrapper
+) -> None:
+    settings.CS_OUTBOX_MAX_ATTEMPTS = 2
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["一", "二"])
+    sandbox.configure(failMode="http500", failScope="robot", failCount=2)
+    _deliver_until_done(key, timeout=15)
+    first, second = OutboundMessage.objects.filter(ordering_key=key).order_by("id")
+    assert (first.state, first.attempts) == (OutboundMessage.State.FAILED, 2)
+    assert first.last_error.startswith("gave up after 2 attempts; last: ")
+    assert second.state == OutboundMessage.State.SENT
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["二"]
+
+
+def test_back_offs_double_and_are_spread(settings: SettingsWrapper) -> None:
+    settings.CS_OUTBOX_MAX_BACKOFF_SECONDS = 300
+    delays = [outbox_backoff(3) for _ in range(50)]
+    assert all(6.4 <= delay <= 9.6 for delay in delays), "8 s ± 20%"
+    assert len(set(delays)) > 1, "spread, not all the same"
+    assert 240 <= outbox_backoff(20) <= 360, "capped"

@@ -71,3 +71,17 @@ def test_a_servicer_cannot_retry_anything(servicer_seat: Seat) -> None:
     assert response["Location"].startswith("/admin/login/")
     failed.refresh_from_db()
     assert failed.state == OutboundMessage.State.FAILED
+
+
+def test_stop_trying_marks_pending_messages_failed_so_the_conversation_moves_on(
+    client: Client, supervisor: User
+) -> None:
+    stuck = _outbound(OutboundMessage.State.PENDING, "TimeoutError: read timed out")
+    sent = _outbound(OutboundMessage.State.SENT)
+    response = client.post(LIST_URL, {"action": "stop_trying", "_selected_action": [stuck.pk, sent.pk]})
+    assert response.status_code == 302
+    stuck.refresh_from_db()
+    sent.refresh_from_db()
+    assert stuck.state == OutboundMessage.State.FAILED
+    assert stuck.last_error == f"stopped by {supervisor.username}"
+    assert sent.state == OutboundMessage.State.SENT, "only pending messages"

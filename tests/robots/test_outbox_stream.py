@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+import redis
 from django.db import connection
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -160,8 +161,9 @@ def test_an_unexpected_error_is_recorded_and_blocks_only_its_own_conversation(
 
 
 def test_a_burst_over_the_rate_limit_is_paced_not_refused(
-    streamed: Stack, sandbox: Sandbox, settings: SettingsWrapper
+    streamed: Stack, sandbox: Sandbox, settings: SettingsWrapper, redis_client: redis.Redis
 ) -> None:
+    """Both buckets start empty: ours (redis_client empties the limiter's keys) and the sandbox's."""
     settings.WFC_ROBOT_RATE_LIMIT = 20
     sandbox.configure(robotRateLimit=20)  # bursts of 20, then 2 per second; empties its buckets
     customer = streamed.new_customer()

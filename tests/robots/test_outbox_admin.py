@@ -85,3 +85,10 @@ def test_stop_trying_marks_pending_messages_failed_so_the_conversation_moves_on(
     assert stuck.state == OutboundMessage.State.FAILED
     assert stuck.last_error == f"stopped by {supervisor.username}"
     assert sent.state == OutboundMessage.State.SENT, "only pending messages"
+
+
+def test_the_actions_speak_chinese(client: Client) -> None:
+    _outbound(OutboundMessage.State.PENDING)
+    page = client.get(LIST_URL, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "重试所选的发送失败消息" in page
+    assert "停止重试所选的待发消息" in page

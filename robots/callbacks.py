@@ -20,6 +20,7 @@ from typing import Literal
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
+from cs_project.json_input import MAX_DEPTH, json_problem
 from robots.handlers import flow_handlers
 from robots.models import InboundMessage, Robot
 from robots.wfprotocol import CallbackFormatError, CallbackMessage, parse_callback
@@ -43,17 +44,6 @@ class CallbackOutcome:
     message_id: int
 
 
-def _has_nul(value: object) -> bool:
-    """PostgreSQL text and JSONB cannot hold U+0000; such a body is refused, not half-stored."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(item) for item in value)
-    return False
-
-
 # Robots by IM id: (when the entry expires, the row's id, its callback token). Every callback looks
 # its robot up; a cached token that does not match is read again (a rotated token works at once).
 _known_robots: dict[str, tuple[float, int, str]] = {}
@@ -67,7 +57,7 @@ _REFUSED = (403, "unknown robot or wrong callback token")
 
 def _authenticate(robot_id: str, token: str) -> int:
     """The robot's row id, when ``token`` is its callback token."""
-    if _has_nul(robot_id) or len(robot_id) > 64:
+    if json_problem(robot_id) is not None or len(robot_id) > 64:
         raise CallbackRejected(*_REFUSED)
     known = _known_robots.get(robot_id)
     # Constant time: the token is the only thing that authenticates an unsigned callback.
@@ -85,10 +75,12 @@ def _parse(body: bytes) -> CallbackMessage:
         raise CallbackRejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except RecursionError:
+        raise CallbackRejected(400, f"body nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:  # not UTF-8, not JSON, or an integer beyond Python's 4,300 digits
         raise CallbackRejected(400, "body is not JSON") from None
-    if _has_nul(document):
-        raise CallbackRejected(400, "body contains a NUL character")
+    if (reason := json_problem(document)) is not None:
+        raise CallbackRejected(400, f"body {reason}")
     try:
         message = parse_callback(document)
     except CallbackFormatError as exc:

@@ -173,3 +173,28 @@ def test_a_robot_is_looked_up_once_and_a_rotated_token_works_at_once() -> None:
     with pytest.raises(CallbackRejected) as refused:
         accept(old_token, "四")
     assert refused.value.status == 403
+
+
+def _valid_with(fragment: str) -> bytes:
+    """A well-formed callback body whose sender is replaced by a raw JSON fragment."""
+    return json.dumps(_body()).replace('"customer-1"', fragment, 1).encode()
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b'{"a":' * 5000 + b"1" + b"}" * 5000, "body nested deeper than 32 levels"),
+        (_valid_with("[" * 100 + "]" * 100), "body nested deeper than 32 levels"),
+        (_valid_with("9" * 5000), "body is not JSON"),  # beyond Python's 4,300-digit integers
+        (_valid_with('"\\ud800"'), "body contains a lone surrogate (not Unicode text)"),
+        (b"\xff\xfe not utf-8", "body is not JSON"),
+    ],
+    ids=["nested-5000", "nested-100", "huge-integer", "lone-surrogate", "not-utf8"],
+)
+def test_hostile_bodies_get_a_400_with_a_reason_and_nothing_is_stored(
+    cs_robot: Robot, data: bytes, reason: str
+) -> None:
+    url = f"/wfc/callback/{cs_robot.robot_id}?k={cs_robot.callback_token}"
+    response = Client().post(url, data=data, content_type="application/json")
+    assert (response.status_code, response.json()) == (400, {"error": reason})
+    assert not InboundMessage.objects.exists()

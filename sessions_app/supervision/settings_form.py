@@ -6,6 +6,8 @@ placeholder would raise on the next customer, so it is refused here, with the al
 
 from __future__ import annotations
 
+from string import Formatter
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -27,17 +29,22 @@ TEXT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
 
 
 def placeholder_error(text: str, allowed: tuple[str, ...]) -> str | None:
-    """None when ``text.format(...)`` works with the allowed placeholders; else why not."""
+    """None when ``text.format(...)`` works with the allowed placeholders, whatever their values;
+    else why not. Only plain ``{name}``: a format spec (``{ahead:s}``) or an attribute
+    (``{ahead.real}``) would fail, or leak, with the values the services pass."""
     if not allowed:
         return None  # sent as is, never formatted
     try:
-        text.format(**dict.fromkeys(allowed, "x"))
-    except (KeyError, IndexError):
-        return str(_("Unknown placeholder. Allowed: %(names)s.")) % {
-            "names": ", ".join("{" + name + "}" for name in allowed)
-        }
+        fields = [
+            (name, spec, conversion) for _text, name, spec, conversion in Formatter().parse(text) if name is not None
+        ]
     except ValueError:
         return str(_("Unbalanced braces: write {{ and }} for literal braces."))
+    for name, spec, conversion in fields:
+        if name not in allowed or spec or conversion:
+            return str(_("Unknown placeholder. Allowed: %(names)s.")) % {
+                "names": ", ".join("{" + name + "}" for name in allowed)
+            }
     return None
 
 

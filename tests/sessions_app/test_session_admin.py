@@ -122,6 +122,9 @@ def test_settings_are_saved_without_a_restart(client: Client) -> None:
     [
         ("assigned_text", "客服 {nmae} 为您服务。"),
         ("queued_text", "前面还有 {ahead 位"),
+        ("queued_text", "前面还有 {ahead:s} 位"),  # a format spec: fails on the number the flow passes
+        ("queued_text", "前面还有 {ahead.real} 位"),  # an attribute: a 500 in the form before
+        ("rating_prompt_text", "请评价 {url!r}"),
         ("business_days", "1,2,8"),
         ("business_hours_end", "08:00:00"),
     ],

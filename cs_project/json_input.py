@@ -5,12 +5,14 @@ written. A body is parsed with ``json`` (whose own recursion limit turns a patho
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
 MAX_DEPTH = 32  # our documents are a few levels deep; far deeper is an attack
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def json_problem(value: object, depth: int = 0) -> str | None:
@@ -36,6 +38,12 @@ def json_problem(value: object, depth: int = 0) -> str | None:
         if (reason := json_problem(item, depth + 1)) is not None:
             return reason
     return None
+
+
+def storable_text(text: str) -> str:
+    """Free text from outside (a rating's comment) made storable: U+0000 dropped, a lone surrogate
+    replaced by U+FFFD. For text worth keeping whole where refusing it would lose more (the rating)."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 class CheckedJSONParser(JSONParser):

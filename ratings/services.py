@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from cs_project.errors import ApplicationError
+from cs_project.json_input import storable_text
 from ratings.models import Rating
 from robots.models import InboundMessage
 from robots.wfprotocol import CallbackFormatError, CsControl, MessagePayload, control_data
@@ -94,7 +95,9 @@ def rating_from_chat(
             return True
         score, comment = data.get("score"), data.get("comment", "")
         if isinstance(score, int) and not isinstance(score, bool) and 1 <= score <= 5:
-            rating_record(session=last, score=score, comment=str(comment), channel=Rating.Channel.CONTROL)
+            # A comment is kept even when it holds what PostgreSQL cannot store (a NUL): the rating counts.
+            comment_text = storable_text(str(comment))
+            rating_record(session=last, score=score, comment=comment_text, channel=Rating.Channel.CONTROL)
         return True
     text = customer_text(payload)
     if len(text) == 1 and text in "12345":

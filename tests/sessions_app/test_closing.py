@@ -79,6 +79,18 @@ def test_the_rating_control_message_records_the_rating(cs_stack: Stack) -> None:
     assert (rating.score, rating.comment, rating.channel) == (5, "很快", Rating.Channel.CONTROL)
 
 
+def test_a_rating_whose_comment_holds_a_nul_or_a_lone_surrogate_still_counts(cs_stack: Stack) -> None:
+    """The control message's content is JSON in a string: an escaped \\u0000 survives the callback's
+    own checks and used to fail the message (the rating was lost)."""
+    customer, session = _assigned(cs_stack)
+    cs_stack.im.control(customer, CsControl.EXIT)
+    cs_stack.im.wait_for_text(customer, "请为本次服务打分")
+    cs_stack.im.control(customer, CsControl.RATING, {"score": 4, "comment": "好\u0000的\ud800"})
+    wait_until(lambda: Rating.objects.filter(session=session).exists(), timeout=10, what="the rating")
+    rating = Rating.objects.get(session=session)
+    assert (rating.score, rating.comment) == (4, "好的\ufffd")
+
+
 def test_the_servicer_can_end_the_session(cs_stack: Stack) -> None:
     customer, session = _assigned(cs_stack)
     assert session.seat is not None

@@ -12,6 +12,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 MAX_SKEW_SECONDS = 60
@@ -46,9 +47,13 @@ class Verifier:
     seen: dict[str, float] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def verify(self, *, headers: dict[str, str], path: str, body: bytes, now: float | None = None) -> None:
+    def verify(self, *, headers: Mapping[str, str], path: str, body: bytes, now: float | None = None) -> None:
+        """``headers`` as received; their names are compared without regard to case (HTTP)."""
         now = time.time() if now is None else now
-        timestamp, nonce, sent = (headers.get(h, "") for h in (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE))
+        received = {name.lower(): value for name, value in headers.items()}
+        timestamp, nonce, sent = (
+            received.get(h.lower(), "") for h in (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)
+        )
         if not (timestamp.isdigit() and nonce and sent):
             raise AuthRefused("missing or malformed authentication headers")
         if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:

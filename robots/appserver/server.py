@@ -90,7 +90,7 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
             return web.json_response({"error": str(exc)}, status=401)
         except Refused as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep, a 4,300-digit integer
             return web.json_response({"error": "body is not JSON"}, status=400)
         except WfcNotFound:
             return web.json_response({"error": "not found on the IM server", "code": 253}, status=404)

@@ -93,3 +93,21 @@ def test_it_refuses_a_tampered_body(app_server: str) -> None:
 def test_it_refuses_missing_headers(app_server: str) -> None:
     answer = _raw(app_server, "/cs/user/info", {"user_id": "a"}, {HEADER_TIMESTAMP: "1", HEADER_SIGNATURE: "x"})
     assert answer.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"\xff\xfe{}", b"[" * 10_000 + b"]" * 10_000, b'{"user_id": ' + b"9" * 5000 + b"}", b"{not json"],
+    ids=["not-utf8", "nested-10000", "huge-integer", "not-json"],
+)
+def test_a_signed_body_that_is_not_json_gets_a_400_not_a_500(app_server: str, data: bytes) -> None:
+    headers = signed_headers(KEY, path="/cs/user/info", body=data)
+    answer = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
+    assert (answer.status_code, answer.json()) == (400, {"error": "body is not JSON"})
+
+
+def test_header_names_are_read_without_regard_to_case(app_server: str) -> None:
+    data = json.dumps({"user_id": "nobody"}).encode()
+    headers = {name.lower(): value for name, value in signed_headers(KEY, path="/cs/user/info", body=data).items()}
+    answer = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
+    assert answer.status_code == 404, "authenticated (the user just does not exist)"

@@ -1,8 +1,8 @@
 """Servicer consoles as the browser runs them: one websocket each at ``ws/console/``, logged in.
 
 Each console is authenticated with a real Django session cookie (``cs.login_session_key``) and an
-``Origin`` header, as ``AllowedHostsOriginValidator`` requires. Every frame received is handed to
-``on_event`` with its arrival time, so scenarios can match events to what they sent.
+``Origin`` header, the CS server's own URL, as its origin check (cs_project.asgi) requires. Every
+frame received is handed to ``on_event`` with its arrival time, so scenarios can match events to what they sent.
 """
 
 from __future__ import annotations

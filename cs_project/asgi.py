@@ -9,12 +9,14 @@ the event loop and Django's sync thread on the hottest path of the system (docs/
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from cs_project.bootstrap import prepare_environment
 
 prepare_environment()
 
-from django.core.asgi import get_asgi_application  # noqa: E402 - must follow the environment
+from django.conf import settings  # noqa: E402 - must follow the environment
+from django.core.asgi import get_asgi_application  # noqa: E402
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
 from django.core.handlers.exception import convert_exception_to_response  # noqa: E402
 
@@ -22,7 +24,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402 - needs the app registry ready
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator  # noqa: E402
 
 from cs_project.routing import websocket_urlpatterns  # noqa: E402
 
@@ -49,9 +51,33 @@ async def http_application(scope: dict[str, Any], receive: Any, send: Any) -> No
     await handler(scope, receive, send)
 
 
+def websocket_origins() -> list[str]:
+    """Where the consoles' and the live view's pages are served, each with its scheme and port (a
+    page on another port or scheme of the host is another origin and may not open a socket with the
+    user's cookie): the public URL, the trusted origins, and each allowed host on the public URL's
+    scheme and port (the demo at http://localhost:8000 as well as http://127.0.0.1:8000)."""
+    public = urlsplit(settings.CS_PUBLIC_URL)
+    port = f":{public.port}" if public.port else ""
+    hosts = [host for host in settings.ALLOWED_HOSTS if host and not host.startswith((".", "*"))]
+    return [settings.CS_PUBLIC_URL, *settings.CSRF_TRUSTED_ORIGINS, *(f"{public.scheme}://{h}{port}" for h in hosts)]
+
+
+class PublicOriginValidator(OriginValidator):  # type: ignore[misc]  # channels is untyped
+    """Channels' origin check (scheme, host and port), against ``websocket_origins()`` read at each
+    connection, so a changed setting (tests, a reload) applies at once."""
+
+    def __init__(self, application: Any) -> None:
+        super().__init__(application, allowed_origins=[])
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        if parsed_origin is None:
+            return False  # a browser always sends Origin on a websocket
+        return any(self.match_allowed_origin(parsed_origin, origin) for origin in websocket_origins())
+
+
 application = ProtocolTypeRouter(
     {
         "http": http_application,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": PublicOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -52,7 +52,7 @@ async def test_a_wrong_token_is_refused_on_the_lean_path_too() -> None:
     robot = await sync_to_async(cs_robot_get)()
     response = await _post(f"/wfc/callback/{robot.robot_id}?k=wrong", _callback(1))
     assert response["status"] == 403
-    assert json.loads(response["body"]) == {"error": "wrong callback token"}
+    assert json.loads(response["body"]) == {"error": "unknown robot or wrong callback token"}
     assert not await sync_to_async(InboundMessage.objects.exists)()
 
 

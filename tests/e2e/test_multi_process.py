@@ -128,13 +128,16 @@ def _assigned(frames: list[Json]) -> Json:
 
 
 async def _console_frames(
-    url: str, session_key: str, until: Callable[[list[Json]], bool], act: Callable[[], None]
+    url: str, session_key: str, until: Callable[[list[Json]], bool], act: Callable[[], None], *, origin: str
 ) -> list[Json]:
-    """Open a console websocket on ``url``, run ``act`` in a thread, collect frames until ``until``."""
+    """Open a console websocket on ``url`` from a page of ``origin``, run ``act`` in a thread,
+    collect frames until ``until``."""
     frames: list[Json] = []
     async with aiohttp.ClientSession() as client:
         ws_url = url.replace("http://", "ws://") + "/ws/console/"
-        async with client.ws_connect(ws_url, headers={"Cookie": f"sessionid={session_key}", "Origin": url}) as ws:
+        # Behind the proxy every process is reached from the public origin, whatever its own port.
+        headers = {"Cookie": f"sessionid={session_key}", "Origin": origin}
+        async with client.ws_connect(ws_url, headers=headers) as ws:
             hello = json.loads((await ws.receive(timeout=15)).data)
             assert hello["type"] == "hello", hello
             await asyncio.to_thread(act)
@@ -181,7 +184,7 @@ def test_a_console_on_one_asgi_process_gets_what_happens_through_the_other(
                 for frame in frames
             )
 
-        frames = asyncio.run(_console_frames(second_url, key, arrived, customer_asks))
+        frames = asyncio.run(_console_frames(second_url, key, arrived, customer_asks, origin=stack.url))
         session = ServiceSession.objects.get(customer__im_user_id=customer)
         assert _assigned(frames)["session_id"] == session.pk
         # The reply made on the second process reaches the customer through the worker and the IM server.

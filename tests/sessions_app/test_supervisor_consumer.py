@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.test import Client
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from cs_project.asgi import application
 from seats.models import Seat
@@ -23,7 +25,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 def _cookie_for(user: User | None) -> list[tuple[bytes, bytes]]:
-    headers = [(b"origin", b"http://localhost"), (b"host", b"localhost")]
+    headers = [(b"origin", settings.CS_PUBLIC_URL.encode()), (b"host", b"localhost")]
     if user is not None:
         client = Client()
         client.force_login(user)
@@ -110,3 +112,27 @@ async def test_the_feed_closes_once_the_rights_are_withdrawn(
     await database_sync_to_async(seat_status_set)(seat=servicer_seat, status=Seat.Status.AWAY)
     output = await feed.receive_output(timeout=5)
     assert output == {"type": "websocket.close", "code": supervisor_consumer.FORBIDDEN}
+
+
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:9999", "https://127.0.0.1:8000", "http://127.0.0.1"])
+async def test_the_same_host_on_another_scheme_or_port_is_another_origin(
+    supervisor: User, settings: SettingsWrapper, origin: str
+) -> None:
+    settings.CS_PUBLIC_URL = "http://127.0.0.1:8000"
+    headers = [(b"origin", origin.encode()), *(await database_sync_to_async(_cookie_for)(supervisor))[1:]]
+    communicator = WebsocketCommunicator(application, "/ws/supervisor/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+    await communicator.disconnect()
+
+
+async def test_an_allowed_host_on_the_public_scheme_and_port_is_the_same_site(
+    supervisor: User, settings: SettingsWrapper
+) -> None:
+    """The demo opened at http://localhost:8000 rather than http://127.0.0.1:8000 still works."""
+    settings.CS_PUBLIC_URL = "http://127.0.0.1:8000"
+    headers = [(b"origin", b"http://localhost:8000"), *(await database_sync_to_async(_cookie_for)(supervisor))[1:]]
+    communicator = WebsocketCommunicator(application, "/ws/supervisor/", headers=headers)
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    await communicator.disconnect()

@@ -55,14 +55,15 @@ def daphne(settings: SettingsWrapper, transactional_db: None, tmp_path: Path) ->
     """Daphne (the project's entry point) alone on the test database and the test Redis."""
     db = connection.settings_dict
     user, host, port = db["USER"] or "postgres", db["HOST"] or "127.0.0.1", db["PORT"] or 5432
+    http_port = free_port()
     env = {
         **os.environ,
         "DJANGO_DEBUG": "1",
         "DATABASE_URL": f"postgres://{user}@{host}:{port}/{db['NAME']}",
         "REDIS_URL": settings.REDIS_URL,
         "CS_VAR_DIR": str(tmp_path),
+        "CS_PUBLIC_URL": f"http://127.0.0.1:{http_port}",  # the pages' origin (websockets check it)
     }
-    http_port = free_port()
     argv = python(
         "-m", "cs_project.asgi_server", "-b", "127.0.0.1", "-p", str(http_port), "cs_project.asgi:application"
     )

@@ -26,7 +26,8 @@ def cookie_for(user: User) -> str:
 async def console_open(user: User | None = None, *, cookie: str | None = None) -> WebsocketCommunicator:
     """A websocket at ``ws/console/``, as ``user`` (a new login) or with a login's session ``cookie``
     (or anonymous); accepted, hello not read yet."""
-    headers = [(b"origin", b"http://127.0.0.1"), (b"host", b"127.0.0.1")]
+    # The page's origin: the CS server's public URL (cs_project.asgi checks scheme, host and port).
+    headers = [(b"origin", settings.CS_PUBLIC_URL.encode()), (b"host", b"127.0.0.1")]
     if user is not None:
         cookie = await sync_to_async(cookie_for)(user)
     if cookie is not None:

@@ -72,7 +72,10 @@ class PublicOriginValidator(OriginValidator):  # type: ignore[misc]  # channels 
     def valid_origin(self, parsed_origin: Any) -> bool:
         if parsed_origin is None:
             return False  # a browser always sends Origin on a websocket
-        return any(self.match_allowed_origin(parsed_origin, origin) for origin in websocket_origins())
+        try:
+            return any(self.match_allowed_origin(parsed_origin, origin) for origin in websocket_origins())
+        except ValueError:  # a malformed port in the Origin header
+            return False
 
 
 application = ProtocolTypeRouter(

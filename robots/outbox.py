@@ -74,7 +74,7 @@ def outbox_enqueue(
         befriend_first=befriend_first,
     )
     if settings.CS_OUTBOX_DELIVERY == "inline":
-        transaction.on_commit(partial(_deliver_inline, row.ordering_key, rows=1))
+        transaction.on_commit(partial(_deliver_inline, row.ordering_key))
     # Streamed: the table's trigger NOTIFYs the outbox_stream process when the transaction commits.
     return row
 
@@ -107,8 +107,8 @@ def outbox_enqueue_many(sends: Sequence[CsRobotSend]) -> list[int]:
         cursor.execute(_INSERT_MANY, [OutboundMessage.SenderKind.CS_ROBOT.value, PENDING.value, now, now, rows])
         ids = [row[0] for row in cursor.fetchall()]
     if settings.CS_OUTBOX_DELIVERY == "inline":
-        for key in keys:
-            transaction.on_commit(partial(_deliver_inline, key, rows=1))
+        for key in dict.fromkeys(keys):
+            transaction.on_commit(partial(_deliver_inline, key))
     return ids
 
 
@@ -123,11 +123,10 @@ RETURNING id
 """  # noqa: S608 - the table name is ours; every value is a parameter
 
 
-def _deliver_inline(key: str, *, rows: int | None = None) -> None:
-    """One row per row committed (its key's head: the callbacks run in commit order), or the
-    whole key (a retry put back in line)."""
+def _deliver_inline(key: str) -> None:
+    """Every due row of the key, in order (a row behind a head that was backing off goes too)."""
     try:
-        outbox_deliver_key(key=key, rows=rows)
+        outbox_deliver_key(key=key)
     except Exception:
         logger.exception("outbox key %s: inline delivery failed; the row stays pending", key)
 
@@ -254,23 +253,30 @@ def outbox_backoff(attempts: int) -> float:
     return base * random.uniform(0.8, 1.2)  # noqa: S311 - spreading retries, not a secret
 
 
-def outbox_mark_failed_attempt(row: OutboundMessage, exc: BaseException, *, retry_in: float | None) -> None:
+def outbox_mark_failed_attempt(
+    row: OutboundMessage, exc: BaseException, *, retry_in: float | None, counted: bool = True
+) -> None:
     """Count a failed attempt and say why; pending again after ``retry_in`` seconds, or failed for
     good (None, or the last of ``CS_OUTBOX_MAX_ATTEMPTS``), visibly, so the key moves on to its next
-    row. A supervisor can put it back in line (``outbox_retry_failed``)."""
+    row. A supervisor can put it back in line (``outbox_retry_failed``). ``counted=False``: the IM
+    server said "slow down" (code 250), which never uses up the attempts. Only a pending row changes:
+    one that another deliverer sent meanwhile stays sent."""
     row.attempts += 1
     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     row.lease_until = None
-    if retry_in is not None and row.attempts >= settings.CS_OUTBOX_MAX_ATTEMPTS:
+    if retry_in is not None and counted and row.attempts >= settings.CS_OUTBOX_MAX_ATTEMPTS:
         row.last_error = f"gave up after {row.attempts} attempts; last: {row.last_error}"[:2000]
         retry_in = None
+    pending = OutboundMessage.objects.filter(pk=row.pk, state=OutboundMessage.State.PENDING)
     if retry_in is None:
         row.state = OutboundMessage.State.FAILED
-        row.save(update_fields=["attempts", "last_error", "lease_until", "state"])
+        pending.update(attempts=row.attempts, last_error=row.last_error, lease_until=None, state=row.state)
         logger.error("outbox %s failed for good: %s", row, row.last_error)
         return
     row.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-    row.save(update_fields=["attempts", "last_error", "lease_until", "next_attempt_at"])
+    pending.update(
+        attempts=row.attempts, last_error=row.last_error, lease_until=None, next_attempt_at=row.next_attempt_at
+    )
     logger.warning("outbox %s: retry in %.3fs after %s", row, retry_in, type(exc).__name__)
 
 
@@ -293,9 +299,8 @@ def outbox_mark_sent(deliveries: Sequence[tuple[OutboundMessage, int]]) -> None:
         _tell_flow_delivered(references)
 
 
-def outbox_deliver_key(*, key: str, rows: int | None = None) -> float | None:
-    """Deliver a key's due rows in order (inline delivery), at most ``rows`` of them (None: all).
-    Returns seconds until a retry is due, or None.
+def outbox_deliver_key(*, key: str) -> float | None:
+    """Deliver a key's due rows in order (inline delivery). Returns seconds until a retry is due, or None.
 
     1. Claim the key's head row (its lease keeps other deliverers off it).
     2. Ask the sending robot's rate limiter. "Wait": the row stays pending, due after the wait,
@@ -307,9 +312,7 @@ def outbox_deliver_key(*, key: str, rows: int | None = None) -> float | None:
        exponentially; a permanent one fails the row, and the key moves on to its next row.
     """
     limiter = rate_limiter()
-    delivered = 0
-    while (rows is None or delivered < rows) and (row := _claim_head(key)) is not None:
-        delivered += 1
+    while (row := _claim_head(key)) is not None:
         robot: Robot | None = None
         try:
             robot = outbox_sender(row)
@@ -323,12 +326,9 @@ def outbox_deliver_key(*, key: str, rows: int | None = None) -> float | None:
             if not exc.retryable:
                 outbox_mark_failed_attempt(row, exc, retry_in=None)
                 continue
-            delay = (
-                _refusal_wait(limiter, robot, row, exc)
-                if isinstance(exc, WfcRateLimited)
-                else outbox_backoff(row.attempts + 1)
-            )
-            outbox_mark_failed_attempt(row, exc, retry_in=delay)
+            refused = isinstance(exc, WfcRateLimited)
+            delay = _refusal_wait(limiter, robot, row, exc) if refused else outbox_backoff(row.attempts + 1)
+            outbox_mark_failed_attempt(row, exc, retry_in=delay, counted=not refused)
             return delay
         except Exception as exc:
             logger.exception("outbox %s: unexpected error while sending", row)
@@ -363,8 +363,12 @@ def outbox_retry_failed(*, row_ids: list[int]) -> int:
 
 def outbox_stop_trying(*, row_ids: list[int], by: str) -> int:
     """Supervisor action: pending rows are marked failed (kept, visible, retryable), so their
-    conversations move on to their next messages."""
-    rows = OutboundMessage.objects.filter(pk__in=row_ids, state=OutboundMessage.State.PENDING)
+    conversations move on to their next messages. A row being sent right now (leased) is left
+    alone: failing it would let the next one overtake it."""
+    now = timezone.now()
+    rows = OutboundMessage.objects.filter(pk__in=row_ids, state=OutboundMessage.State.PENDING).filter(
+        Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    )
     return rows.update(state=OutboundMessage.State.FAILED, lease_until=None, last_error=f"stopped by {by}"[:2000])
 
 

@@ -48,7 +48,7 @@ from robots.outbox import (
     outbox_ticket,
 )
 from robots.ratelimit import UNLIMITED_REFUSAL_WAIT_SECONDS, AsyncRobotRateLimiter
-from robots.wfprotocol import AsyncRobotSender, MessagePayload, WfcError, WfcRateLimited
+from robots.wfprotocol import AsyncRobotSender, MessagePayload, WfcAuthError, WfcError, WfcRateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ T = TypeVar("T")
 
 CHANNEL = "cs_outbox"  # robots/migrations/0006_outbox_notify.py
 ROBOT_CACHE_SECONDS = 60.0
+ROBOT_CACHE_SIZE = 10_000  # expired entries are dropped when the cache grows past this
 HEARTBEAT_SECONDS = 10.0
 HEARTBEAT_TTL_SECONDS = 45
 
@@ -76,7 +77,10 @@ class OutboxStream:
     def __post_init__(self) -> None:
         self._wake = asyncio.Event()
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-db")
-        self._robots: dict[str, _Known] = {}
+        # Calls to the IM admin API (provisioning a shadow, a friendship) take their own threads, so
+        # a slow admin API never holds up the claims and marks of the database thread.
+        self._admin_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbox-admin")
+        self._robots: dict[tuple[str, str], _Known] = {}
         self._to_mark: list[tuple[OutboundMessage, int, asyncio.Future[None]]] = []
         self._marking: asyncio.Task[None] | None = None
         self._redis = redis.asyncio.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
@@ -97,22 +101,40 @@ class OutboxStream:
                 for helper in helpers:
                     helper.cancel()
                 await self._finish_in_flight()
+                if self._marking is not None:
+                    await asyncio.wait([self._marking], timeout=10)  # what was sent gets marked
                 await self._redis.aclose()
                 await self._db(_close_connection)
                 self._db_thread.shutdown(wait=True)
+                self._admin_threads.shutdown(wait=True)
         logger.info("outbox stream: stopped after %d messages", self.sent_count)
 
     # -- the database thread -------------------------------------------------------------------
 
     async def _db(self, function: Callable[..., T], *args: object) -> T:
+        return await self._in_thread(self._db_thread, function, *args, keep_connection=True)
+
+    async def _admin(self, function: Callable[..., T], *args: object) -> T:
+        return await self._in_thread(self._admin_threads, function, *args, keep_connection=False)
+
+    @staticmethod
+    async def _in_thread(
+        threads: ThreadPoolExecutor, function: Callable[..., T], *args: object, keep_connection: bool
+    ) -> T:
+        """``function`` in one of ``threads``. The database thread keeps its connection; the admin
+        threads, used now and then, give theirs back to the pool after each call."""
+
         def call() -> T:
             try:
                 return function(*args)
             except Exception:
                 close_old_connections()  # a broken connection is replaced on the next call
                 raise
+            finally:
+                if not keep_connection:
+                    connection.close()
 
-        return await asyncio.get_running_loop().run_in_executor(self._db_thread, call)
+        return await asyncio.get_running_loop().run_in_executor(threads, call)
 
     # -- claiming ------------------------------------------------------------------------------
 
@@ -128,6 +150,8 @@ class OutboxStream:
                     rows = []
                     await _wait_any(stop, timeout=1.0)
                 for row in rows:
+                    if row.pk in self.in_flight:
+                        continue  # its lease ran out while this process still sends it: one send only
                     self.in_flight[row.pk] = asyncio.create_task(self._deliver(row), name=f"outbox-{row.pk}")
             await _wait_any(stop, self._wake, timeout=self.poll_seconds)
 
@@ -169,31 +193,40 @@ class OutboxStream:
                 self._wake_in(wait)
                 return
             if row.befriend_first:
-                await self._db(outbox_befriend, row, robot)
+                await self._admin(outbox_befriend, row, robot)
             result = await self._sender.send_message(
                 robot_id=robot.robot_id,
                 secret=robot.secret,
                 conv=outbox_conversation(row),
                 payload=MessagePayload.from_wire(row.payload),
             )
-            await self._mark_sent(row, result.message_uid)
-            self.sent_count += 1
         except WfcError as exc:
             await self._failed(row, robot, exc)
         except Exception as exc:
             logger.exception("outbox %s: unexpected error while sending", row)
             await self._record_failure(row, exc, retry_in=outbox_backoff(row.attempts + 1))
+        else:
+            try:
+                await self._mark_sent(row, result.message_uid)
+            except Exception:
+                # Sent, not marked: its lease expires and it is sent again (at least once, never lost).
+                logger.exception("outbox %s: sent as IM message %s but not marked sent", row, result.message_uid)
+            else:
+                self.sent_count += 1
         finally:
             self.in_flight.pop(row.pk, None)
             self._wake.set()
 
     async def _robot(self, row: OutboundMessage) -> Robot:
-        key = row.shadow_of if row.sender_kind == OutboundMessage.SenderKind.SHADOW else ""
+        key = (row.sender_kind, row.shadow_of)
         known = self._robots.get(key)
-        if known is not None and known.until > time.monotonic():
+        now = time.monotonic()
+        if known is not None and known.until > now:
             return known.robot
-        robot = await self._db(outbox_sender, row)
-        self._robots[key] = _Known(robot, time.monotonic() + ROBOT_CACHE_SECONDS)
+        robot = await self._admin(outbox_sender, row)  # a shadow may be provisioned: admin API calls
+        if len(self._robots) > ROBOT_CACHE_SIZE:
+            self._robots = {k: v for k, v in self._robots.items() if v.until > now}
+        self._robots[key] = _Known(robot, now + ROBOT_CACHE_SECONDS)
         return robot
 
     async def _pace(self, robot: Robot, row: OutboundMessage) -> float:
@@ -209,6 +242,14 @@ class OutboxStream:
             await asyncio.sleep(wait)
 
     async def _failed(self, row: OutboundMessage, robot: Robot | None, exc: WfcError) -> None:
+        if exc.http_status == 401 or isinstance(exc, WfcAuthError):
+            # The robot's secret may have changed since it was cached: read the robots again and
+            # try once more before calling it permanent.
+            cached = bool(self._robots)
+            self._robots.clear()
+            if cached and row.attempts == 0:
+                await self._record_failure(row, exc, retry_in=1.0)
+                return
         if not exc.retryable:
             await self._record_failure(row, exc, retry_in=None)
             return
@@ -221,13 +262,13 @@ class OutboxStream:
             delay = UNLIMITED_REFUSAL_WAIT_SECONDS
         else:
             delay = outbox_backoff(row.attempts + 1)
-        if robot is not None and exc.http_status == 401:
-            self._robots.clear()  # a rotated secret: read the robots again
-        await self._record_failure(row, exc, retry_in=delay)
+        await self._record_failure(row, exc, retry_in=delay, counted=not isinstance(exc, WfcRateLimited))
 
-    async def _record_failure(self, row: OutboundMessage, exc: BaseException, *, retry_in: float | None) -> None:
+    async def _record_failure(
+        self, row: OutboundMessage, exc: BaseException, *, retry_in: float | None, counted: bool = True
+    ) -> None:
         try:
-            await self._db(partial(outbox_mark_failed_attempt, row, exc, retry_in=retry_in))
+            await self._db(partial(outbox_mark_failed_attempt, row, exc, retry_in=retry_in, counted=counted))
         except Exception:
             logger.exception("outbox %s: could not record the failed attempt; its lease will expire", row)
             return
@@ -252,10 +293,12 @@ class OutboxStream:
                 # Sent but not marked: the leases expire and the rows are sent again (at least once).
                 logger.exception("outbox stream: %d messages sent but not marked sent", len(batch))
                 for _row, _uid, done in batch:
-                    done.set_exception(exc)
+                    if not done.done():  # a sender cancelled at shutdown no longer waits
+                        done.set_exception(exc)
             else:
                 for _row, _uid, done in batch:
-                    done.set_result(None)
+                    if not done.done():
+                        done.set_result(None)
 
     async def _finish_in_flight(self) -> None:
         """On stop: let the sends under way finish (their rows are then marked); the rest keep

@@ -323,7 +323,8 @@ class ServiceSettings(models.Model):
         can cache the old row in between); the timeouts bound anything missed, such as a change
         made with SQL, or made in another process (``SERVICE_SETTINGS_LOCAL_SECONDS``).
         """
-        local = _local_settings[0] if _local_settings else None
+        entries = list(_local_settings)  # a copy: another thread may clear the list meanwhile
+        local = entries[0] if entries else None
         if local is not None and local[0] > monotonic():
             return copy.copy(local[1])  # a copy: a caller may change fields (the settings form)
         cached = cache.get(SERVICE_SETTINGS_CACHE_KEY)

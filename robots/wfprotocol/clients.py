@@ -367,7 +367,10 @@ class AsyncRobotSender:
             raise ValueError("base_url must be an http(s) URL")
         self.url = base_url.rstrip("/") + self.PATH
         self._session = session
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=timeout[0], sock_read=timeout[1])
+        # A bound on the whole call too: a server that trickles its answer must not hold a send forever.
+        self._timeout = aiohttp.ClientTimeout(
+            total=timeout[0] + timeout[1], sock_connect=timeout[0], sock_read=timeout[1]
+        )
 
     async def send_message(
         self, *, robot_id: str, secret: str, conv: Conversation, payload: MessagePayload

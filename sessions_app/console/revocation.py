@@ -12,6 +12,7 @@ import hashlib
 import logging
 
 from django.contrib.auth.models import AbstractBaseUser, User
+from django.db import transaction
 from django.http import HttpRequest
 
 from cs_project import layer_sender
@@ -47,4 +48,6 @@ def consoles_close_on_logout(
 
 def consoles_close_on_deactivation(sender: object, instance: User, created: bool, **_: object) -> None:  # noqa: FBT001
     if not created and not instance.is_active:
-        _revoke(user_group(instance.pk))
+        # Once committed: a console reconnecting in between must already find the user inactive.
+        group = user_group(instance.pk)
+        transaction.on_commit(lambda: _revoke(group))

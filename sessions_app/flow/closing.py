@@ -13,7 +13,7 @@ from django.utils import timezone
 from cs_project.sql import json_param
 from robots.wfprotocol import CsControl, control_payload, text_payload
 from sessions_app.events import SessionEvent as SessionEventPayload
-from sessions_app.events import event_to_seat
+from sessions_app.events import event_to_seat, event_to_supervisors
 from sessions_app.flow.assignment import queue_announce_positions, seat_release
 from sessions_app.flow.transcript import customer_send_many, customer_signal, customer_tell
 from sessions_app.hooks import rating_hooks
@@ -108,25 +108,40 @@ SWEEP_BATCH = 200
 BatchAction = Callable[[list[ServiceSession]], int]
 
 
-def _each_locked(session_ids: list[int], state: ServiceSession.State, idle_before: datetime, act: BatchAction) -> int:
+def _each_locked(
+    session_ids: list[int],
+    state: ServiceSession.State,
+    idle_before: datetime,
+    act: BatchAction,
+    *,
+    fallback: Callable[[ServiceSession], bool] | None = None,
+) -> int:
     """Lock the sessions still idle in ``state``, a batch per transaction, and ``act`` on the batch.
-    A batch that fails is logged and rolled back, left to the next sweep; the others go on.
-    Returns how many sessions ``act`` handled."""
+    A batch that fails is rolled back and logged; with a ``fallback`` it is done again one session
+    at a time, so one bad session is left to the next sweep instead of the other 199 with it.
+    Returns how many sessions were handled."""
     done = 0
     for start in range(0, len(session_ids), SWEEP_BATCH):
+        ids = session_ids[start : start + SWEEP_BATCH]
         try:
             with transaction.atomic():
-                # skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
-                batch = list(
-                    ServiceSession.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
-                    .filter(pk__in=session_ids[start : start + SWEEP_BATCH], state=state, idle_since__lt=idle_before)
-                    .select_related("customer", "seat")
-                    .order_by("pk")
-                )
-                done += act(batch)
+                done += act(_locked_batch(ids, state, idle_before))
         except Exception:
             logger.exception("idle sweep: a batch of %s sessions could not be handled", state)
+            if fallback is not None:
+                with transaction.atomic():
+                    done += _one_by_one(fallback)(_locked_batch(ids, state, idle_before))
     return done
+
+
+def _locked_batch(ids: list[int], state: ServiceSession.State, idle_before: datetime) -> list[ServiceSession]:
+    # skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
+    return list(
+        ServiceSession.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
+        .filter(pk__in=ids, state=state, idle_since__lt=idle_before)
+        .select_related("customer", "seat")
+        .order_by("pk")
+    )
 
 
 def _one_by_one(act: Callable[[ServiceSession], bool]) -> BatchAction:
@@ -149,7 +164,9 @@ def _one_by_one(act: Callable[[ServiceSession], bool]) -> BatchAction:
 def _session_events_record(
     sessions: list[ServiceSession], kind: SessionEvent.Kind, *, detail: dict[str, object] | None = None
 ) -> None:
-    """The same timeline event for many sessions (each with its seat), in one INSERT."""
+    """The same timeline event for many sessions (each with its seat), in one INSERT, and one event
+    to the supervisors for the batch (the live view refreshes on any; a post_save per row would
+    publish one per session)."""
     rows = json_param([{"s": session.pk, "t": session.seat_id} for session in sessions])
     table = SessionEvent._meta.db_table
     with connection.cursor() as cursor:
@@ -159,6 +176,8 @@ def _session_events_record(
             " FROM jsonb_array_elements(%s::jsonb) AS u(row)",
             [kind.value, timezone.now(), json_param(detail or {}), rows],
         )
+    first = sessions[0]
+    event_to_supervisors({"type": "session.timeline", "session_id": first.pk, "kind": kind, "seat_id": first.seat_id})
 
 
 def _warn_batch(batch: list[ServiceSession], *, now: datetime, config: ServiceSettings) -> int:
@@ -226,16 +245,20 @@ def idle_sweep() -> dict[str, int]:
         (ServiceSession.State.BOT, timedelta(minutes=config.bot_idle_minutes)),
         (ServiceSession.State.HUMAN, timedelta(minutes=config.human_idle_warning_minutes)),
     )
+    warn = partial(_warn_batch, now=now, config=config)
+    close_one = partial(_close_idle, warned_before=now - grace, config=config)
     for state, warn_after in timers:
         to_warn = _idle_candidates(state, idle_before=now - warn_after, warned_before=None)
-        counts["warned"] += _each_locked(to_warn, state, now - warn_after, partial(_warn_batch, now=now, config=config))
+        counts["warned"] += _each_locked(
+            to_warn, state, now - warn_after, warn, fallback=lambda session: warn([session]) == 1
+        )
         to_close = _idle_candidates(state, idle_before=now - warn_after - grace, warned_before=now - grace)
         close: BatchAction = (
             partial(_close_bot_batch, warned_before=now - grace, config=config)
             if state == ServiceSession.State.BOT
-            else _one_by_one(partial(_close_idle, warned_before=now - grace, config=config))
+            else _one_by_one(close_one)
         )
-        counts["closed"] += _each_locked(to_close, state, now - warn_after - grace, close)
+        counts["closed"] += _each_locked(to_close, state, now - warn_after - grace, close, fallback=close_one)
     queue_timeout = timedelta(minutes=config.queue_timeout_minutes)
     queued = ServiceSession.State.QUEUED
     timed_out = ServiceSession.objects.filter(state=queued, idle_since__lt=now - queue_timeout)

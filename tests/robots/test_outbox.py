@@ -118,3 +118,17 @@ def test_back_offs_double_and_are_spread(settings: SettingsWrapper) -> None:
     assert all(6.4 <= delay <= 9.6 for delay in delays), "8 s ± 20%"
     assert len(set(delays)) > 1, "spread, not all the same"
     assert 240 <= outbox_backoff(20) <= 360, "capped"
+
+
+def test_slow_down_answers_never_use_up_the_attempts(
+    lazy_stack: Stack, sandbox: Sandbox, settings: SettingsWrapper
+) -> None:
+    settings.CS_OUTBOX_MAX_ATTEMPTS = 1
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["慢一点"])
+    sandbox.configure(failMode="error_code", failCode=250, failScope="robot", failCount=1)
+    assert outbox_deliver_key(key=key) is not None
+    row = OutboundMessage.objects.get(ordering_key=key)
+    assert row.state == OutboundMessage.State.PENDING, "code 250 is slow down, not a failure"
+    _deliver_until_done(key, timeout=10)
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["慢一点"]

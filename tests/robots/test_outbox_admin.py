@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from robots.models import OutboundMessage
 from seats.models import Seat
@@ -92,3 +94,12 @@ def test_the_actions_speak_chinese(client: Client) -> None:
     page = client.get(LIST_URL, headers={"accept-language": "zh-hans"}).content.decode()
     assert "重试所选的发送失败消息" in page
     assert "停止重试所选的待发消息" in page
+
+
+def test_stop_trying_leaves_a_message_being_sent_alone(client: Client) -> None:
+    """Failing it now would let the conversation's next message overtake it."""
+    in_flight = _outbound(OutboundMessage.State.PENDING)
+    OutboundMessage.objects.filter(pk=in_flight.pk).update(lease_until=timezone.now() + timedelta(seconds=30))
+    client.post(LIST_URL, {"action": "stop_trying", "_selected_action": [in_flight.pk]})
+    in_flight.refresh_from_db()
+    assert in_flight.state == OutboundMessage.State.PENDING

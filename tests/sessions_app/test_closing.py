@@ -69,25 +69,25 @@ def test_a_single_digit_after_the_prompt_records_the_rating(cs_stack: Stack) -> 
     assert Rating.objects.get(session=session).score == 4
 
 
-def test_the_rating_control_message_records_the_rating(cs_stack: Stack) -> None:
-    customer, session = _assigned(cs_stack)
-    cs_stack.im.control(customer, CsControl.EXIT)
-    cs_stack.im.wait_for_text(customer, "请为本次服务打分")
-    cs_stack.im.control(customer, CsControl.RATING, {"score": 5, "comment": "很快"})
+def _rated_by_control(stack: Stack, data: dict[str, object]) -> Rating:
+    """The customer leaves, is asked for a rating, and answers with the rating control message."""
+    customer, session = _assigned(stack)
+    stack.im.control(customer, CsControl.EXIT)
+    stack.im.wait_for_text(customer, "请为本次服务打分")
+    stack.im.control(customer, CsControl.RATING, data)
     wait_until(lambda: Rating.objects.filter(session=session).exists(), timeout=10, what="the rating")
-    rating = Rating.objects.get(session=session)
+    return Rating.objects.get(session=session)
+
+
+def test_the_rating_control_message_records_the_rating(cs_stack: Stack) -> None:
+    rating = _rated_by_control(cs_stack, {"score": 5, "comment": "很快"})
     assert (rating.score, rating.comment, rating.channel) == (5, "很快", Rating.Channel.CONTROL)
 
 
 def test_a_rating_whose_comment_holds_a_nul_or_a_lone_surrogate_still_counts(cs_stack: Stack) -> None:
     """The control message's content is JSON in a string: an escaped \\u0000 survives the callback's
     own checks and used to fail the message (the rating was lost)."""
-    customer, session = _assigned(cs_stack)
-    cs_stack.im.control(customer, CsControl.EXIT)
-    cs_stack.im.wait_for_text(customer, "请为本次服务打分")
-    cs_stack.im.control(customer, CsControl.RATING, {"score": 4, "comment": "好\u0000的\ud800"})
-    wait_until(lambda: Rating.objects.filter(session=session).exists(), timeout=10, what="the rating")
-    rating = Rating.objects.get(session=session)
+    rating = _rated_by_control(cs_stack, {"score": 4, "comment": "好\u0000的\ud800"})
     assert (rating.score, rating.comment) == (4, "好的\ufffd")
 
 

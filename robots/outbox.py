@@ -28,7 +28,7 @@ from functools import cache, partial
 import redis
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from cs_project.sql import json_param
@@ -64,7 +64,7 @@ def outbox_enqueue(
         raise ValueError("a shadow send needs the IM user whose shadow speaks")
     speaker = "cs" if sender_kind == OutboundMessage.SenderKind.CS_ROBOT else f"shadow:{shadow_of}"
     row = OutboundMessage.objects.create(
-        ordering_key=f"{speaker}>{target_user_id}:{line}",
+        ordering_key=_ordering_key(speaker, target_user_id, line),
         sender_kind=sender_kind,
         shadow_of=shadow_of if sender_kind == OutboundMessage.SenderKind.SHADOW else "",
         target_user_id=target_user_id,
@@ -77,6 +77,11 @@ def outbox_enqueue(
         transaction.on_commit(partial(_deliver_inline, row.ordering_key))
     # Streamed: the table's trigger NOTIFYs the outbox_stream process when the transaction commits.
     return row
+
+
+def _ordering_key(speaker: str, target_user_id: str, line: int) -> str:
+    """One IM conversation: who speaks (the CS Robot, or a customer's shadow) to whom, on which line."""
+    return f"{speaker}>{target_user_id}:{line}"
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ def outbox_enqueue_many(sends: Sequence[CsRobotSend]) -> list[int]:
     if not sends:
         return []
     now = timezone.now()
-    keys = [f"cs>{send.target_user_id}:{send.line}" for send in sends]
+    keys = [_ordering_key("cs", send.target_user_id, send.line) for send in sends]
     rows = json_param(
         [
             {"k": key, "t": send.target_user_id, "l": send.line, "p": send.payload.to_wire(), "r": send.reference}
@@ -164,15 +169,29 @@ def outbox_claim_due(*, limit: int) -> list[OutboundMessage]:
     return list(OutboundMessage.objects.raw(_CLAIM_DUE, params))
 
 
-_CLAIM_DUE = f"""
+def outbox_due_keys(*, limit: int = 500) -> list[str]:
+    """The keys whose head is due: what ``outbox_claim_due`` would claim now (read only)."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_KEYS, [PENDING, now, now, limit])
+        return [key for (key,) in cursor.fetchall()]
+
+
+# A conversation's head is its oldest pending row; it is due when its back-off is over and no
+# deliverer holds it. Params: pending, now, now, limit.
+_DUE_HEADS = f"""
 WITH heads AS (
-  SELECT DISTINCT ON (ordering_key) id, next_attempt_at, lease_until
+  SELECT DISTINCT ON (ordering_key) id, ordering_key, next_attempt_at, lease_until
     FROM {T} WHERE state = %s ORDER BY ordering_key, id
 ), due AS (
-  SELECT id FROM heads
+  SELECT id, ordering_key FROM heads
    WHERE next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
    ORDER BY id LIMIT %s
 )
+"""  # noqa: S608 - the table name is ours; every value is a parameter
+
+_DUE_KEYS = f"{_DUE_HEADS} SELECT ordering_key FROM due"  # noqa: S608 - no value in the text
+_CLAIM_DUE = f"""{_DUE_HEADS}
 UPDATE {T} SET lease_until = %s
  WHERE id IN (SELECT id FROM due)
    AND state = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
@@ -229,9 +248,14 @@ def _rate_wait(limiter: RobotRateLimiter, robot: Robot, row: OutboundMessage) ->
         return 0.0
 
 
+def outbox_robot_refused(robot: Robot | None, exc: WfcError) -> bool:
+    """A 250 from the robot API: the robot's own bucket, which the limiter models. The admin API's
+    single global bucket (shadow creation, friendships) is not ours to model."""
+    return isinstance(exc, WfcRateLimited) and robot is not None and exc.path.startswith("/robot/")
+
+
 def _refusal_wait(limiter: RobotRateLimiter, robot: Robot | None, row: OutboundMessage, exc: WfcError) -> float:
-    if robot is None or not exc.path.startswith("/robot/"):
-        # The admin API's single global bucket (shadow creation, friendships) is not ours to model.
+    if robot is None or not outbox_robot_refused(robot, exc):
         return UNLIMITED_REFUSAL_WAIT_SECONDS
     try:
         return limiter.server_refused(robot_id=robot.robot_id, ticket=outbox_ticket(row))
@@ -370,18 +394,3 @@ def outbox_stop_trying(*, row_ids: list[int], by: str) -> int:
         Q(lease_until__isnull=True) | Q(lease_until__lt=now)
     )
     return rows.update(state=OutboundMessage.State.FAILED, lease_until=None, last_error=f"stopped by {by}"[:2000])
-
-
-def outbox_due_keys(*, limit: int = 500) -> list[str]:
-    """Keys whose head is due (what a deliverer would claim next)."""
-    now = timezone.now()
-    earlier_pending = OutboundMessage.objects.filter(
-        ordering_key=OuterRef("ordering_key"), state=OutboundMessage.State.PENDING, pk__lt=OuterRef("pk")
-    )
-    heads = (
-        OutboundMessage.objects.filter(state=OutboundMessage.State.PENDING, next_attempt_at__lte=now)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .filter(~Exists(earlier_pending))
-        .values_list("ordering_key", flat=True)[:limit]
-    )
-    return list(heads)

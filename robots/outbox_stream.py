@@ -44,6 +44,7 @@ from robots.outbox import (
     outbox_defer,
     outbox_mark_failed_attempt,
     outbox_mark_sent,
+    outbox_robot_refused,
     outbox_sender,
     outbox_ticket,
 )
@@ -253,7 +254,7 @@ class OutboxStream:
         if not exc.retryable:
             await self._record_failure(row, exc, retry_in=None)
             return
-        if isinstance(exc, WfcRateLimited) and robot is not None and exc.path.startswith("/robot/"):
+        if robot is not None and outbox_robot_refused(robot, exc):
             try:
                 delay = await self._limiter.server_refused(robot_id=robot.robot_id, ticket=outbox_ticket(row))
             except redis.RedisError:

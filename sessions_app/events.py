@@ -151,10 +151,10 @@ def timeline_row_saved(sender: object, instance: TimelineRow, created: bool, **k
     the row, not each service, keeps the supervisors' view complete as services are added.
     """
     if created:
-        event: TimelineEvent = {
-            "type": "session.timeline",
-            "session_id": instance.session_id,
-            "kind": instance.kind,
-            "seat_id": instance.seat_id,
-        }
-        event_to_supervisors(event)
+        event_to_supervisors(
+            timeline_event(session_id=instance.session_id, kind=instance.kind, seat_id=instance.seat_id)
+        )
+
+
+def timeline_event(*, session_id: int, kind: str, seat_id: int | None) -> TimelineEvent:
+    return {"type": "session.timeline", "session_id": session_id, "kind": kind, "seat_id": seat_id}

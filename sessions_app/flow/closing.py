@@ -13,7 +13,7 @@ from django.utils import timezone
 from cs_project.sql import json_param
 from robots.wfprotocol import CsControl, control_payload, text_payload
 from sessions_app.events import SessionEvent as SessionEventPayload
-from sessions_app.events import event_to_seat, event_to_supervisors
+from sessions_app.events import event_to_seat, event_to_supervisors, timeline_event
 from sessions_app.flow.assignment import queue_announce_positions, seat_release
 from sessions_app.flow.transcript import customer_send_many, customer_signal, customer_tell
 from sessions_app.hooks import rating_hooks
@@ -50,13 +50,7 @@ def session_close(
         update_fields=["state", "closed_at", "close_reason", "leaving_message", "rated_seat", "awaiting_rating_digit"]
     )
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.CLOSED, seat=seat, detail={"reason": reason})
-    if reason == Reason.QUEUE_TIMEOUT:
-        text = config.queue_timeout_text  # they waited for us: no "you did not reply"
-    elif reason == Reason.IDLE_TIMEOUT:
-        text = config.idle_closed_text
-    else:
-        text = config.closed_text
-    customer_tell(session=session, text=text)
+    customer_tell(session=session, text=_close_text(reason, config))
     signal: dict[str, object] = {"reason": reason}
     url = ratings.link(session=session) if seat is not None and ratings is not None else None
     if url is not None:
@@ -86,6 +80,15 @@ def session_close(
         seat_release(seat_id=seat.pk)
     if was_queued and announce_queue:
         transaction.on_commit(queue_announce_positions)
+
+
+def _close_text(reason: Reason, config: ServiceSettings) -> str:
+    """What the customer is told when a session closes for ``reason``."""
+    if reason == Reason.QUEUE_TIMEOUT:
+        return config.queue_timeout_text  # they waited for us: no "you did not reply"
+    if reason == Reason.IDLE_TIMEOUT:
+        return config.idle_closed_text
+    return config.closed_text
 
 
 def _idle_candidates(
@@ -177,7 +180,7 @@ def _session_events_record(
             [kind.value, timezone.now(), json_param(detail or {}), rows],
         )
     first = sessions[0]
-    event_to_supervisors({"type": "session.timeline", "session_id": first.pk, "kind": kind, "seat_id": first.seat_id})
+    event_to_supervisors(timeline_event(session_id=first.pk, kind=kind, seat_id=first.seat_id))
 
 
 def _warn_batch(batch: list[ServiceSession], *, now: datetime, config: ServiceSettings) -> int:
@@ -199,7 +202,10 @@ def _close_bot_batch(batch: list[ServiceSession], *, warned_before: datetime, co
         return 0
     reason = Reason.IDLE_TIMEOUT
     _session_events_record(to_close, SessionEvent.Kind.CLOSED, detail={"reason": reason})
-    payloads = [text_payload(config.idle_closed_text), control_payload(CsControl.SESSION_CLOSED, {"reason": reason})]
+    payloads = [
+        text_payload(_close_text(reason, config)),
+        control_payload(CsControl.SESSION_CLOSED, {"reason": reason}),
+    ]
     changes: dict[str, object] = {
         "state": ServiceSession.State.CLOSED,
         "closed_at": timezone.now(),

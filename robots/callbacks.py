@@ -12,7 +12,6 @@ import contextlib
 import hmac
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -23,6 +22,7 @@ from django.utils import timezone
 from cs_project.json_input import MAX_DEPTH, json_problem
 from robots.handlers import flow_handlers
 from robots.models import InboundMessage, Robot
+from robots.robot_cache import robot_by_pk, robot_by_robot_id, robot_cache_forget
 from robots.wfprotocol import CallbackFormatError, CallbackMessage, parse_callback
 
 logger = logging.getLogger(__name__)
@@ -44,29 +44,27 @@ class CallbackOutcome:
     message_id: int
 
 
-# Robots by IM id: (when the entry expires, the row's id, its callback token). Every callback looks
-# its robot up; a cached token that does not match is read again (a rotated token works at once).
-_known_robots: dict[str, tuple[float, int, str]] = {}
-KNOWN_ROBOT_SECONDS = 60.0
-
-
 # One answer for an unknown robot and a wrong token: a 404 for the one and a 403 for the other
 # would tell anyone which IM users have a shadow robot, i.e. which customers reached a human.
 _REFUSED = (403, "unknown robot or wrong callback token")
 
 
+def _token_matches(robot: Robot | None, token: str) -> bool:
+    # Constant time: the token is the only thing that authenticates an unsigned callback.
+    return robot is not None and hmac.compare_digest(robot.callback_token.encode(), token.encode())
+
+
 def _authenticate(robot_id: str, token: str) -> int:
-    """The robot's row id, when ``token`` is its callback token."""
+    """The robot's row id, when ``token`` is its callback token. The robot comes from this process's
+    memory (robots.robot_cache); a token that does not match the copy is checked against the row."""
     if json_problem(robot_id) is not None or len(robot_id) > 64:
         raise CallbackRejected(*_REFUSED)
-    known = _known_robots.get(robot_id)
-    # Constant time: the token is the only thing that authenticates an unsigned callback.
-    if known is not None and known[0] > time.monotonic() and hmac.compare_digest(known[2].encode(), token.encode()):
-        return known[1]
-    robot = Robot.objects.filter(robot_id=robot_id).only("pk", "callback_token").first()
-    if robot is None or not hmac.compare_digest(robot.callback_token.encode(), token.encode()):
-        raise CallbackRejected(*_REFUSED)
-    _known_robots[robot_id] = (time.monotonic() + KNOWN_ROBOT_SECONDS, robot.pk, robot.callback_token)
+    robot = robot_by_robot_id(robot_id)
+    if not _token_matches(robot, token):
+        robot = robot_by_robot_id(robot_id, fresh=True)
+        if not _token_matches(robot, token):
+            raise CallbackRejected(*_REFUSED)
+    assert robot is not None  # noqa: S101 - a matching token implies a robot
     return robot.pk
 
 
@@ -117,7 +115,7 @@ def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcom
             )
     except IntegrityError as exc:
         if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != "inbound_unique_per_robot":
-            _known_robots.pop(robot_id, None)  # e.g. a robot row that is gone: never taken for a duplicate
+            robot_cache_forget(robot_id)  # e.g. a robot row that is gone: never taken for a duplicate
             raise
         return CallbackOutcome("duplicate", message.message_id)
     try:
@@ -131,10 +129,10 @@ def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcom
 def inbound_drain(*, robot_pk: int, sender: str) -> int:
     """Act on one conversation's pending messages in server-time order; returns how many.
 
-    Each message is handled in a transaction that holds its row lock. When another worker holds
-    the conversation's oldest pending message, it is draining this conversation and will reach
-    every message committed before it finishes (it looks again after each one), so this call
-    leaves at once (``nowait``) instead of waiting behind that lock (a request thread, or a
+    Each message is claimed and acted on in one transaction that holds its row lock. When another
+    worker holds the conversation's oldest pending message, it is draining this conversation and
+    will reach every message committed before it finishes (it looks again after each one), so this
+    call leaves at once (``nowait``) instead of waiting behind that lock (a request thread, or a
     sweep); it never skips ahead to a younger message, which would break the order.
     """
     handled = 0
@@ -142,21 +140,13 @@ def inbound_drain(*, robot_pk: int, sender: str) -> int:
         if handled and not _has_pending(robot_pk=robot_pk, sender=sender):
             return handled  # one plain read instead of a locking transaction that finds nothing
         try:
-            with transaction.atomic():
-                head = (
-                    InboundMessage.objects.select_for_update(no_key=True, nowait=True, of=("self",))
-                    .select_related("robot")
-                    .filter(robot_id=robot_pk, sender=sender, state=InboundMessage.State.PENDING)
-                    .order_by("server_timestamp", "pk")
-                    .first()
-                )
-                if head is None:
-                    return handled
-                _act_locked(head)
+            acted = _act(_CLAIM_HEAD, [robot_pk, sender])
         except OperationalError as exc:
             if not _lock_not_available(exc):
                 raise
             return handled  # another worker is draining this conversation
+        if not acted:
+            return handled
         handled += 1
 
 
@@ -171,29 +161,52 @@ def _lock_not_available(exc: OperationalError) -> bool:
 
 def inbound_process_one(*, inbound_id: int) -> None:
     """Act on one stored message again (a retry of a failed one), unless it is done meanwhile."""
-    with transaction.atomic():
-        inbound = (
-            InboundMessage.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("robot")
-            .filter(pk=inbound_id, state__in=(InboundMessage.State.PENDING, InboundMessage.State.FAILED))
-            .first()
-        )
-        if inbound is not None:
-            _act_locked(inbound)
+    _act(_CLAIM_ONE, [inbound_id])
 
 
-def _act_locked(inbound: InboundMessage) -> None:
-    """Act on a locked, stored message. A failure leaves it FAILED, visible, and due for a retry."""
+_T = InboundMessage._meta.db_table
+# A claim marks the message done (one attempt more) as it locks it: acting on it then needs no
+# second write, and a failure rolls the claim back with the flow's writes (then ``_failed``).
+_CLAIM = f"UPDATE {_T} SET state = 'done', attempts = attempts + 1, last_error = ''"  # noqa: S608
+# The conversation's oldest pending message, unless another worker holds it (NOWAIT: 55P03).
+_CLAIM_HEAD = f"""{_CLAIM}
+ WHERE id = (SELECT id FROM {_T} WHERE robot_id = %s AND sender = %s AND state = 'pending'
+              ORDER BY server_timestamp, id LIMIT 1 FOR NO KEY UPDATE NOWAIT)
+RETURNING *"""  # noqa: S608 - the table name is ours; every value is a parameter
+_CLAIM_ONE = f"{_CLAIM} WHERE id = %s AND state IN ('pending', 'failed') RETURNING *"
+
+
+def _act(claim: str, params: list[object]) -> bool:
+    """Claim one stored message and act on it, in one transaction; False if there was none to claim.
+
+    A failure undoes the flow's writes and the claim together, and leaves the message FAILED,
+    visible, and due for a retry (its attempt counted). Errors of the claim itself propagate.
+    """
+    inbound: InboundMessage | None = None
     try:
-        act = flow_handlers().inbound
-        with transaction.atomic():  # a savepoint: a failure undoes the CS logic's writes, not the lock
-            handled = act(robot=inbound.robot, inbound=inbound)
+        with transaction.atomic():
+            claimed = list(InboundMessage.objects.raw(claim, params))
+            if not claimed:
+                return False
+            inbound = claimed[0]
+            handled = flow_handlers().inbound(robot=robot_by_pk(inbound.robot_id), inbound=inbound)
+            if not handled:
+                InboundMessage.objects.filter(pk=inbound.pk).update(state=InboundMessage.State.IGNORED)
     except Exception as exc:
-        state, error = InboundMessage.State.FAILED, f"{type(exc).__name__}: {exc}"[:2000]
-        logger.exception("inbound message %s from %s could not be processed", inbound.message_id, inbound.sender)
-    else:
-        state, error = (InboundMessage.State.DONE if handled else InboundMessage.State.IGNORED), ""
-    InboundMessage.objects.filter(pk=inbound.pk).update(state=state, attempts=inbound.attempts + 1, last_error=error)
+        if inbound is None:
+            raise
+        _failed(inbound, exc)
+    return True
+
+
+def _failed(inbound: InboundMessage, exc: Exception) -> None:
+    logger.exception("inbound message %s from %s could not be processed", inbound.message_id, inbound.sender)
+    # Unless another worker has acted on it since the rollback released it.
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    retryable = (InboundMessage.State.PENDING, InboundMessage.State.FAILED)
+    InboundMessage.objects.filter(pk=inbound.pk, state__in=retryable).update(
+        state=InboundMessage.State.FAILED, attempts=inbound.attempts, last_error=error
+    )
 
 
 MAX_INBOUND_ATTEMPTS = 10

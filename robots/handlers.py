@@ -7,14 +7,17 @@ on the way belong to the flow above; the flow registers one ``FlowHandlers`` fro
 
 - ``inbound``: act on a stored message (in its transaction, holding its row lock); False for a
   message that is well-formed but not for the flow (kept as IGNORED).
-- ``delivered``: outbox rows that carried the flow's ``reference`` were accepted by the IM server,
-  which gave them these message ids (``(reference, im_message_id)`` pairs, a batch at a time).
+- ``delivered_sql``: outbox rows that carried the flow's ``reference`` were accepted by the IM
+  server, which gave them message ids. The flow hands over one SQL statement over the relation
+  ``sent(reference bigint, uid bigint)``, which the adapter runs inside the very statement that
+  marks the rows sent (a data-modifying ``WITH``): one statement per batch instead of two. If it
+  fails, the rows are marked sent without it (never unsent for the flow's sake), and the failure
+  is logged.
 - ``profile_read``: the IM server's profile of a user was read (a shadow's first provisioning).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,10 +30,6 @@ class InboundHandler(Protocol):
     def __call__(self, *, robot: Robot, inbound: InboundMessage) -> bool: ...
 
 
-class DeliveredListener(Protocol):
-    def __call__(self, *, deliveries: Sequence[tuple[int, int]]) -> None: ...
-
-
 class ProfileListener(Protocol):
     def __call__(self, *, im_user_id: str, display_name: str, avatar_url: str) -> None: ...
 
@@ -38,7 +37,7 @@ class ProfileListener(Protocol):
 @dataclass(frozen=True)
 class FlowHandlers:
     inbound: InboundHandler
-    delivered: DeliveredListener
+    delivered_sql: str
     profile_read: ProfileListener
 
 

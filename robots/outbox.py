@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -36,8 +37,8 @@ from robots.handlers import flow_handlers
 from robots.im import robot_client
 from robots.models import OutboundMessage, Robot
 from robots.ratelimit import UNLIMITED_REFUSAL_WAIT_SECONDS, RobotRateLimiter
-from robots.services import cs_robot_get, friendship_ensure, shadow_ensure
-from robots.wfprotocol import Conversation, MessagePayload, WfcError, WfcRateLimited
+from robots.services import cs_robot_get, friendship_ensure, robots_forget, shadow_ensure
+from robots.wfprotocol import Conversation, MessagePayload, WfcAuthError, WfcError, WfcRateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -136,23 +137,25 @@ def _deliver_inline(key: str) -> None:
         logger.exception("outbox key %s: inline delivery failed; the row stays pending", key)
 
 
-def _claim_head(key: str) -> OutboundMessage | None:
-    """Claim the oldest pending row of a key, or None if it is not due or someone else has it.
+def _claim_head(key: str) -> tuple[OutboundMessage, bool] | None:
+    """Claim the oldest pending row of a key, or None if it is not due or someone else has it;
+    with it, whether other rows of the key were pending behind it at that moment.
 
     One statement: the conditions are re-checked on the row's latest version under its lock
     (PostgreSQL re-evaluates an UPDATE's WHERE after waiting), so of two deliverers only one claims it.
     """
     now = timezone.now()
     lease = now + timedelta(seconds=settings.CS_OUTBOX_LEASE_SECONDS)
-    claimed = list(OutboundMessage.objects.raw(_CLAIM_HEAD, [lease, key, PENDING, PENDING, now, now]))
-    return claimed[0] if claimed else None
+    claimed = list(OutboundMessage.objects.raw(_CLAIM_HEAD, [lease, key, PENDING, PENDING, now, now, key, PENDING]))
+    # ``behind`` is the statement's extra column, set on the instance by ``raw``.
+    return (claimed[0], bool(getattr(claimed[0], "behind", False))) if claimed else None
 
 
 _CLAIM_HEAD = f"""
 UPDATE {T} SET lease_until = %s
  WHERE id = (SELECT id FROM {T} WHERE ordering_key = %s AND state = %s ORDER BY id LIMIT 1)
    AND state = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
-RETURNING *
+RETURNING *, EXISTS (SELECT 1 FROM {T} AS b WHERE b.ordering_key = %s AND b.state = %s AND b.id > {T}.id) AS behind
 """  # noqa: S608 - the table name is ours; every value is a parameter
 
 
@@ -248,6 +251,19 @@ def _rate_wait(limiter: RobotRateLimiter, robot: Robot, row: OutboundMessage) ->
         return 0.0
 
 
+def outbox_auth_refused_first(row: OutboundMessage, exc: WfcError) -> bool:
+    """A 401 (or a sign error) on a row's first try: the robot's secret may have changed in another
+    process since this one kept it in memory. Every robot kept in memory is dropped, and the row is
+    tried once more (after ``AUTH_RETRY_SECONDS``) before the refusal counts as permanent."""
+    if not (exc.http_status == 401 or isinstance(exc, WfcAuthError)):
+        return False
+    robots_forget()
+    return row.attempts == 0
+
+
+AUTH_RETRY_SECONDS = 1.0
+
+
 def outbox_robot_refused(robot: Robot | None, exc: WfcError) -> bool:
     """A 250 from the robot API: the robot's own bucket, which the limiter models. The admin API's
     single global bucket (shadow creation, friendships) is not ours to model."""
@@ -306,25 +322,63 @@ def outbox_mark_failed_attempt(
 
 def outbox_mark_sent(deliveries: Sequence[tuple[OutboundMessage, int]]) -> None:
     """Rows the IM server accepted, with the message ids it gave: one statement for all of them,
-    then (best effort) the flow learns the ids of the rows that carried its reference."""
+    which also lets the flow record the ids of the rows that carried its reference
+    (``FlowHandlers.delivered_sql``). Should the flow's part fail, the rows are marked sent without
+    it: the IM server has the messages, and a row that looked unsent would be sent again."""
     if not deliveries:
         return
     values = ", ".join(["(%s::bigint, %s::bigint)"] * len(deliveries))
     pairs: list[int] = [number for row, message_uid in deliveries for number in (row.pk, message_uid)]
-    params: list[str | datetime | int] = [OutboundMessage.State.SENT.value, timezone.now(), *pairs]
+    params: list[str | datetime | int] = [*pairs, OutboundMessage.State.SENT.value, timezone.now()]
+    mark = (
+        f"WITH v(id, uid) AS (VALUES {values}), sent AS ("  # noqa: S608 - the table name is ours; values are parameters
+        f" UPDATE {T} SET state = %s, sent_at = %s, attempts = attempts + 1, lease_until = NULL,"
+        f" im_message_uid = v.uid FROM v WHERE {T}.id = v.id RETURNING {T}.reference, v.uid)"
+    )
+    if any(row.reference is not None for row, _uid in deliveries):
+        try:
+            # A savepoint only inside a caller's transaction (tests): a failure must not break it.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext(), connection.cursor() as cursor:
+                cursor.execute(f"{mark}, flow AS ({flow_handlers().delivered_sql}) SELECT 1", params)
+        except Exception:
+            logger.exception("outbox: %d messages sent; the flow could not record their IM ids", len(deliveries))
+        else:
+            return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {T} SET state = %s, sent_at = %s, attempts = attempts + 1, lease_until = NULL,"  # noqa: S608
-            f" im_message_uid = v.uid FROM (VALUES {values}) AS v(id, uid) WHERE {T}.id = v.id",
-            params,
-        )
-    references = [(row.reference, uid) for row, uid in deliveries if row.reference is not None]
-    if references:
-        _tell_flow_delivered(references)
+        cursor.execute(f"{mark} SELECT 1", params)
+
+
+# Keys being delivered inline by a thread of this process, each with "look again when done": a row
+# committed while its key's head is in flight (leased) cannot be claimed by the thread that wrote it,
+# so that thread leaves it to the one delivering the key, which would otherwise stop after its last
+# row without another statement to look for new ones.
+_inline_keys: dict[str, bool] = {}
+_inline_lock = threading.Lock()
 
 
 def outbox_deliver_key(*, key: str) -> float | None:
-    """Deliver a key's due rows in order (inline delivery). Returns seconds until a retry is due, or None.
+    """Deliver a key's due rows in order (inline delivery, one thread per key in this process; a
+    call while another thread delivers the key leaves it to that one, which looks again). Returns
+    seconds until a retry is due, or None."""
+    with _inline_lock:
+        if key in _inline_keys:
+            _inline_keys[key] = True
+            return None
+        _inline_keys[key] = False
+    try:
+        while True:
+            delay = _deliver_key_rows(key)
+            with _inline_lock:
+                if delay is not None or not _inline_keys[key]:
+                    return delay
+                _inline_keys[key] = False
+    finally:
+        with _inline_lock:
+            _inline_keys.pop(key, None)
+
+
+def _deliver_key_rows(key: str) -> float | None:
+    """Deliver a key's due rows in order, until none is left behind the last one sent.
 
     1. Claim the key's head row (its lease keeps other deliverers off it).
     2. Ask the sending robot's rate limiter. "Wait": the row stays pending, due after the wait,
@@ -336,7 +390,8 @@ def outbox_deliver_key(*, key: str) -> float | None:
        exponentially; a permanent one fails the row, and the key moves on to its next row.
     """
     limiter = rate_limiter()
-    while (row := _claim_head(key)) is not None:
+    while (claimed := _claim_head(key)) is not None:
+        row, behind = claimed
         robot: Robot | None = None
         try:
             robot = outbox_sender(row)
@@ -347,8 +402,13 @@ def outbox_deliver_key(*, key: str) -> float | None:
                 return wait
             message_uid = _send(row, robot)
         except WfcError as exc:
+            if outbox_auth_refused_first(row, exc):
+                outbox_mark_failed_attempt(row, exc, retry_in=AUTH_RETRY_SECONDS)
+                return AUTH_RETRY_SECONDS
             if not exc.retryable:
                 outbox_mark_failed_attempt(row, exc, retry_in=None)
+                if not behind:
+                    return None
                 continue
             refused = isinstance(exc, WfcRateLimited)
             delay = _refusal_wait(limiter, robot, row, exc) if refused else outbox_backoff(row.attempts + 1)
@@ -360,18 +420,9 @@ def outbox_deliver_key(*, key: str) -> float | None:
             outbox_mark_failed_attempt(row, exc, retry_in=delay)
             return delay
         outbox_mark_sent([(row, message_uid)])
+        if not behind:
+            return None
     return None
-
-
-def _tell_flow_delivered(deliveries: list[tuple[int, int]]) -> None:
-    """Best effort, after the rows are marked sent: the IM server has the messages, and a failure
-    here must never make a row look unsent (its lease would expire and the customer get it twice)."""
-    try:
-        # A savepoint only inside a caller's transaction (tests): a failure must not break it.
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            flow_handlers().delivered(deliveries=deliveries)
-    except Exception:
-        logger.exception("outbox: %d messages sent, but the flow could not record their IM ids", len(deliveries))
 
 
 def outbox_retry_failed(*, row_ids: list[int]) -> int:

@@ -37,6 +37,8 @@ from django.db import close_old_connections, connection
 from cs_project.health import OUTBOX_HEARTBEAT_KEY
 from robots.models import OutboundMessage, Robot
 from robots.outbox import (
+    AUTH_RETRY_SECONDS,
+    outbox_auth_refused_first,
     outbox_backoff,
     outbox_befriend,
     outbox_claim_due,
@@ -49,7 +51,7 @@ from robots.outbox import (
     outbox_ticket,
 )
 from robots.ratelimit import UNLIMITED_REFUSAL_WAIT_SECONDS, AsyncRobotRateLimiter
-from robots.wfprotocol import AsyncRobotSender, MessagePayload, WfcAuthError, WfcError, WfcRateLimited
+from robots.wfprotocol import AsyncRobotSender, MessagePayload, WfcError, WfcRateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -243,14 +245,10 @@ class OutboxStream:
             await asyncio.sleep(wait)
 
     async def _failed(self, row: OutboundMessage, robot: Robot | None, exc: WfcError) -> None:
-        if exc.http_status == 401 or isinstance(exc, WfcAuthError):
-            # The robot's secret may have changed since it was cached: read the robots again and
-            # try once more before calling it permanent.
-            cached = bool(self._robots)
+        if outbox_auth_refused_first(row, exc):
             self._robots.clear()
-            if cached and row.attempts == 0:
-                await self._record_failure(row, exc, retry_in=1.0)
-                return
+            await self._record_failure(row, exc, retry_in=AUTH_RETRY_SECONDS)
+            return
         if not exc.retryable:
             await self._record_failure(row, exc, retry_in=None)
             return

@@ -16,6 +16,7 @@ from django.utils import timezone
 from robots.handlers import flow_handlers
 from robots.im import callback_url, im_admin, robot_client
 from robots.models import Robot, new_callback_token
+from robots.robot_cache import robot_by_robot_id, robot_cache_forget, robot_remember
 from robots.wfprotocol import WfcNotFound
 
 logger = logging.getLogger(__name__)
@@ -37,6 +38,16 @@ class CsRobotSetupResult:
 
 
 def cs_robot_get() -> Robot:
+    """The CS Robot's row, from this process's memory (robots.robot_cache): every send to a
+    customer is signed by it. Read only; ``cs_robot_setup`` changes a row of its own."""
+    robot = robot_by_robot_id(settings.CS_ROBOT_ID)
+    if robot is None:
+        robot = _cs_robot_row()
+        robot_remember(robot)
+    return robot
+
+
+def _cs_robot_row() -> Robot:
     robot, _created = Robot.objects.get_or_create(robot_id=settings.CS_ROBOT_ID, defaults={"kind": Robot.Kind.CS})
     return robot
 
@@ -50,7 +61,7 @@ def cs_robot_setup(*, rotate_token: bool = False) -> CsRobotSetupResult:
        the ``set_callback`` no-op quirk (§4.1) and clears an omitted callback.
     3. Verify through the robot API, signed with the robot's own secret.
     """
-    robot = cs_robot_get()
+    robot = _cs_robot_row()
     admin = im_admin()
     created_on_im = False
     if not robot.secret:
@@ -73,6 +84,7 @@ def cs_robot_setup(*, rotate_token: bool = False) -> CsRobotSetupResult:
     robot.secret = returned_secret or robot.secret
     robot.provisioned_at = timezone.now()
     robot.save()
+    robot_cache_forget(robot.robot_id)
     if robot_client(robot).get_callback() != url:
         raise RobotSetupError("the IM server did not keep the CS Robot's callback URL")
     logger.info("CS Robot %s set up on the IM server (token rotated: %s)", robot.robot_id, rotate_token)
@@ -136,8 +148,16 @@ def shadow_ensure(*, user_im_id: str) -> Robot:
         robot.secret = returned_secret or robot.secret
         robot.provisioned_at = timezone.now()
         robot.save(update_fields=["secret", "provisioned_at"])
+    robot_cache_forget(robot.robot_id)
     logger.info("shadow %s created for IM user %s", robot.robot_id, user_im_id)
     return robot
+
+
+def robots_forget() -> None:
+    """Drop every robot this process keeps in memory (a send was refused with 401: a secret may
+    have changed elsewhere)."""
+    _provisioned_shadows.clear()
+    robot_cache_forget()
 
 
 def friendship_ensure(*, robot: Robot, user_im_id: str) -> None:

@@ -20,7 +20,7 @@ class SessionsAppConfig(AppConfig):
         from sessions_app.flow.customers import customer_profile_read
         from sessions_app.flow.inbound import inbound_dispatch
         from sessions_app.flow.servicer import seat_status_announce
-        from sessions_app.flow.transcript import messages_delivered
+        from sessions_app.flow.transcript import MESSAGES_DELIVERED_SQL
         from sessions_app.models import SessionEvent
 
         post_save.connect(timeline_row_saved, sender=SessionEvent, dispatch_uid="sessions_app.timeline_to_supervisors")
@@ -31,6 +31,8 @@ class SessionsAppConfig(AppConfig):
         )
         # The Wildfire adapter hands up what belongs to the flow: stored messages, delivery, profiles.
         flow_handlers_register(
-            FlowHandlers(inbound=inbound_dispatch, delivered=messages_delivered, profile_read=customer_profile_read)
+            FlowHandlers(
+                inbound=inbound_dispatch, delivered_sql=MESSAGES_DELIVERED_SQL, profile_read=customer_profile_read
+            )
         )
         seat_status_listener_register(seat_status_announce)

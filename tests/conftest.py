@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from robots.services import robots_forget
 from seats.models import Seat
 from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.models import service_settings_forget
@@ -21,6 +22,12 @@ def _no_cached_service_settings() -> None:
     """Each test's database starts empty: a settings row cached (in the test Redis) by an earlier
     test, or by a process it started, must not outlive it."""
     service_settings_forget()
+
+
+@pytest.fixture(autouse=True)
+def _no_remembered_robots() -> None:
+    """Robots kept in this process's memory (robots.robot_cache) belong to an earlier test's rows."""
+    robots_forget()
 
 
 @pytest.fixture(autouse=True)

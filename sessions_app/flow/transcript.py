@@ -158,19 +158,14 @@ def customer_signal(*, session: ServiceSession, kind: CsControl, data: dict[str,
     return customer_send(session=session, payload=control_payload(kind, data))
 
 
-def messages_delivered(*, deliveries: Sequence[tuple[int, int]]) -> None:
-    """The IM server accepted messages we sent (robots.handlers): keep their IM ids in the
-    transcript, one statement for the batch. ``deliveries``: (message id, IM message id) pairs."""
-    if not deliveries:
-        return
-    table = Message._meta.db_table
-    values = ", ".join(["(%s::bigint, %s::bigint)"] * len(deliveries))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET im_message_id = v.uid FROM (VALUES {values}) AS v(id, uid)"  # noqa: S608
-            f" WHERE {table}.id = v.id AND {table}.im_message_id IS NULL",
-            [number for pair in deliveries for number in pair],
-        )
+_MESSAGE_TABLE = Message._meta.db_table
+# The IM ids of messages we sent (robots.handlers.FlowHandlers.delivered_sql): run by the adapter
+# inside the statement that marks their outbox rows sent, over ``sent(reference, uid)``; the
+# reference of a transcript row's outbox row is the row's id.
+MESSAGES_DELIVERED_SQL = (
+    f"UPDATE {_MESSAGE_TABLE} SET im_message_id = sent.uid FROM sent"  # noqa: S608 - no value in the text
+    f" WHERE {_MESSAGE_TABLE}.id = sent.reference AND {_MESSAGE_TABLE}.im_message_id IS NULL"
+)
 
 
 def customer_text(payload: MessagePayload) -> str:

@@ -11,7 +11,7 @@ class SessionsAppConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth.models import User
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from robots.handlers import FlowHandlers, flow_handlers_register
         from seats.services import seat_status_listener_register
@@ -21,8 +21,10 @@ class SessionsAppConfig(AppConfig):
         from sessions_app.flow.inbound import inbound_dispatch
         from sessions_app.flow.servicer import seat_status_announce
         from sessions_app.flow.transcript import MESSAGES_DELIVERED_SQL
-        from sessions_app.models import SessionEvent
+        from sessions_app.models import FaqEntry, SessionEvent, faq_forget
 
+        post_save.connect(faq_forget, sender=FaqEntry, dispatch_uid="sessions_app.faq_forget_on_save")
+        post_delete.connect(faq_forget, sender=FaqEntry, dispatch_uid="sessions_app.faq_forget_on_delete")
         post_save.connect(timeline_row_saved, sender=SessionEvent, dispatch_uid="sessions_app.timeline_to_supervisors")
         # Open consoles close when their login ends.
         user_logged_out.connect(consoles_close_on_logout, dispatch_uid="sessions_app.consoles_close_on_logout")

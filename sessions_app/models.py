@@ -192,6 +192,35 @@ class FaqEntry(models.Model):
     def phrasings(self) -> list[str]:
         return [self.question, *(line.strip() for line in self.alternatives.splitlines() if line.strip())]
 
+    @classmethod
+    def enabled_entries(cls) -> tuple[FaqEntry, ...]:
+        """The enabled entries in rank order, cached as the settings row is (the bot reads them on
+        every question): this process's copy for ``FAQ_LOCAL_SECONDS``, then the shared cache.
+        Saving or deleting an entry drops both (``faq_forget``, connected in ``AppConfig.ready``)."""
+        entries = list(_local_faq)  # a copy: another thread may clear the list meanwhile
+        if entries and entries[0][0] > monotonic():
+            return entries[0][1]
+        cached = cache.get(FAQ_CACHE_KEY)
+        if not isinstance(cached, tuple):
+            cached = tuple(cls.objects.filter(enabled=True).order_by("rank", "id"))
+            cache.set(FAQ_CACHE_KEY, cached, timeout=SERVICE_SETTINGS_CACHE_SECONDS)
+        _local_faq[:] = [(monotonic() + FAQ_LOCAL_SECONDS, cached)]
+        return cached
+
+
+FAQ_CACHE_KEY = "faq-entries:v1"
+FAQ_LOCAL_SECONDS = 2.0
+_local_faq: list[tuple[float, tuple[FaqEntry, ...]]] = []
+
+
+def faq_forget(**_signal: object) -> None:
+    """Drop every cached copy of the FAQ (the shared one and this process's), now and when the
+    transaction commits (no process can cache the old entries in between); a signal receiver."""
+    _local_faq.clear()
+    cache.delete(FAQ_CACHE_KEY)
+    if _signal:
+        transaction.on_commit(faq_forget)
+
 
 class LeftMessage(models.Model):
     """A message left by a customer whom no servicer could take (out of business hours, nobody

@@ -11,7 +11,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from robots.services import robots_forget
 from seats.models import Seat
 from seats.services import seat_create_with_user, supervisor_create
-from sessions_app.models import service_settings_forget
+from sessions_app.models import faq_forget, service_settings_forget
 
 # Shared fixtures that start real processes: the sandbox IM server and the CS stack.
 pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.support.stack", "tests.support.browser"]
@@ -20,8 +20,9 @@ pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.supp
 @pytest.fixture(autouse=True)
 def _no_cached_service_settings() -> None:
     """Each test's database starts empty: a settings row cached (in the test Redis) by an earlier
-    test, or by a process it started, must not outlive it."""
+    test, or by a process it started, must not outlive it; nor must the FAQ entries."""
     service_settings_forget()
+    faq_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -59,7 +59,7 @@ class FaqAnswerer:
 
     def best_match(self, question: str) -> tuple[FaqEntry, float] | None:
         best: tuple[FaqEntry, float] | None = None
-        for entry in FaqEntry.objects.filter(enabled=True):
+        for entry in FaqEntry.enabled_entries():
             score = max(similarity(question, phrasing) for phrasing in entry.phrasings())
             if best is None or score > best[1]:
                 best = (entry, score)
@@ -100,6 +100,12 @@ class HttpAnswerer:
         return self.fallback.answer(question, customer_id=customer_id)
 
 
+def autoanswer_is_local() -> bool:
+    """Answers come from the FAQ in this process (quick: given in the transaction of the question),
+    not from a remote endpoint (slow: given by a Celery task)."""
+    return not settings.CS_AUTOANSWER_URL
+
+
 def autoanswerer_get(*, threshold: float) -> AutoAnswerer:
     faq = FaqAnswerer(threshold=threshold)
     if settings.CS_AUTOANSWER_URL:
@@ -108,4 +114,4 @@ def autoanswerer_get(*, threshold: float) -> AutoAnswerer:
 
 
 def common_questions(*, limit: int = 5) -> list[str]:
-    return list(FaqEntry.objects.filter(enabled=True).order_by("rank", "id").values_list("question", flat=True)[:limit])
+    return [entry.question for entry in FaqEntry.enabled_entries()[:limit]]

@@ -10,7 +10,7 @@ import logging
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, Q
 from django.utils import timezone
 
 from cs_project.task_queue import task_enqueue
@@ -20,7 +20,7 @@ from robots.wfprotocol import CsControl, MessagePayload, text_payload
 from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.flow.assignment import session_request_human
-from sessions_app.flow.autoanswer import autoanswerer_get, common_questions
+from sessions_app.flow.autoanswer import Answer, autoanswer_is_local, autoanswerer_get, common_questions
 from sessions_app.flow.closing import session_close
 from sessions_app.flow.left_messages import left_message_created
 from sessions_app.flow.servicer import servicer_reply_from_im
@@ -39,16 +39,26 @@ def inbound_dispatch(*, robot: Robot, inbound: InboundMessage) -> bool:
         return False  # group messages reach robots in groups (§5.1); the CS flow is private chats only
     payload = MessagePayload.from_wire(inbound.payload)
     if robot.kind == Robot.Kind.SHADOW:
-        customer = Customer.objects.filter(im_user_id=robot.shadow_of).first()
-        if customer is None:
-            raise ValueError(f"shadow {robot.robot_id} stands for {robot.shadow_of!r}, who is no customer")
-        servicer_reply_from_im(customer=customer, sender_im_id=inbound.sender, payload=payload)
+        if robot.shadow_of is None:  # pragma: no cover - the table's check constraint forbids it
+            raise ValueError(f"shadow {robot.robot_id} stands for no IM user")
+        servicer_reply_from_im(customer_im_id=robot.shadow_of, sender_im_id=inbound.sender, payload=payload)
         return True
-    seat = Seat.objects.filter(im_user_id=inbound.sender).first()
-    if seat is not None:
-        _servicer_command(seat=seat, payload=payload)
-        return True
-    customer_message(inbound=inbound, payload=payload)
+    # The common case in one statement: the sender's open session (locked), with its customer and
+    # seat, and whether the sender is a servicer (who never counts as a customer).
+    session = (
+        ServiceSession.objects.select_for_update(no_key=True, of=("self",))
+        .filter(customer__im_user_id=inbound.sender)
+        .exclude(state=ServiceSession.State.CLOSED)
+        .select_related("customer", "seat")
+        .annotate(sender_is_seat=Exists(Seat.objects.filter(im_user_id=inbound.sender)))
+        .first()
+    )
+    if session is None or getattr(session, "sender_is_seat", False):
+        seat = Seat.objects.filter(im_user_id=inbound.sender).first()
+        if seat is not None:
+            _servicer_command(seat=seat, payload=payload)
+            return True
+    customer_message(inbound=inbound, payload=payload, open_session=session)
     return True
 
 
@@ -139,26 +149,26 @@ def _session_open(*, customer: Customer, line: int, config: ServiceSettings) -> 
     return session
 
 
-def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> None:
-    """A customer wrote to the CS Robot. The customer row is locked: one message at a time each."""
-    # FOR NO KEY UPDATE (as everywhere here: no key ever changes): a transaction that merely writes
-    # a row referencing the customer (a session, a left message) takes only a key-share lock on it
-    # and does not wait for this one, so no such writer can deadlock against this message
-    # (tests/sessions_app/test_relay_concurrency.py).
-    locked = Customer.objects.select_for_update(no_key=True, of=("self",))
-    customer = locked.filter(im_user_id=inbound.sender).first()
-    if customer is None:  # a first contact: created once (two first messages at once: one creates)
-        Customer.objects.get_or_create(im_user_id=inbound.sender)
-        customer = locked.get(im_user_id=inbound.sender)
+def customer_message(
+    *, inbound: InboundMessage, payload: MessagePayload, open_session: ServiceSession | None = None
+) -> None:
+    """A customer wrote to the CS Robot: one message at a time each (the inbound drain takes a
+    conversation's messages in order, one at a time). ``open_session``: the customer's open session,
+    already locked, when the caller found one."""
     config = ServiceSettings.load()
     control = _control_kind(payload)
-    session = (
-        ServiceSession.objects.select_for_update(no_key=True, of=("self",))
-        .filter(customer=customer)
-        .exclude(state=ServiceSession.State.CLOSED)
-        .select_related("customer", "seat")
-        .first()
-    )
+    session = open_session
+    if session is not None:
+        customer = session.customer
+    else:
+        customer = _customer_locked(inbound.sender)
+        session = (
+            ServiceSession.objects.select_for_update(no_key=True, of=("self",))
+            .filter(customer=customer)
+            .exclude(state=ServiceSession.State.CLOSED)
+            .select_related("customer", "seat")
+            .first()
+        )
     opened_now = session is None
     if session is None:
         ratings = rating_hooks()
@@ -194,6 +204,21 @@ def customer_message(*, inbound: InboundMessage, payload: MessagePayload) -> Non
     _act(session=session, payload=payload, control=control, config=config, opened_now=opened_now)
 
 
+def _customer_locked(im_user_id: str) -> Customer:
+    """The customer's row, locked (created at a first contact: of two first messages, one creates).
+
+    FOR NO KEY UPDATE (as everywhere here: no key ever changes): a transaction that merely writes a
+    row referencing the customer (a session, a left message) takes only a key-share lock on it and
+    does not wait for this one, so no such writer can deadlock against this message
+    (tests/sessions_app/test_relay_concurrency.py)."""
+    locked = Customer.objects.select_for_update(no_key=True, of=("self",))
+    customer = locked.filter(im_user_id=im_user_id).first()
+    if customer is None:
+        Customer.objects.get_or_create(im_user_id=im_user_id)
+        customer = locked.get(im_user_id=im_user_id)
+    return customer
+
+
 def _act(
     *,
     session: ServiceSession,
@@ -218,7 +243,13 @@ def _act(
     elif session.state == ServiceSession.State.BOT:
         # The opening message ("你好") was just answered by the welcome: answer it only if the FAQ knows.
         session_id, fallback = session.pk, not opened_now
-        transaction.on_commit(lambda: task_enqueue("sessions_app.tasks.bot_answer_task", session_id, text, fallback))
+        if autoanswer_is_local():  # the FAQ answers at once, in this transaction
+            answer = autoanswerer_get(threshold=config.answer_threshold).answer(text, customer_id="") if text else None
+            _bot_reply(session=session, answer=answer, fallback=fallback, config=config)
+        else:  # a remote answerer may take seconds: a worker waits for it
+            transaction.on_commit(
+                lambda: task_enqueue("sessions_app.tasks.bot_answer_task", session_id, text, fallback)
+            )
     elif session.state == ServiceSession.State.HUMAN and session.seat is not None and session.seat.im_user_id:
         outbox_enqueue(
             sender_kind=OutboundMessage.SenderKind.SHADOW,
@@ -246,6 +277,12 @@ def bot_answer(*, session_id: int, question: str, fallback: bool = True) -> None
             .select_related("customer")
             .first()
         )
-        if session is None or (answer is None and not fallback):
-            return
-        customer_tell(session=session, text=answer.text if answer else config.fallback_text, author=Message.Author.BOT)
+        if session is not None:
+            _bot_reply(session=session, answer=answer, fallback=fallback, config=config)
+
+
+def _bot_reply(*, session: ServiceSession, answer: Answer | None, fallback: bool, config: ServiceSettings) -> None:
+    """The bot's answer, or the fallback text (unless ``fallback`` is off); the session is locked."""
+    if answer is None and not fallback:
+        return
+    customer_tell(session=session, text=answer.text if answer else config.fallback_text, author=Message.Author.BOT)

@@ -42,6 +42,11 @@ def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> M
     if payload.type not in RELAYED_TYPES:
         raise ApplicationError("Only text, image and file messages can be sent.", code="bad_type")
     session = owned_session_lock(session_id=session_id, seat=seat)
+    return _reply_locked(session=session, seat=seat, payload=payload)
+
+
+def _reply_locked(*, session: ServiceSession, seat: Seat, payload: MessagePayload) -> Message:
+    """``servicer_reply`` on a session the caller locked and checked (its seat's, in human mode)."""
     extra = servicer_extra(name=seat.display_name, avatar=seat.avatar_url, servicer_id=str(seat.pk))
     relayed = replace(payload, extra=extra, persist_flag=PersistFlag.PERSIST_AND_COUNT)
     now = timezone.now()
@@ -53,7 +58,7 @@ def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> M
         session.first_human_reply_at = now
         fields.append("first_human_reply_at")
         SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.FIRST_HUMAN_REPLY, seat=seat)
-    # Written with the transcript's sequence number, in one UPDATE.
+    # Written with the transcript's sequence number, in one statement.
     return customer_send(
         session=session, payload=relayed, author=Message.Author.SERVICER, seat=seat, session_fields=fields
     )
@@ -65,28 +70,34 @@ def servicer_end_session(*, session_id: int, seat: Seat) -> None:
     session_close(session=session, reason=ServiceSession.CloseReason.SERVICER_END)
 
 
-def servicer_reply_from_im(*, customer: Customer, sender_im_id: str, payload: MessagePayload) -> None:
-    """A servicer wrote to a customer's shadow in the IM app: relay it, or explain why not."""
-    seat = Seat.objects.filter(im_user_id=sender_im_id).first()
-    session = ServiceSession.objects.filter(customer=customer, state=ServiceSession.State.HUMAN).first()
-    problem = None
-    if seat is None:
+def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: MessagePayload) -> None:
+    """A servicer wrote to a customer's shadow in the IM app: relay it, or explain why not.
+
+    The common case in one statement: the customer's session in human mode (locked), with its seat."""
+    session = (
+        ServiceSession.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("customer", "seat")
+        .filter(customer__im_user_id=customer_im_id, state=ServiceSession.State.HUMAN)
+        .first()
+    )
+    serving = session is not None and session.seat is not None and session.seat.im_user_id == sender_im_id
+    if serving and session is not None and session.seat is not None and payload.type in RELAYED_TYPES:
+        _reply_locked(session=session, seat=session.seat, payload=payload)
+        return
+    if not Customer.objects.filter(im_user_id=customer_im_id).exists():
+        raise ValueError(f"a shadow stands for {customer_im_id!r}, who is no customer")
+    if not serving and not Seat.objects.filter(im_user_id=sender_im_id).exists():
         problem = "您不是客服，无法通过此会话联系客户。"
-    elif session is None or session.seat_id != seat.pk:
+    elif not serving:
         problem = "该客户当前没有由您接待的会话，消息未转发。"
-    elif payload.type not in RELAYED_TYPES:
+    else:
         problem = "暂不支持转发此类消息（仅文字、图片、文件）。"
-    if problem is not None:
-        outbox_enqueue(
-            sender_kind=OutboundMessage.SenderKind.SHADOW,
-            shadow_of=customer.im_user_id,
-            target_user_id=sender_im_id,
-            payload=text_payload(problem),
-        )
-        return
-    if seat is None or session is None:  # pragma: no cover - excluded by the checks above
-        return
-    servicer_reply(session_id=session.pk, seat=seat, payload=payload)
+    outbox_enqueue(
+        sender_kind=OutboundMessage.SenderKind.SHADOW,
+        shadow_of=customer_im_id,
+        target_user_id=sender_im_id,
+        payload=text_payload(problem),
+    )
 
 
 def seat_status_announce(*, seat: Seat) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -11,6 +12,8 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage
 from robots.outbox import outbox_backoff, outbox_deliver_key, outbox_due_keys, outbox_retry_failed
+from sessions_app.flow.transcript import customer_tell
+from sessions_app.models import ServiceSession
 from tests.factories import customer_told
 from tests.support.cs_stack import Stack
 from tests.support.sandbox import Sandbox
@@ -132,3 +135,28 @@ def test_slow_down_answers_never_use_up_the_attempts(
     assert row.state == OutboundMessage.State.PENDING, "code 250 is slow down, not a failure"
     _deliver_until_done(key, timeout=10)
     assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["慢一点"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_row_written_while_its_key_is_in_flight_is_sent_by_the_thread_delivering_it(
+    lazy_stack: Stack, sandbox: Sandbox
+) -> None:
+    """Inline delivery: the thread that commits a row while its key's head is being sent cannot claim
+    it (the head is leased) and leaves it to the delivering thread, which looks again when done."""
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["先到"])
+    sandbox.configure(failMode="delay", failScope="robot", failDelaySeconds=1.0, failCount=1)
+    first = threading.Thread(target=outbox_deliver_key, kwargs={"key": key})
+    first.start()
+    deadline = time.monotonic() + 5
+    while not OutboundMessage.objects.filter(ordering_key=key, lease_until__isnull=False).exists():
+        assert time.monotonic() < deadline, "the first row was never claimed"
+        time.sleep(0.02)
+    session = ServiceSession.objects.get(customer__im_user_id=customer)
+    customer_tell(session=session, text="后到")
+    started = time.monotonic()
+    assert outbox_deliver_key(key=key) is None
+    assert time.monotonic() - started < 0.5, "the second caller waited instead of handing the key over"
+    first.join(timeout=10)
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["先到", "后到"]
+    assert not OutboundMessage.objects.filter(ordering_key=key).exclude(state=OutboundMessage.State.SENT).exists()

@@ -1,0 +1,55 @@
+"""FaqEntry.enabled_entries reads a copy kept by the process for a moment, then the shared cache: the
+bot reads the FAQ on every question. Adding, changing, disabling or deleting an entry is seen by the
+next question in the process that made the change, and by the others once their copy expires."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sessions_app import models
+from sessions_app.models import FAQ_CACHE_KEY, FaqEntry
+
+pytestmark = pytest.mark.django_db
+
+
+def _questions() -> list[str]:
+    return [entry.question for entry in FaqEntry.enabled_entries()]
+
+
+def test_a_second_read_needs_no_statement() -> None:
+    FaqEntry.objects.create(question="运费多少", answer="满 99 包邮。")
+    assert _questions() == ["运费多少"]
+    with CaptureQueriesContext(connection) as counted:
+        assert _questions() == ["运费多少"]
+    assert len(counted) == 0
+
+
+def test_every_change_in_the_admin_is_seen_by_the_next_question() -> None:
+    first = FaqEntry.objects.create(question="运费多少", answer="满 99 包邮。", rank=2)
+    assert _questions() == ["运费多少"]
+    second = FaqEntry.objects.create(question="怎么退货", answer="七天无理由。", rank=1)
+    assert _questions() == ["怎么退货", "运费多少"], "added, in rank order"
+    first.enabled = False
+    first.save()
+    assert _questions() == ["怎么退货"], "disabled"
+    FaqEntry.objects.filter(pk=second.pk).delete()
+    assert _questions() == [], "deleted from a list (a queryset delete)"
+
+
+def test_a_change_made_by_another_process_is_seen_once_the_local_copy_expires(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(models, "FAQ_LOCAL_SECONDS", 0.3)
+    entry = FaqEntry.objects.create(question="运费多少", answer="满 99 包邮。")
+    assert _questions() == ["运费多少"]
+    # Another process saves: the row changes and the shared copy is dropped; this process's stays.
+    FaqEntry.objects.filter(pk=entry.pk).update(question="运费怎么算")
+    cache.delete(FAQ_CACHE_KEY)
+    assert _questions() == ["运费多少"], "this process's copy, for a moment"
+    time.sleep(0.4)
+    assert _questions() == ["运费怎么算"]

@@ -17,12 +17,13 @@ from datetime import timedelta
 from typing import Literal
 
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from cs_project.json_input import MAX_DEPTH, json_problem
 from robots.handlers import flow_handlers
 from robots.models import InboundMessage, Robot
-from robots.robot_cache import robot_by_pk, robot_by_robot_id, robot_cache_forget
+from robots.robot_cache import robot_by_pk, robot_by_robot_id, robot_cache_forget, robot_known
 from robots.wfprotocol import CallbackFormatError, CallbackMessage, parse_callback
 
 logger = logging.getLogger(__name__)
@@ -59,8 +60,9 @@ def _authenticate(robot_id: str, token: str) -> int:
     memory (robots.robot_cache); a token that does not match the copy is checked against the row."""
     if json_problem(robot_id) is not None or len(robot_id) > 64:
         raise CallbackRejected(*_REFUSED)
-    robot = robot_by_robot_id(robot_id)
-    if not _token_matches(robot, token):
+    robot = robot_known(robot_id)
+    if robot is None or not _token_matches(robot, token):
+        # Not remembered, or the token may have been rotated since: one read of the row.
         robot = robot_by_robot_id(robot_id, fresh=True)
         if not _token_matches(robot, token):
             raise CallbackRejected(*_REFUSED)
@@ -200,13 +202,22 @@ def _act(claim: str, params: list[object]) -> bool:
 
 
 def _failed(inbound: InboundMessage, exc: Exception) -> None:
-    logger.exception("inbound message %s from %s could not be processed", inbound.message_id, inbound.sender)
-    # Unless another worker has acted on it since the rollback released it.
+    """The transaction that acted on ``inbound`` raised: it rolled back with its claim, so the
+    message is marked FAILED, its attempt counted, unless it is no longer pending or failed: then it
+    had committed and what raised ran after the commit, or another worker has acted on it since."""
     error = f"{type(exc).__name__}: {exc}"[:2000]
     retryable = (InboundMessage.State.PENDING, InboundMessage.State.FAILED)
-    InboundMessage.objects.filter(pk=inbound.pk, state__in=retryable).update(
-        state=InboundMessage.State.FAILED, attempts=inbound.attempts, last_error=error
+    marked = InboundMessage.objects.filter(pk=inbound.pk, state__in=retryable).update(
+        state=InboundMessage.State.FAILED, attempts=F("attempts") + 1, last_error=error
     )
+    if marked:
+        logger.exception("inbound message %s from %s could not be processed", inbound.message_id, inbound.sender)
+    else:
+        logger.exception(
+            "inbound message %s from %s was acted on; a step after its commit failed",
+            inbound.message_id,
+            inbound.sender,
+        )
 
 
 MAX_INBOUND_ATTEMPTS = 10

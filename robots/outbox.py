@@ -251,14 +251,19 @@ def _rate_wait(limiter: RobotRateLimiter, robot: Robot, row: OutboundMessage) ->
         return 0.0
 
 
-def outbox_auth_refused_first(row: OutboundMessage, exc: WfcError) -> bool:
-    """A 401 (or a sign error) on a row's first try: the robot's secret may have changed in another
-    process since this one kept it in memory. Every robot kept in memory is dropped, and the row is
-    tried once more (after ``AUTH_RETRY_SECONDS``) before the refusal counts as permanent."""
+def outbox_auth_refused(exc: WfcError) -> bool:
+    """A 401 (or a sign error): the robot's secret may have changed in another process since this
+    one kept it in memory, so every robot kept in memory is dropped (the caller drops its own)."""
     if not (exc.http_status == 401 or isinstance(exc, WfcAuthError)):
         return False
     robots_forget()
-    return row.attempts == 0
+    return True
+
+
+def outbox_auth_refused_first(row: OutboundMessage, exc: WfcError) -> bool:
+    """An auth refusal (``outbox_auth_refused``) on a row's first try: the row is tried once more,
+    with the robot read afresh, before the refusal counts as permanent."""
+    return outbox_auth_refused(exc) and row.attempts == 0
 
 
 AUTH_RETRY_SECONDS = 1.0
@@ -359,22 +364,33 @@ _inline_lock = threading.Lock()
 def outbox_deliver_key(*, key: str) -> float | None:
     """Deliver a key's due rows in order (inline delivery, one thread per key in this process; a
     call while another thread delivers the key leaves it to that one, which looks again). Returns
-    seconds until a retry is due, or None."""
+    seconds until a retry is due, or None.
+
+    Inline delivery is for in-process tests: the hand-off is per process, and a row left due
+    later (a back-off, a pace) is sent by the next delivery of its key, not by a timer; production
+    delivers through ``outbox_stream``, which looks again for due rows on its own.
+    """
     with _inline_lock:
         if key in _inline_keys:
             _inline_keys[key] = True
             return None
         _inline_keys[key] = False
+    done = False
     try:
         while True:
             delay = _deliver_key_rows(key)
             with _inline_lock:
+                # Decided and let go of under one lock: a caller that comes after this finds the
+                # key free and delivers it itself, rather than leaving it to a thread on its way out.
                 if delay is not None or not _inline_keys[key]:
+                    _inline_keys.pop(key, None)
+                    done = True
                     return delay
                 _inline_keys[key] = False
     finally:
-        with _inline_lock:
-            _inline_keys.pop(key, None)
+        if not done:
+            with _inline_lock:
+                _inline_keys.pop(key, None)
 
 
 def _deliver_key_rows(key: str) -> float | None:
@@ -403,8 +419,10 @@ def _deliver_key_rows(key: str) -> float | None:
             message_uid = _send(row, robot)
         except WfcError as exc:
             if outbox_auth_refused_first(row, exc):
-                outbox_mark_failed_attempt(row, exc, retry_in=AUTH_RETRY_SECONDS)
-                return AUTH_RETRY_SECONDS
+                # Inline delivery has no timer to come back later: the second try is now, with
+                # the robot read afresh (a second refusal fails the row).
+                outbox_mark_failed_attempt(row, exc, retry_in=0)
+                continue
             if not exc.retryable:
                 outbox_mark_failed_attempt(row, exc, retry_in=None)
                 if not behind:

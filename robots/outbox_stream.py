@@ -38,7 +38,7 @@ from cs_project.health import OUTBOX_HEARTBEAT_KEY
 from robots.models import OutboundMessage, Robot
 from robots.outbox import (
     AUTH_RETRY_SECONDS,
-    outbox_auth_refused_first,
+    outbox_auth_refused,
     outbox_backoff,
     outbox_befriend,
     outbox_claim_due,
@@ -245,10 +245,11 @@ class OutboxStream:
             await asyncio.sleep(wait)
 
     async def _failed(self, row: OutboundMessage, robot: Robot | None, exc: WfcError) -> None:
-        if outbox_auth_refused_first(row, exc):
+        if outbox_auth_refused(exc):
             self._robots.clear()
-            await self._record_failure(row, exc, retry_in=AUTH_RETRY_SECONDS)
-            return
+            if row.attempts == 0:
+                await self._record_failure(row, exc, retry_in=AUTH_RETRY_SECONDS)
+                return
         if not exc.retryable:
             await self._record_failure(row, exc, retry_in=None)
             return

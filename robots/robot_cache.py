@@ -25,10 +25,17 @@ _by_robot_id: dict[str, tuple[float, Robot]] = {}
 _by_pk: dict[int, tuple[float, Robot]] = {}
 
 
+def robot_known(robot_id: str) -> Robot | None:
+    """The robot with this IM id if this process remembers it (no statement), else None."""
+    if (known := _by_robot_id.get(robot_id)) is not None and known[0] > time.monotonic():
+        return known[1]
+    return None
+
+
 def robot_by_robot_id(robot_id: str, *, fresh: bool = False) -> Robot | None:
     """The robot with this IM id, or None; from memory unless ``fresh`` or not known yet."""
-    if not fresh and (known := _by_robot_id.get(robot_id)) is not None and known[0] > time.monotonic():
-        return known[1]
+    if not fresh and (known := robot_known(robot_id)) is not None:
+        return known
     robot = Robot.objects.filter(robot_id=robot_id).first()
     if robot is None:
         robot_cache_forget(robot_id)

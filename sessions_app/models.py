@@ -5,11 +5,11 @@ from datetime import time
 from time import monotonic
 from typing import Any
 
-from django.core.cache import cache
 from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cs_project.shared_cache import shared_cached, shared_forget
 from seats.models import Seat
 
 
@@ -200,10 +200,12 @@ class FaqEntry(models.Model):
         entries = list(_local_faq)  # a copy: another thread may clear the list meanwhile
         if entries and entries[0][0] > monotonic():
             return entries[0][1]
-        cached = cache.get(FAQ_CACHE_KEY)
-        if not isinstance(cached, tuple):
-            cached = tuple(cls.objects.filter(enabled=True).order_by("rank", "id"))
-            cache.set(FAQ_CACHE_KEY, cached, timeout=SERVICE_SETTINGS_CACHE_SECONDS)
+        cached = shared_cached(
+            FAQ_CACHE_KEY,
+            lambda: tuple(cls.objects.filter(enabled=True).order_by("rank", "id")),
+            accept=lambda value: isinstance(value, tuple),
+            timeout=SERVICE_SETTINGS_CACHE_SECONDS,
+        )
         _local_faq[:] = [(monotonic() + FAQ_LOCAL_SECONDS, cached)]
         return cached
 
@@ -217,7 +219,7 @@ def faq_forget(**_signal: object) -> None:
     """Drop every cached copy of the FAQ (the shared one and this process's), now and when the
     transaction commits (no process can cache the old entries in between); a signal receiver."""
     _local_faq.clear()
-    cache.delete(FAQ_CACHE_KEY)
+    shared_forget(FAQ_CACHE_KEY)
     if _signal:
         transaction.on_commit(faq_forget)
 
@@ -254,7 +256,7 @@ _local_settings: list[tuple[float, ServiceSettings]] = []
 def service_settings_forget() -> None:
     """Drop every cached copy of the settings row (the shared one and this process's)."""
     _local_settings.clear()
-    cache.delete(SERVICE_SETTINGS_CACHE_KEY)
+    shared_forget(SERVICE_SETTINGS_CACHE_KEY)
 
 
 class ServiceSettings(models.Model):
@@ -356,12 +358,12 @@ class ServiceSettings(models.Model):
         local = entries[0] if entries else None
         if local is not None and local[0] > monotonic():
             return copy.copy(local[1])  # a copy: a caller may change fields (the settings form)
-        cached = cache.get(SERVICE_SETTINGS_CACHE_KEY)
-        if isinstance(cached, cls):
-            settings_row = cached
-        else:
-            settings_row, _created = cls.objects.get_or_create(pk=1)
-            cache.set(SERVICE_SETTINGS_CACHE_KEY, settings_row, timeout=SERVICE_SETTINGS_CACHE_SECONDS)
+        settings_row = shared_cached(
+            SERVICE_SETTINGS_CACHE_KEY,
+            lambda: cls.objects.get_or_create(pk=1)[0],
+            accept=lambda value: isinstance(value, cls),
+            timeout=SERVICE_SETTINGS_CACHE_SECONDS,
+        )
         _local_settings[:] = [(monotonic() + SERVICE_SETTINGS_LOCAL_SECONDS, copy.copy(settings_row))]
         return settings_row
 

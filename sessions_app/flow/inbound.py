@@ -244,7 +244,8 @@ def _act(
         # The opening message ("你好") was just answered by the welcome: answer it only if the FAQ knows.
         session_id, fallback = session.pk, not opened_now
         if autoanswer_is_local():  # the FAQ answers at once, in this transaction
-            answer = autoanswerer_get(threshold=config.answer_threshold).answer(text, customer_id="") if text else None
+            answerer = autoanswerer_get(threshold=config.answer_threshold)
+            answer = answerer.answer(text, customer_id=session.customer.im_user_id) if text else None
             _bot_reply(session=session, answer=answer, fallback=fallback, config=config)
         else:  # a remote answerer may take seconds: a worker waits for it
             transaction.on_commit(

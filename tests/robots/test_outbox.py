@@ -10,8 +10,10 @@ import pytest
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from robots.models import OutboundMessage
+from robots.models import OutboundMessage, Robot
 from robots.outbox import outbox_backoff, outbox_deliver_key, outbox_due_keys, outbox_retry_failed
+from robots.robot_cache import robot_remember
+from robots.services import robots_forget
 from sessions_app.flow.transcript import customer_tell
 from sessions_app.models import ServiceSession
 from tests.factories import customer_told
@@ -157,6 +159,39 @@ def test_a_row_written_while_its_key_is_in_flight_is_sent_by_the_thread_deliveri
     started = time.monotonic()
     assert outbox_deliver_key(key=key) is None
     assert time.monotonic() - started < 0.5, "the second caller waited instead of handing the key over"
+    later = OutboundMessage.objects.filter(ordering_key=key).order_by("pk").last()
+    assert later is not None
+    assert (later.state, later.attempts) == (OutboundMessage.State.PENDING, 0), "left to the delivering thread"
     first.join(timeout=10)
+    assert not first.is_alive()
+    later.refresh_from_db()
+    assert later.state == OutboundMessage.State.SENT, "sent by the thread that was delivering the key"
     assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["先到", "后到"]
     assert not OutboundMessage.objects.filter(ordering_key=key).exclude(state=OutboundMessage.State.SENT).exists()
+
+
+def test_a_refused_signature_is_tried_again_at_once_with_the_robot_read_afresh(lazy_stack: Stack) -> None:
+    """Another process set the robot up again (a new secret): this process's copy signs with the old
+    one, the IM server answers 401, and the row is sent on the second try, in the same delivery."""
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["换过密钥"])
+    stale = Robot.objects.get(robot_id=lazy_stack.cs_robot)
+    stale.secret = "an-old-secret"
+    robot_remember(stale)
+    assert outbox_deliver_key(key=key) is None
+    row = OutboundMessage.objects.get(ordering_key=key)
+    assert (row.state, row.attempts) == (OutboundMessage.State.SENT, 2)
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["换过密钥"]
+
+
+def test_a_second_refusal_fails_the_row_visibly(lazy_stack: Stack) -> None:
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["密钥错了"])
+    Robot.objects.filter(robot_id=lazy_stack.cs_robot).update(secret="wrong-everywhere")
+    try:
+        assert outbox_deliver_key(key=key) is None
+        row = OutboundMessage.objects.get(ordering_key=key)
+        assert (row.state, row.attempts) == (OutboundMessage.State.FAILED, 2)
+        assert "401" in row.last_error or "auth" in row.last_error.lower()
+    finally:
+        robots_forget()

@@ -7,10 +7,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cs_project.shared_cache import shared_forget
 from sessions_app import models
 from sessions_app.models import FAQ_CACHE_KEY, FaqEntry
 
@@ -21,9 +21,23 @@ def _questions() -> list[str]:
     return [entry.question for entry in FaqEntry.enabled_entries()]
 
 
-def test_a_second_read_needs_no_statement() -> None:
+def test_a_second_read_needs_no_statement_and_no_trip_to_the_shared_cache(monkeypatch: pytest.MonkeyPatch) -> None:
     FaqEntry.objects.create(question="运费多少", answer="满 99 包邮。")
     assert _questions() == ["运费多少"]
+
+    def no_shared_read(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("the shared cache was read: this process's copy was not used")
+
+    monkeypatch.setattr(models, "shared_cached", no_shared_read)
+    with CaptureQueriesContext(connection) as counted:
+        assert _questions() == ["运费多少"]
+    assert len(counted) == 0
+
+
+def test_another_process_reads_the_shared_copy_without_a_statement() -> None:
+    FaqEntry.objects.create(question="运费多少", answer="满 99 包邮。")
+    assert _questions() == ["运费多少"]
+    models._local_faq.clear()  # as in another process, which kept no copy of its own
     with CaptureQueriesContext(connection) as counted:
         assert _questions() == ["运费多少"]
     assert len(counted) == 0
@@ -49,7 +63,7 @@ def test_a_change_made_by_another_process_is_seen_once_the_local_copy_expires(
     assert _questions() == ["运费多少"]
     # Another process saves: the row changes and the shared copy is dropped; this process's stays.
     FaqEntry.objects.filter(pk=entry.pk).update(question="运费怎么算")
-    cache.delete(FAQ_CACHE_KEY)
+    shared_forget(FAQ_CACHE_KEY)
     assert _questions() == ["运费多少"], "this process's copy, for a moment"
     time.sleep(0.4)
     assert _questions() == ["运费怎么算"]

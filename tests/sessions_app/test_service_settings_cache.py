@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from cs_project.shared_cache import shared_forget
 from sessions_app import models
 from sessions_app.models import SERVICE_SETTINGS_CACHE_KEY, ServiceSettings
 
@@ -31,13 +32,17 @@ def test_a_save_is_seen_by_the_next_load() -> None:
     assert ServiceSettings.load().welcome_text == "新的欢迎语"
 
 
-def test_a_copy_cached_by_another_process_is_dropped_by_a_save() -> None:
+def test_a_reader_that_loaded_the_old_row_cannot_put_it_back_after_a_save() -> None:
     config = ServiceSettings.load()
+    # Another process reads the row before the save commits and caches it just after: the save
+    # moved the shared cache to a new generation, which that late copy is not stored under.
+    generation = cache.get(f"{SERVICE_SETTINGS_CACHE_KEY}:gen", 0)
     stale = ServiceSettings.objects.get(pk=1)
     stale.welcome_text = "旧的"
-    cache.set(SERVICE_SETTINGS_CACHE_KEY, stale)  # as another process would have cached it
     config.welcome_text = "改过的"
     config.save()
+    cache.set(f"{SERVICE_SETTINGS_CACHE_KEY}:{generation}", stale)
+    models._local_settings.clear()  # as in another process, which kept no copy of its own
     assert ServiceSettings.load().welcome_text == "改过的"
 
 
@@ -48,7 +53,7 @@ def test_a_change_made_by_another_process_is_seen_once_the_local_copy_expires(
     assert ServiceSettings.load().welcome_text != "别处改的"
     # Another process saves: the row changes and the shared copy is dropped; this process's stays.
     ServiceSettings.objects.filter(pk=1).update(welcome_text="别处改的")
-    cache.delete(SERVICE_SETTINGS_CACHE_KEY)
+    shared_forget(SERVICE_SETTINGS_CACHE_KEY)
     with CaptureQueriesContext(connection) as counted:
         assert ServiceSettings.load().welcome_text != "别处改的", "this process's copy, for a moment"
     assert len(counted) == 0

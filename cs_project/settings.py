@@ -189,7 +189,7 @@ CACHES = {
 
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "cs_project.channel_layer.BatchReceivingRedisChannelLayer",
         "CONFIG": {
             # redis-py 8 reads with a 5 s socket timeout by default, as long as channels_redis's blocking
             # receive (BZPOPMIN, 5 s): an idle console's receive then timed out and its websocket died.

@@ -23,7 +23,7 @@ def shared_cached(key: str, load: Callable[[], T], *, accept: Callable[[object],
     versioned = f"{key}:{generation}"
     value = cache.get(versioned)
     if accept(value):
-        return cast(T, value)  # ``accept`` checked its type
+        return cast("T", value)  # ``accept`` checked its type
     loaded = load()
     cache.set(versioned, loaded, timeout=timeout)
     return loaded

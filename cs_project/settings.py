@@ -72,6 +72,10 @@ CS_ROBOT_ID = env_im_id("CS_ROBOT_ID", default="cs_robot")
 CS_AUTOANSWER_URL = env_url("CS_AUTOANSWER_URL", default="") if env_str("CS_AUTOANSWER_URL", default="") else ""
 CS_AUTOANSWER_TIMEOUT = env_int("CS_AUTOANSWER_TIMEOUT_SECONDS", default=3, minimum=1, maximum=30)
 WFC_TIMEOUT_SECONDS = env_int("WFC_TIMEOUT_SECONDS", default=5, minimum=1, maximum=60)
+# How long the outbox waits for the answer to a message it sent: longer than a paused IM server (a GC
+# pause, an overloaded node) takes to answer, so that the answer comes and the message goes once.
+# Without an answer the outcome is unknown: nothing more is sent until the server answers again.
+WFC_SEND_TIMEOUT_SECONDS = env_int("WFC_SEND_TIMEOUT_SECONDS", default=30, minimum=1, maximum=300)
 # The IM server's http.robot.rate_limit, same number and meaning: N requests per robot per 10 s (bursts
 # of N, N/10 per second sustained). The outbox paces each robot to it; 0 turns client-side pacing off.
 WFC_ROBOT_RATE_LIMIT = env_int("WFC_ROBOT_RATE_LIMIT", default=1000, minimum=0, maximum=2**31 - 1)
@@ -228,6 +232,12 @@ CS_OUTBOX_DELIVERY = env_choice("CS_OUTBOX_DELIVERY", choices=("stream", "inline
 CS_OUTBOX_STREAM_CONCURRENCY = env_int("CS_OUTBOX_STREAM_CONCURRENCY", default=64, minimum=1, maximum=1024)
 CS_OUTBOX_STREAM_POLL_SECONDS = 1.0
 CS_OUTBOX_LEASE_SECONDS = env_int("CS_OUTBOX_LEASE_SECONDS", default=60, minimum=2, maximum=3600)
+if CS_OUTBOX_LEASE_SECONDS <= WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS:
+    # A claim that expires while its send still waits for an answer lets another deliverer send it too.
+    raise EnvError(
+        "CS_OUTBOX_LEASE_SECONDS",
+        f"must exceed WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS, {WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS}",
+    )
 CS_OUTBOX_MAX_BACKOFF_SECONDS = env_int("CS_OUTBOX_MAX_BACKOFF_SECONDS", default=300, minimum=1, maximum=3600)
 # After this many failed attempts a message is marked failed (visible in the admin, retryable): with
 # the default back-off, about an hour of trying. Pacing waits (the rate limit) are not attempts.

@@ -22,7 +22,7 @@ import random
 import threading
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import cache, partial
 
@@ -38,7 +38,14 @@ from robots.im import robot_client
 from robots.models import OutboundMessage, Robot
 from robots.ratelimit import UNLIMITED_REFUSAL_WAIT_SECONDS, RobotRateLimiter
 from robots.services import cs_robot_get, friendship_ensure, robots_forget, shadow_ensure
-from robots.wfprotocol import Conversation, MessagePayload, WfcAuthError, WfcError, WfcRateLimited
+from robots.wfprotocol import (
+    Conversation,
+    MessagePayload,
+    WfcAuthError,
+    WfcError,
+    WfcRateLimited,
+    extra_with_message_id,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -233,8 +240,15 @@ def outbox_befriend(row: OutboundMessage, robot: Robot) -> None:
 
 def _send(row: OutboundMessage, robot: Robot) -> int:
     outbox_befriend(row, robot)
-    result = robot_client(robot).send_message(outbox_conversation(row), MessagePayload.from_wire(row.payload))
+    result = robot_client(robot).send_message(outbox_conversation(row), outbox_payload(row))
     return result.message_uid
+
+
+def outbox_payload(row: OutboundMessage) -> MessagePayload:
+    """What a row sends: its payload, with the row's stable id in ``extra`` (``cs.mid``), the same
+    on every try, so a client can drop a copy that a retried send delivered twice."""
+    payload = MessagePayload.from_wire(row.payload)
+    return replace(payload, extra=extra_with_message_id(payload.extra, str(row.pk)))
 
 
 def outbox_ticket(row: OutboundMessage) -> str:

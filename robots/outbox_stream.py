@@ -46,12 +46,13 @@ from robots.outbox import (
     outbox_defer,
     outbox_mark_failed_attempt,
     outbox_mark_sent,
+    outbox_payload,
     outbox_robot_refused,
     outbox_sender,
     outbox_ticket,
 )
 from robots.ratelimit import UNLIMITED_REFUSAL_WAIT_SECONDS, AsyncRobotRateLimiter
-from robots.wfprotocol import AsyncRobotSender, MessagePayload, WfcError, WfcRateLimited
+from robots.wfprotocol import AsyncRobotSender, WfcError, WfcOutcomeUnknown, WfcRateLimited, WfcTransportError
 
 logger = logging.getLogger(__name__)
 
@@ -90,12 +91,18 @@ class OutboxStream:
         self._limiter = AsyncRobotRateLimiter(self._redis, limit=settings.WFC_ROBOT_RATE_LIMIT)
         # Pacing waits up to this long holding the lease; a longer one goes back to the table.
         self._max_inline_wait = min(5.0, settings.CS_OUTBOX_LEASE_SECONDS / 4)
+        # A send went out and got no answer (WfcOutcomeUnknown): the server may be paused with it
+        # queued. Nothing is sent (nor sent again) until the server answers something, here a
+        # probe signed by this robot; sending meanwhile would only queue copies behind the first.
+        self._unanswered: Robot | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
-        timeout = settings.WFC_TIMEOUT_SECONDS
-        connector = aiohttp.TCPConnector(limit=self.concurrency, keepalive_timeout=30)
+        # A paused server (a GC pause, an overload) is waited for up to WFC_SEND_TIMEOUT_SECONDS:
+        # its answer then comes, and the message has been sent once.
+        timeout = (settings.WFC_TIMEOUT_SECONDS, settings.WFC_SEND_TIMEOUT_SECONDS)
+        connector = aiohttp.TCPConnector(limit=self.concurrency + 1, keepalive_timeout=30)  # + the probe
         async with aiohttp.ClientSession(connector=connector) as http:
-            self._sender = AsyncRobotSender(settings.WFC_ROBOT_API_URL, session=http, timeout=(timeout, timeout))
+            self._sender = AsyncRobotSender(settings.WFC_ROBOT_API_URL, session=http, timeout=timeout)
             helpers = [asyncio.create_task(self._listen(stop)), asyncio.create_task(self._heartbeat(stop))]
             logger.info("outbox stream: delivering, up to %d messages in flight", self.concurrency)
             try:
@@ -144,6 +151,9 @@ class OutboxStream:
     async def _claim_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self._wake.clear()
+            if self._unanswered is not None and not await self._server_answers(self._unanswered):
+                await _wait_any(stop, timeout=1.0)
+                continue
             free = self.concurrency - len(self.in_flight)
             if free > 0:
                 try:
@@ -157,6 +167,20 @@ class OutboxStream:
                         continue  # its lease ran out while this process still sends it: one send only
                     self.in_flight[row.pk] = asyncio.create_task(self._deliver(row), name=f"outbox-{row.pk}")
             await _wait_any(stop, self._wake, timeout=self.poll_seconds)
+
+    async def _server_answers(self, robot: Robot) -> bool:
+        """Probe a server that left a send unanswered; True (and sending resumes) once it answers."""
+        try:
+            await self._sender.profile(robot_id=robot.robot_id, secret=robot.secret)
+        except WfcError as exc:
+            if isinstance(exc, WfcOutcomeUnknown | WfcTransportError):
+                logger.warning("outbox stream: the IM server still does not answer (%s); holding sends", exc)
+                return False
+            # Any answer, even a refusal, is an answer: the server is no longer paused.
+        if self._unanswered is not None:
+            logger.warning("outbox stream: the IM server answers again; sending resumes")
+        self._unanswered = None
+        return True
 
     def _wake_in(self, seconds: float) -> None:
         asyncio.get_running_loop().call_later(max(seconds, 0.0), self._wake.set)
@@ -201,7 +225,7 @@ class OutboxStream:
                 robot_id=robot.robot_id,
                 secret=robot.secret,
                 conv=outbox_conversation(row),
-                payload=MessagePayload.from_wire(row.payload),
+                payload=outbox_payload(row),
             )
         except WfcError as exc:
             await self._failed(row, robot, exc)
@@ -209,6 +233,7 @@ class OutboxStream:
             logger.exception("outbox %s: unexpected error while sending", row)
             await self._record_failure(row, exc, retry_in=outbox_backoff(row.attempts + 1))
         else:
+            self._unanswered = None  # the server answers
             try:
                 await self._mark_sent(row, result.message_uid)
             except Exception:
@@ -245,6 +270,10 @@ class OutboxStream:
             await asyncio.sleep(wait)
 
     async def _failed(self, row: OutboundMessage, robot: Robot | None, exc: WfcError) -> None:
+        if isinstance(exc, WfcOutcomeUnknown) and robot is not None:
+            if self._unanswered is None:
+                logger.warning("outbox %s: sent, no answer (%s); holding sends until the IM server answers", row, exc)
+            self._unanswered = robot
         if outbox_auth_refused(exc):
             self._robots.clear()
             if row.attempts == 0:
@@ -304,7 +333,8 @@ class OutboxStream:
         """On stop: let the sends under way finish (their rows are then marked); the rest keep
         their lease until it expires, and the next deliverer takes them."""
         if self.in_flight:
-            _done, pending = await asyncio.wait(self.in_flight.values(), timeout=settings.WFC_TIMEOUT_SECONDS + 2)
+            bound = settings.WFC_TIMEOUT_SECONDS + settings.WFC_SEND_TIMEOUT_SECONDS + 2
+            _done, pending = await asyncio.wait(self.in_flight.values(), timeout=bound)
             for task in pending:
                 task.cancel()
 

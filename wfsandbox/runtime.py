@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
@@ -10,8 +12,11 @@ from wfsandbox.config import Settings
 from wfsandbox.ratelimit import RateLimiter
 
 Api = Literal["robot", "admin"]
-FailMode = Literal["none", "http500", "error_code", "delay"]
-FAIL_MODES: tuple[FailMode, ...] = ("none", "http500", "error_code", "delay")
+# "delay": each failing request waits ``failDelaySeconds`` on its own. "stall": the server pauses (a
+# GC pause, an overloaded node): every request of the scope, until ``failDelaySeconds`` after the
+# fault was set, waits for the pause to end, then all are answered in the order they came.
+FailMode = Literal["none", "http500", "error_code", "delay", "stall"]
+FAIL_MODES: tuple[FailMode, ...] = ("none", "http500", "error_code", "delay", "stall")
 FAIL_SCOPES = ("robot", "admin", "both")
 RATE_LIMIT_SECONDS = 10  # RateLimiter(10 s, N), §2.5
 
@@ -25,10 +30,14 @@ class Faults:
     code: int = 4
     delay_seconds: float = 0.0
     remaining: int | None = None
+    stall_until: float = 0.0  # time.monotonic() at which a stall ends
 
     def take(self, api: Api) -> FailMode:
         """The failure for this request (``"none"`` for a normal answer); counts it down."""
         if self.mode == "none" or self.scope not in (api, "both"):
+            return "none"
+        if self.mode == "stall" and time.monotonic() >= self.stall_until:
+            self.mode = "none"
             return "none"
         mode = self.mode
         if self.remaining is not None:
@@ -56,6 +65,7 @@ class Runtime:
     admin_no_check_time: bool = field(init=False)
     allow_stranger_chat_list: frozenset[str] = field(init=False)
     faults: Faults = field(default_factory=Faults)
+    _stall_over: tuple[float, asyncio.Event] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.robot_limiter = RateLimiter(RATE_LIMIT_SECONDS, self.settings.robot_rate_limit)
@@ -73,6 +83,16 @@ class Runtime:
             "adminNoCheckTime": self.admin_no_check_time,
             **self.faults.to_json(),
         }
+
+    async def stall_over(self) -> None:
+        """Wait until the current stall ends; the requests that waited go on in the order they came
+        (an Event wakes its waiters first come, first served)."""
+        until = self.faults.stall_until
+        if self._stall_over is None or self._stall_over[0] != until:
+            ended = asyncio.Event()
+            asyncio.get_running_loop().call_later(max(until - time.monotonic(), 0.0), ended.set)
+            self._stall_over = (until, ended)
+        await self._stall_over[1].wait()
 
     def apply(self, patch: JsonObject) -> None:
         """Apply a config patch; ``ValueError`` naming the first bad key, and then nothing is changed.
@@ -114,6 +134,8 @@ class Runtime:
                 if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 120:
                     raise ValueError("failDelaySeconds must be a number of seconds from 0 to 120")
                 faults.delay_seconds = float(value)
+        if faults.mode == "stall" and ("failMode" in patch or "failDelaySeconds" in patch):
+            faults.stall_until = time.monotonic() + faults.delay_seconds
         if "failCount" in patch:
             count = patch["failCount"]
             faults.remaining = None if count is None else _positive_int("failCount", count)

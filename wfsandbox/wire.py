@@ -78,6 +78,8 @@ async def injected_fault(request: web.Request, api: Api) -> web.Response | None:
         return json_response(body)
     if mode == "delay":
         await asyncio.sleep(faults.delay_seconds)
+    elif mode == "stall":
+        await request.app[SERVICES].runtime.stall_over()
     return None
 
 

@@ -14,6 +14,7 @@ from typing import Self, TypeVar
 
 import aiohttp
 import requests
+import urllib3
 
 from robots.wfprotocol._wire import WireFormatError, WireObject, loads_strict
 from robots.wfprotocol.content import robot_may_send
@@ -21,6 +22,7 @@ from robots.wfprotocol.errors import (
     WfcAuthError,
     WfcError,
     WfcHttpError,
+    WfcOutcomeUnknown,
     WfcProtocolError,
     WfcTransportError,
     api_error,
@@ -37,6 +39,14 @@ CONTENT_TYPE = "application/json; charset=utf-8"
 
 def _encode(body: Mapping[str, object]) -> bytes:
     return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode("utf-8")
+
+
+def _never_sent(exc: requests.ConnectionError) -> bool:
+    """The connection was never made (refused, unreachable, connect timeout), as opposed to one
+    dropped after the request went out ("Connection aborted")."""
+    reason = exc.args[0] if exc.args else None
+    reason = getattr(reason, "reason", reason)  # urllib3's MaxRetryError wraps the cause
+    return isinstance(reason, urllib3.exceptions.NewConnectionError | urllib3.exceptions.ConnectTimeoutError)
 
 
 def _failure_reason(exc: requests.RequestException) -> str:
@@ -165,7 +175,11 @@ class _ApiClient:
         except requests.ConnectTimeout:
             raise WfcTransportError("connect timed out", path=path) from None
         except requests.Timeout:
-            raise WfcTransportError("read timed out; the server may have acted on the request", path=path) from None
+            raise WfcOutcomeUnknown("read timed out; the server may have acted on the request", path=path) from None
+        except requests.ConnectionError as exc:
+            # Refused or unreachable: nothing was sent. Dropped while waiting for the answer: unknown.
+            error = WfcTransportError if _never_sent(exc) else WfcOutcomeUnknown
+            raise error(_failure_reason(exc), path=path) from None
         except requests.RequestException as exc:
             raise WfcTransportError(_failure_reason(exc), path=path) from None
         return unwrap_envelope(path, response.status_code, response.content)
@@ -361,11 +375,13 @@ class AsyncRobotSender:
     """
 
     PATH = "/robot/message/send"
+    PROFILE_PATH = "/robot/profile"
 
     def __init__(self, base_url: str, *, session: aiohttp.ClientSession, timeout: tuple[float, float]) -> None:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError("base_url must be an http(s) URL")
-        self.url = base_url.rstrip("/") + self.PATH
+        self._base = base_url.rstrip("/")
+        self.url = self._base + self.PATH
         self._session = session
         # A bound on the whole call too: a server that trickles its answer must not hold a send forever.
         self._timeout = aiohttp.ClientTimeout(
@@ -375,17 +391,29 @@ class AsyncRobotSender:
     async def send_message(
         self, *, robot_id: str, secret: str, conv: Conversation, payload: MessagePayload
     ) -> SendResult:
+        content = await self._call(self.PATH, robot_id=robot_id, secret=secret, body=encode_send(conv, payload))
+        return parse_result(self.PATH, content, SendResult.from_wire)
+
+    async def profile(self, *, robot_id: str, secret: str) -> RobotInfo:
+        """§4 ``/robot/profile``: the cheapest signed call, to learn whether the server answers again."""
+        content = await self._call(self.PROFILE_PATH, robot_id=robot_id, secret=secret, body={})
+        return parse_result(self.PROFILE_PATH, content, RobotInfo.from_wire)
+
+    async def _call(self, path: str, *, robot_id: str, secret: str, body: Mapping[str, object]) -> object:
         if not robot_id:
             raise ValueError("robot_id must not be empty")
         headers = {"Content-Type": CONTENT_TYPE, "Accept": "application/json", **signed_headers(secret, rid=robot_id)}
-        data = _encode(encode_send(conv, payload))
         try:
             async with self._session.post(
-                self.url, data=data, headers=headers, timeout=self._timeout, allow_redirects=False
+                self._base + path, data=_encode(body), headers=headers, timeout=self._timeout, allow_redirects=False
             ) as response:
                 status, content = response.status, await response.read()
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            # Before the request went out: nothing was sent, sending again is safe.
+            raise WfcTransportError(f"{type(exc).__name__}: {exc}"[:300], path=path) from None
         except TimeoutError:
-            raise WfcTransportError("timed out; the server may have acted on the request", path=self.PATH) from None
+            raise WfcOutcomeUnknown("timed out; the server may have acted on the request", path=path) from None
         except aiohttp.ClientError as exc:
-            raise WfcTransportError(f"{type(exc).__name__}: {exc}"[:300], path=self.PATH) from None
-        return parse_result(self.PATH, unwrap_envelope(self.PATH, status, content), SendResult.from_wire)
+            # Dropped while waiting for the answer (ServerDisconnectedError, a broken response).
+            raise WfcOutcomeUnknown(f"{type(exc).__name__}: {exc}"[:300], path=path) from None
+        return unwrap_envelope(path, status, content)

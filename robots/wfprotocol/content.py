@@ -179,3 +179,23 @@ def servicer_extra(*, name: str, avatar: str, servicer_id: str) -> str:
     """
     card = {"cs": {"v": 1, "servicer": {"id": servicer_id, "name": name, "avatar": avatar}}}
     return json.dumps(card, ensure_ascii=False)
+
+
+def extra_with_message_id(extra: str, message_id: str) -> str:
+    """``payload.extra`` carrying our stable id for one message we send (``cs.mid``), the same on
+    every try, so that a client can drop a copy that a retried send delivered twice (the robot API
+    has no idempotency key; docs/client-protocol.md). An ``extra`` that is text of someone else's
+    (not a JSON object, or whose ``cs`` is not an object) is left as it is."""
+    data: object = {}
+    if extra.strip():
+        try:
+            data = loads_strict(extra)
+        except (ValueError, RecursionError):
+            return extra
+    if not isinstance(data, dict):
+        return extra
+    ours = data.get("cs", {"v": 1})
+    if not isinstance(ours, dict):
+        return extra
+    data["cs"] = {**ours, "mid": message_id}
+    return json.dumps(data, ensure_ascii=False)

@@ -99,12 +99,19 @@ class WfcHttpError(WfcError):
 class WfcTransportError(WfcError):
     """No usable answer: connection refused, timed out, or a body that is not JSON.
 
-    A read timeout does not mean the server did nothing: a retried send may deliver twice.
+    A read timeout does not mean the server did nothing: a retried send may deliver twice
+    (``WfcOutcomeUnknown``).
     """
 
     @property
     def retryable(self) -> bool:
         return True
+
+
+class WfcOutcomeUnknown(WfcTransportError):
+    """The request was sent and no answer came (a read timeout, the connection dropped while
+    waiting): the server may still act on it, e.g. once a pause ends. Sending it again before
+    the server has answered anything since would queue a second copy behind the first."""
 
 
 class WfcProtocolError(WfcError):

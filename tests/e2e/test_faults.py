@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -97,6 +98,71 @@ def test_with_the_im_server_down_for_30_seconds_every_reply_arrives_in_order(
         assert not OutboundMessage.objects.exclude(state=OutboundMessage.State.SENT).exists()
 
 
+def _reply_copies(stack: LiveStack, customer: str) -> list[tuple[str, str]]:
+    """(text, cs.mid) of each reply the customer received, in order."""
+    copies = []
+    for message in stack.im.inbox(customer):
+        payload = message["payload"]
+        if message["sender"] == "cs_robot" and str(payload.get("searchableContent", "")).startswith("回复"):
+            copies.append((payload["searchableContent"], json.loads(payload["extra"])["cs"]["mid"]))
+    return copies
+
+
+def test_through_a_20_second_pause_of_the_im_server_each_reply_arrives_once_in_order(
+    sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
+) -> None:
+    """The IM server accepts connections but answers nothing for 20 s (a GC pause, an overloaded
+    node), then answers everything it queued. The deliverer waits for the answer of the send it made
+    (WFC_SEND_TIMEOUT_SECONDS, 30) instead of sending it again into the paused server."""
+    with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path) as stack:
+        customer, session = _human_session(stack)
+        assert session.seat is not None
+        sandbox.configure(failMode="stall", failDelaySeconds=20, failScope="robot")
+        try:
+            sent = [f"回复{number}" for number in range(5)]
+            for text in sent:
+                servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload(text))
+                time.sleep(1)
+            wait_until(lambda: len(_replies(stack, customer)) >= len(sent), timeout=40, what="every reply")
+        finally:
+            sandbox.configure(failMode="none")
+        time.sleep(1)  # a copy sent late would arrive now
+        copies = _reply_copies(stack, customer)
+        assert [text for text, _mid in copies] == sent, "in order, each once"
+        rows = OutboundMessage.objects.filter(target_user_id=customer, payload__searchableContent__in=sent)
+        assert sorted(mid for _text, mid in copies) == sorted(str(row.pk) for row in rows), "each with its row's id"
+        assert all(row.attempts == 1 for row in rows), "none sent twice"
+
+
+def test_a_pause_longer_than_the_send_timeout_holds_every_send_until_the_server_answers(
+    sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
+) -> None:
+    """A send left without an answer (outcome unknown) is not sent again while the server stays
+    silent: the deliverer probes it, and sends again only once it answers. The customer may then get
+    that message twice, both copies with the same ``cs.mid`` for the client to drop one; never more,
+    and nothing overtakes it."""
+    extra = {"WFC_SEND_TIMEOUT_SECONDS": "2", "CS_OUTBOX_MAX_BACKOFF_SECONDS": "2"}
+    with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path, extra_env=extra) as stack:
+        customer, session = _human_session(stack)
+        assert session.seat is not None
+        sandbox.configure(failMode="stall", failDelaySeconds=9, failScope="robot")
+        try:
+            sent = [f"回复{number}" for number in range(3)]
+            for text in sent:
+                servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload(text))
+            wait_until(lambda: len(set(_replies(stack, customer))) >= len(sent), timeout=40, what="every reply")
+        finally:
+            sandbox.configure(failMode="none")
+        time.sleep(2)  # a copy sent late would arrive now
+        copies = _reply_copies(stack, customer)
+        first = [copy for copy in copies if copy[0] == sent[0]]
+        assert 1 <= len(first) <= 2, f"sent again only after the server answered: {len(first)} copies"
+        assert len({mid for _text, mid in first}) == 1, "copies carry the same id"
+        assert [text for text, _mid in copies if text != sent[0]] == sent[1:], "the others once, in order"
+        texts = [text for text, _mid in copies]
+        assert texts.index(sent[1]) > max(i for i, text in enumerate(texts) if text == sent[0]), "nothing overtaken"
+
+
 def test_the_deliverer_killed_mid_send_loses_nothing_and_nothing_is_overtaken(
     sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
 ) -> None:
@@ -105,7 +171,7 @@ def test_the_deliverer_killed_mid_send_loses_nothing_and_nothing_is_overtaken(
     the row, then the ones behind it, in order. The IM server may have accepted the first send before
     the process died: then the customer sees that message twice. That takes a crash inside one HTTP
     round trip, so it is rare; the alternative (never resending) could lose the message, which is worse."""
-    extra = {"CS_OUTBOX_LEASE_SECONDS": "4"}
+    extra = {"CS_OUTBOX_LEASE_SECONDS": "4", "WFC_TIMEOUT_SECONDS": "1", "WFC_SEND_TIMEOUT_SECONDS": "2"}
     with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path, extra_env=extra) as stack:
         customer, session = _human_session(stack)
         assert session.seat is not None

@@ -12,11 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import aiohttp
 import pytest
 import requests
 
 from robots.wfprotocol import (
     AdminClient,
+    AsyncRobotSender,
     Conversation,
     CsControl,
     MessagePayload,
@@ -30,6 +32,7 @@ from robots.wfprotocol import (
     WfcError,
     WfcHttpError,
     WfcNotFound,
+    WfcOutcomeUnknown,
     WfcProtocolError,
     WfcRateLimited,
     WfcTransportError,
@@ -476,6 +479,7 @@ def test_a_refused_connection_is_a_retryable_transport_error():
     assert caught.value.retryable
     assert caught.value.path == "/robot/delete_callback"
     assert "Connection refused" in caught.value.msg
+    assert not isinstance(caught.value, WfcOutcomeUnknown), "never sent: sending again is safe"
 
 
 def test_a_slow_server_is_a_retryable_transport_error(im):
@@ -490,6 +494,28 @@ def test_a_slow_server_is_a_retryable_transport_error(im):
     assert time.monotonic() - started < 0.9
     assert caught.value.retryable
     assert "read timed out" in str(caught.value)
+    assert isinstance(caught.value, WfcOutcomeUnknown), "sent, and the server may still act on it"
+
+
+async def test_the_async_sender_tells_a_send_never_made_from_one_left_unanswered(im):
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+        async with aiohttp.ClientSession() as http:
+            sender = AsyncRobotSender(f"http://127.0.0.1:{port}", session=http, timeout=(2, 2))
+            with pytest.raises(WfcTransportError) as refused:
+                await sender.send_message(
+                    robot_id="cs_robot", secret=ROBOT_SECRET, conv=Conversation(0, "alice"), payload=text_payload("hi")
+                )
+    assert not isinstance(refused.value, WfcOutcomeUnknown)
+
+    im.reply_raw(b'{"code":0}', content_type="application/json", delay=1.0)
+    async with aiohttp.ClientSession() as http:
+        sender = AsyncRobotSender(im.url, session=http, timeout=(2, 0.2))
+        with pytest.raises(WfcOutcomeUnknown):
+            await sender.send_message(
+                robot_id="cs_robot", secret=ROBOT_SECRET, conv=Conversation(0, "alice"), payload=text_payload("hi")
+            )
 
 
 # Secrets stay out of messages, reprs and pickles

@@ -20,6 +20,7 @@ from robots.wfprotocol import (
     WireFormatError,
     control_data,
     control_payload,
+    extra_with_message_id,
     file_payload,
     image_payload,
     servicer_extra,
@@ -356,3 +357,16 @@ def test_wire_format_errors_survive_pickling():
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes)
 
     assert (type(copy), copy.field, copy.reason) == (CallbackFormatError, "payload.type", "is missing")
+
+
+def test_every_message_we_send_carries_its_stable_id_in_extra() -> None:
+    card = json.loads(extra_with_message_id(servicer_extra(name="小王", avatar="", servicer_id="7"), "42"))
+    assert card["cs"]["mid"] == "42"
+    assert card["cs"]["servicer"]["name"] == "小王", "the servicer card is kept"
+    assert json.loads(extra_with_message_id("", "43")) == {"cs": {"v": 1, "mid": "43"}}
+    assert json.loads(extra_with_message_id('{"app": 1}', "44")) == {"app": 1, "cs": {"v": 1, "mid": "44"}}
+
+
+@pytest.mark.parametrize("extra", ["plain text", "[1, 2]", '{"cs": "theirs"}', "[" * 5000])
+def test_an_extra_of_someone_elses_is_sent_as_it_is(extra: str) -> None:
+    assert extra_with_message_id(extra, "45") == extra

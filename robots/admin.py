@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from robots.callbacks import inbound_retry_failed
 from robots.models import InboundMessage, OutboundMessage, Robot
 from robots.outbox import outbox_retry_failed, outbox_stop_trying
 
@@ -23,14 +24,29 @@ class RobotAdmin(admin.ModelAdmin[Robot]):
 
 @admin.register(InboundMessage)
 class InboundMessageAdmin(admin.ModelAdmin[InboundMessage]):
-    list_display = ("message_id", "robot", "sender", "state", "attempts", "received_at")
+    list_display = (
+        "message_id",
+        "robot",
+        "sender",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "last_error",
+        "received_at",
+    )
     list_filter = ("state", "robot__kind")
     search_fields = ("sender", "message_id")
     list_select_related = ("robot",)
     readonly_fields = [f.name for f in InboundMessage._meta.fields]
+    actions = ("retry",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+    @admin.action(description=_("Act again on the selected messages that failed"))
+    def retry(self, request: HttpRequest, queryset: QuerySet[InboundMessage]) -> None:
+        count = inbound_retry_failed(inbound_ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(count)d messages put back in line.") % {"count": count}, messages.SUCCESS)
 
 
 @admin.register(OutboundMessage)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from typing import Literal
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cs_project.json_input import MAX_DEPTH, json_problem
@@ -161,11 +161,6 @@ def _lock_not_available(exc: OperationalError) -> bool:
     return getattr(exc.__cause__, "sqlstate", None) == "55P03"
 
 
-def inbound_process_one(*, inbound_id: int) -> None:
-    """Act on one stored message again (a retry of a failed one), unless it is done meanwhile."""
-    _act(_CLAIM_ONE, [inbound_id])
-
-
 _T = InboundMessage._meta.db_table
 # A claim marks the message done (one attempt more) as it locks it: acting on it then needs no
 # second write, and a failure rolls the claim back with the flow's writes (then ``_failed``).
@@ -174,15 +169,16 @@ _CLAIM = f"UPDATE {_T} SET state = 'done', attempts = attempts + 1, last_error =
 _CLAIM_HEAD = f"""{_CLAIM}
  WHERE id = (SELECT id FROM {_T} WHERE robot_id = %s AND sender = %s AND state = 'pending'
               ORDER BY server_timestamp, id LIMIT 1 FOR NO KEY UPDATE NOWAIT)
+   AND (next_attempt_at IS NULL OR next_attempt_at <= now())
 RETURNING *"""  # noqa: S608 - the table name is ours; every value is a parameter
-_CLAIM_ONE = f"{_CLAIM} WHERE id = %s AND state IN ('pending', 'failed') RETURNING *"
 
 
 def _act(claim: str, params: list[object]) -> bool:
     """Claim one stored message and act on it, in one transaction; False if there was none to claim.
 
-    A failure undoes the flow's writes and the claim together, and leaves the message FAILED,
-    visible, and due for a retry (its attempt counted). Errors of the claim itself propagate.
+    A failure undoes the flow's writes and the claim together, and leaves the message pending with
+    its attempt counted and its retry due later, or failed for good (``_failed``). Errors of the
+    claim itself propagate.
     """
     inbound: InboundMessage | None = None
     try:
@@ -202,37 +198,68 @@ def _act(claim: str, params: list[object]) -> bool:
 
 
 def _failed(inbound: InboundMessage, exc: Exception) -> None:
-    """The transaction that acted on ``inbound`` raised: it rolled back with its claim, so the
-    message is marked FAILED, its attempt counted, unless it is no longer pending or failed: then it
-    had committed and what raised ran after the commit, or another worker has acted on it since."""
+    """The transaction that acted on ``inbound`` raised and rolled back with its claim: the attempt
+    is counted and the message waits for its retry, holding its conversation (the rule below), or
+    after the last attempt fails for good. Nothing changes when the message is no longer pending:
+    then it had committed and what raised ran after the commit, or another worker acted on it."""
     error = f"{type(exc).__name__}: {exc}"[:2000]
-    retryable = (InboundMessage.State.PENDING, InboundMessage.State.FAILED)
-    marked = InboundMessage.objects.filter(pk=inbound.pk, state__in=retryable).update(
-        state=InboundMessage.State.FAILED, attempts=F("attempts") + 1, last_error=error
-    )
-    if marked:
-        logger.exception("inbound message %s from %s could not be processed", inbound.message_id, inbound.sender)
-    else:
-        logger.exception(
-            "inbound message %s from %s was acted on; a step after its commit failed",
-            inbound.message_id,
-            inbound.sender,
+    attempts = inbound.attempts  # counted by the claim, which the rollback undid
+    pending = InboundMessage.objects.filter(pk=inbound.pk, state=InboundMessage.State.PENDING)
+    if attempts >= MAX_INBOUND_ATTEMPTS:
+        gave_up = f"gave up after {attempts} attempts; last: {error}"[:2000]
+        marked = pending.update(
+            state=InboundMessage.State.FAILED, attempts=F("attempts") + 1, last_error=gave_up, next_attempt_at=None
         )
+        what = f"failed for good after {attempts} attempts; its conversation goes on"
+    else:
+        retry_in = inbound_backoff(attempts)
+        marked = pending.update(
+            attempts=F("attempts") + 1, last_error=error, next_attempt_at=timezone.now() + timedelta(seconds=retry_in)
+        )
+        what = f"could not be processed (attempt {attempts}); retry in {retry_in:.0f}s, its conversation waits"
+    if not marked:
+        what = "was acted on; a step after its commit failed"
+    logger.exception("inbound message %s from %s %s", inbound.message_id, inbound.sender, what)
 
 
-MAX_INBOUND_ATTEMPTS = 10
+# The rule for order and retries (docs/reliability.md): a conversation's messages are acted on one
+# at a time in the IM server's order. A message whose acting fails stays pending and holds its
+# conversation (the customer's later messages wait behind it and never overtake it) while it is
+# retried with a growing back-off; after MAX_INBOUND_ATTEMPTS it fails for good, visibly (the admin
+# can put it back in line), and the conversation goes on with its next message.
+MAX_INBOUND_ATTEMPTS = 5
+INBOUND_BACKOFF_SECONDS = (5, 10, 20, 40)
+
+
+def inbound_backoff(attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones: 5, 10, 20, 40 (75 s in all)."""
+    return float(INBOUND_BACKOFF_SECONDS[min(attempts, len(INBOUND_BACKOFF_SECONDS)) - 1])
 
 
 def inbound_retry_due() -> int:
-    """Act on what failed, or on what was stored but never acted on (a lost task, a crashed worker)."""
-    stale = timezone.now() - timedelta(seconds=5)
-    due = InboundMessage.objects.filter(received_at__lt=stale, attempts__lt=MAX_INBOUND_ATTEMPTS)
+    """Act on the conversations whose oldest pending message is due: one never acted on (a crashed
+    request; after 5 s, so as not to race the request still acting on it) or one whose retry is due."""
+    now = timezone.now()
+    due = InboundMessage.objects.filter(
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
+        state=InboundMessage.State.PENDING,
+        received_at__lt=now - timedelta(seconds=5),
+    )
     count = 0
-    stuck = due.filter(state=InboundMessage.State.PENDING).values_list("robot_id", "sender").distinct()
-    for robot_pk, sender in stuck[:500]:
+    for robot_pk, sender in due.values_list("robot_id", "sender").distinct()[:500]:
         count += inbound_drain(robot_pk=robot_pk, sender=sender)
-    failed = due.filter(state=InboundMessage.State.FAILED).order_by("server_timestamp", "pk")
-    for inbound_id in failed.values_list("pk", flat=True)[:500]:
-        inbound_process_one(inbound_id=inbound_id)
-        count += 1
+    return count
+
+
+def inbound_retry_failed(*, inbound_ids: list[int]) -> int:
+    """Put messages that failed for good back in line (an admin's action) and act on their
+    conversations now: each is then its conversation's oldest pending message, acted on first."""
+    failed = InboundMessage.objects.filter(pk__in=inbound_ids, state=InboundMessage.State.FAILED)
+    conversations = list(failed.values_list("robot_id", "sender").distinct())
+    count = failed.update(state=InboundMessage.State.PENDING, attempts=0, next_attempt_at=None)
+    for robot_pk, sender in conversations:
+        try:
+            inbound_drain(robot_pk=robot_pk, sender=sender)
+        except Exception:
+            logger.exception("inbound retry: acting on the messages of %s failed; the sweep tries again", sender)
     return count

@@ -51,7 +51,7 @@ class InboundMessage(models.Model):
         PENDING = "pending", _("Pending")
         DONE = "done", _("Done")
         IGNORED = "ignored", _("Ignored")
-        FAILED = "failed", _("Failed, will retry")
+        FAILED = "failed", _("Failed (gave up)")
 
     robot = models.ForeignKey(Robot, on_delete=models.CASCADE, related_name="inbound_messages")
     message_id = models.BigIntegerField(_("IM message id"))
@@ -65,6 +65,8 @@ class InboundMessage(models.Model):
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(_("last error"), blank=True)
+    # After a failed attempt: not acted on again, nor anything after it in its conversation, before this.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("inbound message")

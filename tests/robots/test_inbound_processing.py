@@ -12,7 +12,13 @@ import redis
 from django.test import Client
 from django.utils import timezone
 
-from robots.callbacks import inbound_drain, inbound_retry_due
+from robots.callbacks import (
+    MAX_INBOUND_ATTEMPTS,
+    inbound_backoff,
+    inbound_drain,
+    inbound_retry_due,
+    inbound_retry_failed,
+)
 from robots.models import InboundMessage, Robot
 from robots.services import cs_robot_get
 from sessions_app.models import Message
@@ -87,22 +93,82 @@ def test_the_sweep_acts_on_messages_stored_but_never_acted_on(redis_client: redi
     assert _customer_texts("drain-customer") == ["crashed before acting"]
 
 
-def test_a_failure_is_kept_visible_then_retried_by_the_sweep(redis_client: redis.Redis) -> None:
+def _unreadable(message_id: int) -> dict[str, object]:
+    """Make a stored message one the CS logic cannot read; returns its good payload."""
+    good: dict[str, object] = InboundMessage.objects.get(message_id=message_id).payload
+    InboundMessage.objects.filter(message_id=message_id).update(payload={"type": "not a number"})
+    return good
+
+
+def _due_now(message_id: int) -> None:
+    InboundMessage.objects.filter(message_id=message_id).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1), received_at=timezone.now() - timedelta(seconds=30)
+    )
+
+
+def test_a_failure_is_kept_visible_then_retried_after_its_back_off(redis_client: redis.Redis) -> None:
     robot = cs_robot_get()
     _stored(robot, 5001, "will fail", 1_700_000_000_000)
-    good_payload = InboundMessage.objects.get().payload
-    InboundMessage.objects.update(payload={"type": "not a number"})  # the CS logic cannot read it
+    good_payload = _unreadable(5001)
+    before = timezone.now()
     inbound_drain(robot_pk=robot.pk, sender="drain-customer")
     failed = InboundMessage.objects.get()
-    assert failed.state == InboundMessage.State.FAILED
-    assert failed.attempts == 1
+    assert (failed.state, failed.attempts) == (InboundMessage.State.PENDING, 1), "pending, its attempt counted"
     assert "type" in failed.last_error
+    assert failed.next_attempt_at is not None
+    assert failed.next_attempt_at >= before + timedelta(seconds=inbound_backoff(1))
     assert not Message.objects.filter(author=Message.Author.CUSTOMER).exists(), "nothing half-written"
     InboundMessage.objects.update(payload=good_payload, received_at=timezone.now() - timedelta(seconds=30))
+    assert inbound_retry_due() == 0, "not before its back-off"
+    _due_now(5001)
     assert inbound_retry_due() == 1
     done = InboundMessage.objects.get()
     assert (done.state, done.attempts, done.last_error) == (InboundMessage.State.DONE, 2, "")
     assert _customer_texts("drain-customer") == ["will fail"]
+
+
+def test_the_back_off_grows() -> None:
+    assert [inbound_backoff(n) for n in range(1, 6)] == [5, 10, 20, 40, 40]
+
+
+def test_a_failing_message_holds_its_conversation_and_no_other(redis_client: redis.Redis) -> None:
+    """The customer's later messages wait behind a message being retried: they never overtake it."""
+    robot = cs_robot_get()
+    _stored(robot, 7001, "first", 1_700_000_000_100)
+    good_payload = _unreadable(7001)
+    assert inbound_drain(robot_pk=robot.pk, sender="drain-customer") == 1
+    _stored(robot, 7002, "second", 1_700_000_000_200)
+    _stored(robot, 7101, "someone else", 1_700_000_000_150, sender="other-customer")
+    assert inbound_drain(robot_pk=robot.pk, sender="drain-customer") == 0, "held behind the first"
+    assert InboundMessage.objects.get(message_id=7002).state == InboundMessage.State.PENDING
+    assert inbound_drain(robot_pk=robot.pk, sender="other-customer") == 1, "another conversation goes on"
+    InboundMessage.objects.filter(message_id=7001).update(payload=good_payload)
+    _due_now(7001)
+    assert inbound_retry_due() == 2
+    assert _customer_texts("drain-customer") == ["first", "second"], "in the IM server's order"
+
+
+def test_after_the_last_attempt_a_message_fails_for_good_and_its_conversation_goes_on(
+    redis_client: redis.Redis,
+) -> None:
+    robot = cs_robot_get()
+    _stored(robot, 8001, "poison", 1_700_000_000_100)
+    good_payload = _unreadable(8001)
+    _stored(robot, 8002, "after it", 1_700_000_000_200)
+    inbound_drain(robot_pk=robot.pk, sender="drain-customer")
+    for _ in range(MAX_INBOUND_ATTEMPTS - 1):
+        assert InboundMessage.objects.get(message_id=8002).state == InboundMessage.State.PENDING
+        _due_now(8001)
+        inbound_retry_due()
+    poison = InboundMessage.objects.get(message_id=8001)
+    assert (poison.state, poison.attempts) == (InboundMessage.State.FAILED, MAX_INBOUND_ATTEMPTS)
+    assert poison.last_error.startswith(f"gave up after {MAX_INBOUND_ATTEMPTS} attempts")
+    assert _customer_texts("drain-customer") == ["after it"], "the conversation went on"
+    # The admin puts it back in line once the cause is mended: acted on at once.
+    InboundMessage.objects.filter(message_id=8001).update(payload=good_payload)
+    assert inbound_retry_failed(inbound_ids=[poison.pk]) == 1
+    assert InboundMessage.objects.get(message_id=8001).state == InboundMessage.State.DONE
+    assert _customer_texts("drain-customer") == ["after it", "poison"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,8 @@
 """HTTP clients for the Robot API (§4, port 80) and the Admin API (§6, port 18080).
 
-Every call is a signed POST of a JSON body (§1, §2) whose answer is unwrapped from the §3
-envelope: the ``result`` on code 0, an exception from ``errors`` otherwise.
+Every call is a signed POST of a JSON body (§1, §2), except the unsigned GET of ``/admin/health``,
+and its answer is unwrapped from the §3 envelope: the ``result`` on code 0, an exception from
+``errors`` otherwise.
 """
 
 from __future__ import annotations
@@ -148,16 +149,22 @@ class _ApiClient:
     ) -> None:
         self.close()
 
-    def _post(self, path: str, body: Mapping[str, object] | None = None, *, signed: bool = True) -> object:
-        """One call; returns the envelope's ``result``, None when it is absent (§3)."""
-        headers = {"Content-Type": CONTENT_TYPE, "Accept": "application/json"}
-        if signed:
-            headers.update(signed_headers(self._secret, rid=self._rid))
+    def _post(self, path: str, body: Mapping[str, object] | None = None) -> object:
+        """One signed call; returns the envelope's ``result``, None when it is absent (§3)."""
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Accept": "application/json",
+            **signed_headers(self._secret, rid=self._rid),
+        }
+        return self._request("POST", path, headers=headers, data=_encode(body or {}))
+
+    def _request(self, method: str, path: str, *, headers: dict[str, str], data: bytes | None) -> object:
         try:
             # No redirects: a redirected POST would turn into a GET and carry the signature elsewhere.
-            response = self._session.post(
+            response = self._session.request(
+                method,
                 self.base_url + path,
-                data=_encode(body or {}),
+                data=data,
                 headers=headers,
                 timeout=self._timeout,
                 allow_redirects=False,
@@ -345,9 +352,12 @@ class AdminClient(_ApiClient):
         return self._post_for("/admin/message/send", body, SendResult.from_wire)
 
     def health(self) -> bool:
-        """§6 ``/admin/health`` (unsigned): True for HTTP 200 with envelope code 0, else False."""
+        """§6 ``/admin/health``: an unsigned **GET** (``HealthAction`` has no ``@HttpMethod``, so the
+        server routes it for GET only and answers a POST with a bare HTTP 500). True for HTTP 200 with
+        envelope code 0 (its result: one node's cpu, memory and disk figures), else False.
+        """
         try:
-            self._post("/admin/health", signed=False)
+            self._request("GET", "/admin/health", headers={"Accept": "application/json"}, data=None)
         except WfcError:
             return False
         return True

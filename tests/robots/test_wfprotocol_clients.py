@@ -98,7 +98,7 @@ def im() -> Iterator[FakeIm]:
             raw = self.rfile.read(length)
             body = json.loads(raw) if raw else None
             headers = {name.lower(): value for name, value in self.headers.items()}
-            fake.received.append(Received("POST", self.path, headers, body))
+            fake.received.append(Received(self.command, self.path, headers, body))
             reply = fake.replies.popleft() if fake.replies else Reply()
             time.sleep(reply.delay)
             self.send_response(reply.status)
@@ -106,6 +106,8 @@ def im() -> Iterator[FakeIm]:
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
             self.wfile.write(reply.body)
+
+        do_GET = do_POST
 
         def log_message(self, format, *args):
             pass
@@ -186,10 +188,14 @@ def test_admin_calls_are_signed_with_the_admin_secret_and_no_rid(im, admin):
     }
 
 
-def test_health_is_unsigned_and_true_on_code_zero(im, admin):
+def test_health_is_an_unsigned_get_and_true_on_code_zero(im, admin):
+    # HealthAction has no @HttpMethod: the server routes /admin/health for GET only (§6).
+    im.reply_result([{"node": "1", "cpu": {"load": 0.5, "cores": 4}}])
+
     assert admin.health() is True
-    assert im.last.path == "/admin/health"
+    assert (im.last.method, im.last.path) == ("GET", "/admin/health")
     assert "sign" not in im.last.headers
+    assert im.last.body is None
 
 
 def test_health_is_false_when_the_server_is_unhappy(im, admin):

@@ -22,13 +22,14 @@ from robots.wfprotocol.errors import (
     WfcAuthError,
     WfcError,
     WfcHttpError,
+    WfcNotFound,
     WfcProtocolError,
     WfcTransportError,
     api_error,
 )
 from robots.wfprotocol.messages import Conversation, MessagePayload, SendResult
 from robots.wfprotocol.signing import signed_headers
-from robots.wfprotocol.users import ProfileField, RobotInfo, UserInfo
+from robots.wfprotocol.users import ProfileField, RobotInfo, RobotUpsert, UserInfo
 
 T = TypeVar("T")
 
@@ -284,10 +285,19 @@ class AdminClient(_ApiClient):
         portrait: str = "",
         extra: str = "",
         robot_extra: str = "",
+        gender: int = 0,
+        mobile: str = "",
+        email: str = "",
+        address: str = "",
+        company: str = "",
+        social: str = "",
     ) -> tuple[str, str]:
-        """§6 ``/admin/robot/create`` → (userId, secret). An upsert: an empty secret makes the
-        server generate a new one and an empty callback disables callbacks, even on an update,
-        so both are always sent. An empty owner makes the robot its own owner.
+        """§6 ``/admin/robot/create`` → (userId, secret). An upsert that **replaces** the whole user
+        and robot rows: every field left empty is stored empty on an update too (``CreateRobotAction``,
+        ``InputCreateRobot.toUser``/``toRobot``, ``DatabaseStore.updateUser``/``updateRobot``), except
+        that an empty secret becomes a new generated one and an empty owner the robot itself. So the
+        secret and the callback are always sent; to change an existing robot without wiping its
+        profile, use ``upsert_robot_keeping_profile``.
         """
         if not name:
             raise ValueError("name is required (§6)")
@@ -296,6 +306,12 @@ class AdminClient(_ApiClient):
             "name": name,
             "displayName": display_name,
             "portrait": portrait,
+            "gender": gender,
+            "mobile": mobile,
+            "email": email,
+            "address": address,
+            "company": company,
+            "social": social,
             "extra": extra,
             "owner": owner,
             "secret": secret,
@@ -303,6 +319,45 @@ class AdminClient(_ApiClient):
             "robotExtra": robot_extra,
         }
         return self._post_for("/admin/robot/create", body, _pair("userId", "secret"))
+
+    def upsert_robot_keeping_profile(
+        self, *, user_id: str, secret: str, callback: str, name: str, display_name: str
+    ) -> RobotUpsert:
+        """Create a robot, or give an existing one this secret and callback **without touching its
+        profile** (display name, portrait, extra, … set in the IM server's console or by its App Server).
+
+        1. Read the robot (``/admin/user/get_robot_info``); ``WfcNotFound`` means it is new.
+        2. ``create_robot`` with every profile field it holds sent back, since the create replaces them
+           all; ``name`` and ``display_name`` only fill ones it holds empty (a new robot's).
+        3. An empty ``secret`` keeps the robot's current one; a new robot then gets one from the server.
+        Two admin calls, not atomic: a profile change made between them is lost.
+        """
+        try:
+            held = self.get_robot_info(robot_id=user_id)
+        except WfcNotFound:
+            held, created = RobotInfo(user_id=user_id, name=""), True
+        else:
+            created = False
+        returned_id, returned_secret = self.create_robot(
+            user_id=user_id,
+            name=held.name or name,
+            display_name=held.display_name or display_name,
+            secret=secret or held.secret,
+            callback=callback,
+            owner=held.owner,
+            portrait=held.portrait,
+            extra=held.extra,
+            robot_extra=held.robot_extra,
+            gender=held.gender,
+            mobile=held.mobile,
+            email=held.email,
+            address=held.address,
+            company=held.company,
+            social=held.social,
+        )
+        if not returned_secret:
+            raise WfcProtocolError("the robot's secret is empty", http_status=200, path="/admin/robot/create")
+        return RobotUpsert(user_id=returned_id, secret=returned_secret, created=created)
 
     def create_user(
         self, *, user_id: str, name: str, display_name: str = "", portrait: str = "", extra: str = "", type: int = 0

@@ -10,8 +10,8 @@ from wfsandbox.config import Settings
 from wfsandbox.ratelimit import RateLimiter
 
 Api = Literal["robot", "admin"]
-FailMode = Literal["none", "http500", "error_code", "delay"]
-FAIL_MODES: tuple[FailMode, ...] = ("none", "http500", "error_code", "delay")
+FailMode = Literal["none", "http500", "http503", "error_code", "delay"]
+FAIL_MODES: tuple[FailMode, ...] = ("none", "http500", "http503", "error_code", "delay")
 FAIL_SCOPES = ("robot", "admin", "both")
 RATE_LIMIT_SECONDS = 10  # RateLimiter(10 s, N), §2.5
 

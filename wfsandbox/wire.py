@@ -72,6 +72,10 @@ async def injected_fault(request: web.Request, api: Api) -> web.Response | None:
     if mode == "http500":
         request[LOG_CODE] = "fault"
         return bare_500()
+    if mode == "http503":
+        # Not the IM server's own answer: what a reverse proxy in front of it says while it is away.
+        request[LOG_CODE] = "fault"
+        return web.Response(status=503, text="503 Service Temporarily Unavailable", content_type="text/html")
     if mode == "error_code":
         body = {"code": faults.code, "msg": "injected failure"}
         request[LOG_CODE] = faults.code

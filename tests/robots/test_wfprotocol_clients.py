@@ -407,7 +407,9 @@ def test_http_401_without_a_body_is_an_auth_error_too(im, robot):
     assert (caught.value.http_status, caught.value.code) == (401, None)
 
 
-def test_http_500_without_json_is_a_retryable_http_error(im, robot):
+def test_http_500_without_json_is_an_http_error_worth_only_a_few_tries(im, robot):
+    # The IM server answers 500 for what the same request meets again (UnknownErrorAction, an
+    # exception while reading the body): a one-off is covered, a steady 500 must show.
     im.reply_raw(b"", status=500)
 
     with pytest.raises(WfcHttpError) as caught:
@@ -416,6 +418,29 @@ def test_http_500_without_json_is_a_retryable_http_error(im, robot):
     assert caught.value.http_status == 500
     assert caught.value.code is None
     assert caught.value.retryable
+    assert caught.value.attempts_allowed == 3
+
+
+@pytest.mark.parametrize("status", [502, 503, 504, 521])
+def test_a_proxy_s_5xx_is_transient_with_no_limit_of_its_own(im, robot, status):
+    im.reply_raw(b"<html>bad gateway</html>", status=status, content_type="text/html")
+
+    with pytest.raises(WfcHttpError) as caught:
+        robot.profile()
+
+    assert caught.value.http_status == status
+    assert caught.value.retryable
+    assert caught.value.attempts_allowed is None
+
+
+@pytest.mark.parametrize("status", [501, 505, 404, 413])
+def test_other_http_statuses_are_permanent(im, robot, status):
+    im.reply_raw(b"", status=status)
+
+    with pytest.raises(WfcHttpError) as caught:
+        robot.profile()
+
+    assert not caught.value.retryable
 
 
 def test_a_redirect_is_not_followed(im, robot):

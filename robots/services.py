@@ -154,5 +154,8 @@ def robots_forget() -> None:
 
 
 def friendship_ensure(*, robot: Robot, user_im_id: str) -> None:
-    """Befriend a robot and a user, so ``message.disable_stranger_chat`` servers deliver (§4.1)."""
-    im_admin().befriend(robot_id=robot.robot_id, user_id=user_im_id)
+    """Befriend a robot and a user, when ``CS_BEFRIEND_SHADOWS`` says the IM server needs it. Wildfire's
+    ``message.disable_stranger_chat`` lets robots message strangers (``isAllowUserMessage`` exempts
+    every user that is not a normal one), so by default nobody's contact list fills with shadows."""
+    if settings.CS_BEFRIEND_SHADOWS:
+        im_admin().befriend(robot_id=robot.robot_id, user_id=user_im_id)

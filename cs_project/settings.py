@@ -68,6 +68,10 @@ else:
     CS_APP_SERVER_URL = ""
     CS_APP_SERVER_KEY = ""
 CS_ROBOT_ID = env_im_id("CS_ROBOT_ID", default="cs_robot")
+# Befriend each customer's shadow and its servicer (/admin/friend/status) before the shadow's first
+# message. Wildfire's message.disable_stranger_chat exempts robots (isAllowUserMessage), so no server
+# we know needs it; it only fills servicers' contact lists. On for a server that refuses robots (248).
+CS_BEFRIEND_SHADOWS = env_bool("CS_BEFRIEND_SHADOWS", default=False)
 # Optional remote auto-answer endpoint (bot mode); empty means the built-in FAQ matcher only.
 CS_AUTOANSWER_URL = env_url("CS_AUTOANSWER_URL", default="") if env_str("CS_AUTOANSWER_URL", default="") else ""
 CS_AUTOANSWER_TIMEOUT = env_int("CS_AUTOANSWER_TIMEOUT_SECONDS", default=3, minimum=1, maximum=30)

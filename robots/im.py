@@ -11,7 +11,7 @@ from django.conf import settings
 
 from robots.appserver.client import AppServerImAdmin
 from robots.models import Robot
-from robots.wfprotocol import AdminClient, RobotClient, RobotInfo, UserInfo
+from robots.wfprotocol import AdminClient, RobotClient, RobotInfo, RobotUpsert, UserInfo
 
 
 @cache
@@ -38,6 +38,10 @@ class ImAdmin(Protocol):
         owner: str = "",
         portrait: str = "",
     ) -> tuple[str, str]: ...
+
+    def upsert_robot_keeping_profile(
+        self, *, user_id: str, secret: str, callback: str, name: str, display_name: str
+    ) -> RobotUpsert: ...
 
     def get_user_info(self, *, user_id: str) -> UserInfo: ...
 
@@ -71,6 +75,13 @@ class DirectImAdmin:
             callback=callback,
             owner=owner,
             portrait=portrait,
+        )
+
+    def upsert_robot_keeping_profile(
+        self, *, user_id: str, secret: str, callback: str, name: str, display_name: str
+    ) -> RobotUpsert:
+        return self.client.upsert_robot_keeping_profile(
+            user_id=user_id, secret=secret, callback=callback, name=name, display_name=display_name
         )
 
     def get_user_info(self, *, user_id: str) -> UserInfo:

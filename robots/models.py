@@ -109,7 +109,7 @@ class OutboundMessage(models.Model):
     # For shadow sends: the IM user whose shadow speaks (it is provisioned before the first send).
     shadow_of = models.CharField(max_length=64, blank=True)
     target_user_id = models.CharField(_("to user"), max_length=64)
-    # A shadow's first message to a servicer befriends them first (disable_stranger_chat servers).
+    # A shadow's first message to a servicer: befriend them first if CS_BEFRIEND_SHADOWS is on.
     befriend_first = models.BooleanField(default=False)
     conv_line = models.IntegerField(default=0)
     payload = models.JSONField(_("payload"))

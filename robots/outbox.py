@@ -319,11 +319,14 @@ def outbox_mark_failed_attempt(
     good (None, or the last of ``CS_OUTBOX_MAX_ATTEMPTS``), visibly, so the key moves on to its next
     row. A supervisor can put it back in line (``outbox_retry_failed``). ``counted=False``: the IM
     server said "slow down" (code 250), which never uses up the attempts. Only a pending row changes:
-    one that another deliverer sent meanwhile stays sent."""
+    one that another deliverer sent meanwhile stays sent. An error may allow fewer attempts
+    (``WfcError.attempts_allowed``, e.g. an HTTP 500)."""
     row.attempts += 1
     row.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     row.lease_until = None
-    if retry_in is not None and counted and row.attempts >= settings.CS_OUTBOX_MAX_ATTEMPTS:
+    allowed = exc.attempts_allowed if isinstance(exc, WfcError) else None
+    limit = min(settings.CS_OUTBOX_MAX_ATTEMPTS, allowed or settings.CS_OUTBOX_MAX_ATTEMPTS)
+    if retry_in is not None and counted and row.attempts >= limit:
         row.last_error = f"gave up after {row.attempts} attempts; last: {row.last_error}"[:2000]
         retry_in = None
     pending = OutboundMessage.objects.filter(pk=row.pk, state=OutboundMessage.State.PENDING)

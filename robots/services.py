@@ -17,7 +17,6 @@ from robots.handlers import flow_handlers
 from robots.im import callback_url, im_admin, robot_client
 from robots.models import Robot, new_callback_token
 from robots.robot_cache import robot_by_robot_id, robot_cache_forget, robot_remember
-from robots.wfprotocol import WfcNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -55,40 +54,34 @@ def _cs_robot_row() -> Robot:
 def cs_robot_setup(*, rotate_token: bool = False) -> CsRobotSetupResult:
     """Create or update the CS Robot on the IM server and check that its callback points at us.
 
-    1. Keep the robot's secret: ours if we have one, else the one the IM server holds, else a new
-       one. ``/admin/robot/create`` is an upsert that regenerates an omitted secret (§6).
-    2. Send the callback URL with the upsert: it resets the robot's state to 0, which sidesteps
-       the ``set_callback`` no-op quirk (§4.1) and clears an omitted callback.
+    1. Send the robot's secret and our callback URL, and only those: ``/admin/robot/create`` is an
+       upsert that replaces every field (§6), so the robot's profile (display name, avatar, extra,
+       set in the IM server's console) is read first and sent back unchanged
+       (``upsert_robot_keeping_profile``); a new robot is named ``CS_ROBOT_DISPLAY_NAME``.
+    2. The secret is ours if we have one, else the one the IM server holds, else a new one the IM
+       server makes. Sending the callback resets the robot's state to 0, which sidesteps the
+       ``set_callback`` no-op quirk (§4.1).
     3. Verify through the robot API, signed with the robot's own secret.
     """
     robot = _cs_robot_row()
-    admin = im_admin()
-    created_on_im = False
-    if not robot.secret:
-        try:
-            robot.secret = admin.get_robot_info(robot_id=robot.robot_id).secret
-        except WfcNotFound:
-            created_on_im = True
-        if not robot.secret:
-            robot.secret = secrets.token_urlsafe(24)
     if rotate_token:
         robot.callback_token = new_callback_token()
     url = callback_url(robot)
-    _user_id, returned_secret = admin.create_robot(
+    upsert = im_admin().upsert_robot_keeping_profile(
         user_id=robot.robot_id,
         name=robot.robot_id,
         display_name=CS_ROBOT_DISPLAY_NAME,
         secret=robot.secret,
         callback=url,
     )
-    robot.secret = returned_secret or robot.secret
+    robot.secret = upsert.secret
     robot.provisioned_at = timezone.now()
     robot.save()
     robot_cache_forget(robot.robot_id)
     if robot_client(robot).get_callback() != url:
         raise RobotSetupError("the IM server did not keep the CS Robot's callback URL")
     logger.info("CS Robot %s set up on the IM server (token rotated: %s)", robot.robot_id, rotate_token)
-    return CsRobotSetupResult(robot.robot_id, url.split("?")[0], created_on_im, rotate_token)
+    return CsRobotSetupResult(robot.robot_id, url.split("?")[0], upsert.created, rotate_token)
 
 
 def shadow_robot_id(customer_im_id: str) -> str:
@@ -161,5 +154,8 @@ def robots_forget() -> None:
 
 
 def friendship_ensure(*, robot: Robot, user_im_id: str) -> None:
-    """Befriend a robot and a user, so ``message.disable_stranger_chat`` servers deliver (§4.1)."""
-    im_admin().befriend(robot_id=robot.robot_id, user_id=user_im_id)
+    """Befriend a robot and a user, when ``CS_BEFRIEND_SHADOWS`` says the IM server needs it. Wildfire's
+    ``message.disable_stranger_chat`` lets robots message strangers (``isAllowUserMessage`` exempts
+    every user that is not a normal one), so by default nobody's contact list fills with shadows."""
+    if settings.CS_BEFRIEND_SHADOWS:
+        im_admin().befriend(robot_id=robot.robot_id, user_id=user_im_id)

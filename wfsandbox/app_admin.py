@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import string
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,16 @@ from wfsandbox.store import (
     User,
     user_changed,
 )
-from wfsandbox.wire import SERVICES, Services, bare_500, envelope, injected_fault, now_ms, precheck_failure
+from wfsandbox.wire import (
+    SERVICES,
+    Services,
+    bare_500,
+    envelope,
+    injected_fault,
+    now_ms,
+    precheck_failure,
+    route_table,
+)
 
 HEALTH_PATH = "/admin/health"
 _SHORT_ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -195,18 +203,27 @@ def message_send(call: AdminCall) -> object:
 
 
 def health(call: AdminCall) -> object:
-    """Shaped like ``HealthAction``'s answer: one node with cpu, memory and disk figures."""
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    disk = shutil.disk_usage("/")
-    return {
-        "node1": {
+    """``HealthAction``: an array of one node ``"1"`` with its cpu, memory and disk figures. The
+    memory figures are the JVM heap's there (free, max, total); the sandbox has no JVM and says 0."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else -1.0
+    disk = os.statvfs("/")
+    return [
+        {
+            "node": "1",
             "cpu": {"load": load, "cores": os.cpu_count() or 1},
             "memory": {"free": 0, "max": 0, "avail": 0},
-            "disk": {"space": disk.total, "free": disk.free, "usable": disk.free},
+            # java.io.File: getTotalSpace, getFreeSpace (root included), getUsableSpace (this user).
+            "disk": {
+                "space": disk.f_blocks * disk.f_frsize,
+                "free": disk.f_bfree * disk.f_frsize,
+                "usable": disk.f_bavail * disk.f_frsize,
+            },
         }
-    }
+    ]
 
 
+# Every action is annotated @HttpMethod("POST") except HealthAction, which has no annotation and so
+# sits in the GET table (ServerSetting.setAction).
 ADMIN_ACTIONS: dict[str, AdminAction] = {
     "/admin/robot/create": robot_create,
     "/admin/user/create": user_create,
@@ -216,17 +233,12 @@ ADMIN_ACTIONS: dict[str, AdminAction] = {
     "/admin/user/update": user_update,
     "/admin/friend/status": friend_status,
     "/admin/message/send": message_send,
-    HEALTH_PATH: health,
 }
-
-
-def _allowed_method(path: str, method: str) -> bool:
-    # HealthAction carries no @HttpMethod, so it answers any method; every other action is POST only.
-    return method == "POST" or (path == HEALTH_PATH and method in ("GET", "HEAD"))
+_ACTIONS_BY_TABLE: dict[str, dict[str, AdminAction]] = {"POST": ADMIN_ACTIONS, "GET": {HEALTH_PATH: health}}
 
 
 async def admin_api(request: web.Request) -> web.StreamResponse:
-    action = ADMIN_ACTIONS.get(request.path) if _allowed_method(request.path, request.method) else None
+    action = _ACTIONS_BY_TABLE.get(route_table(request.method), {}).get(request.path)
     if action is None:
         return bare_500()
     fault = await injected_fault(request, "admin")
@@ -239,7 +251,8 @@ async def admin_api(request: web.Request) -> web.StreamResponse:
         limiter=runtime.admin_limiter,
         secret=runtime.settings.admin_secret,
         no_check_time=runtime.admin_no_check_time,
-        unsigned=request.path == HEALTH_PATH,
+        # AdminAction compares the raw URI, query included: "/admin/health?x" must be signed.
+        unsigned=request.raw_path == HEALTH_PATH,
         now_ms=now_ms(),
     )
     if code != ErrorCode.SUCCESS:

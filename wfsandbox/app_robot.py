@@ -11,7 +11,17 @@ from wfsandbox.body import JsonObject, SendMessageData, get_int, opt_str, parse_
 from wfsandbox.errors import ApiError, BadRequestBody, ErrorCode
 from wfsandbox.signing import check_robot
 from wfsandbox.store import Robot, user_changed
-from wfsandbox.wire import LOG_RID, SERVICES, Services, bare_500, envelope, injected_fault, now_ms, precheck_failure
+from wfsandbox.wire import (
+    LOG_RID,
+    SERVICES,
+    Services,
+    bare_500,
+    envelope,
+    injected_fault,
+    now_ms,
+    precheck_failure,
+    route_table,
+)
 
 
 @dataclass
@@ -137,7 +147,8 @@ ROBOT_ACTIONS: dict[str, RobotAction] = {
 
 async def robot_api(request: web.Request) -> web.StreamResponse:
     """Route, then pre-check (§2.3), then run the action; any throw in between is a bare 500 (§1)."""
-    action = ROBOT_ACTIONS.get(request.path) if request.method == "POST" else None
+    # Every robot action is @HttpMethod("POST"); any other method finds nothing (ServerSetting).
+    action = ROBOT_ACTIONS.get(request.path) if route_table(request.method) == "POST" else None
     if action is None:
         return bare_500()
     fault = await injected_fault(request, "robot")

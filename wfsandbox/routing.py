@@ -17,7 +17,7 @@ from wfsandbox.callbacks import CallbackDispatcher
 from wfsandbox.errors import ApiError, ErrorCode
 from wfsandbox.ids import MessageIdGenerator
 from wfsandbox.runtime import Runtime
-from wfsandbox.store import USER_TYPE_ROBOT, Message, Robot, Store
+from wfsandbox.store import USER_TYPE_NORMAL, USER_TYPE_ROBOT, Message, Robot, Store
 
 logger = logging.getLogger("wfsandbox.routing")
 
@@ -114,18 +114,25 @@ class Router:
         return robot if robot is not None and robot.callback else None
 
     def _check_sender_may_send(self, sender: str, data: SendMessageData) -> None:
-        """``SendMessageHandler`` for a robot or a client: forbidden content types → 251; with
-        ``message.disable_stranger_chat``, a private message between non-friends → 248 unless the
-        sender or the target is on ``message.allow_stranger_chat_list``.
-        """
+        """``SendMessageHandler`` for a robot or a client: forbidden content types → 251; then, for a
+        private message, ``MemoryMessagesStore.isAllowUserMessage`` (below)."""
         if _client_may_not_send(data.payload["type"]):
             raise ApiError(ErrorCode.INVALID_PARAMETER)
-        if data.conv.type != CONV_PRIVATE or not self._runtime.disable_stranger_chat:
-            return
-        target = data.conv.target
-        if self._store.friend_state(target, sender) == 0:
-            return
+        if data.conv.type == CONV_PRIVATE and not self._may_message(target=data.conv.target, sender=sender):
+            raise ApiError(ErrorCode.NOT_RIGHT)
+
+    def _may_message(self, *, target: str, sender: str) -> bool:
+        """``isAllowUserMessage`` with ``message.disable_stranger_chat``: friends (state 0 on the
+        target's side) may; so may anyone when the sender or the target is on
+        ``message.allow_stranger_chat_list``, or is not a normal user (a robot, a device, an admin).
+        So robots message strangers, and users message robots, on such a server too.
+        """
+        if not self._runtime.disable_stranger_chat or self._store.friend_state(target, sender) == 0:
+            return True
         allowed = self._runtime.allow_stranger_chat_list
         if sender in allowed or target in allowed:
-            return
-        raise ApiError(ErrorCode.NOT_RIGHT)
+            return True
+        return any(
+            user is not None and user.type != USER_TYPE_NORMAL
+            for user in (self._store.user_get(target), self._store.user_get(sender))
+        )

@@ -15,8 +15,8 @@ Api = Literal["robot", "admin"]
 # "delay": each failing request waits ``failDelaySeconds`` on its own. "stall": the server pauses (a
 # GC pause, an overloaded node): every request of the scope, until ``failDelaySeconds`` after the
 # fault was set, waits for the pause to end, then all are answered in the order they came.
-FailMode = Literal["none", "http500", "error_code", "delay", "stall"]
-FAIL_MODES: tuple[FailMode, ...] = ("none", "http500", "error_code", "delay", "stall")
+FailMode = Literal["none", "http500", "http503", "error_code", "delay", "stall"]
+FAIL_MODES: tuple[FailMode, ...] = ("none", "http500", "http503", "error_code", "delay", "stall")
 FAIL_SCOPES = ("robot", "admin", "both")
 RATE_LIMIT_SECONDS = 10  # RateLimiter(10 s, N), §2.5
 

@@ -14,14 +14,14 @@ from wfsandbox.config import Settings
 from wfsandbox.routing import Router
 from wfsandbox.runtime import Runtime
 from wfsandbox.store import Store
-from wfsandbox.wire import PORT_NAME, SERVICES, Services, access_log, unknown_route_is_500
+from wfsandbox.wire import PORT_NAME, SERVICES, Services, access_log, head_is_an_empty_200, unknown_route_is_500
 
 logger = logging.getLogger("wfsandbox")
 
 
 def build_robot_app(services: Services) -> web.Application:
     """Port 80's stand-in: ``/robot/*``, plus the sandbox pages and API under ``/sandbox/``."""
-    app = web.Application(middlewares=[access_log, unknown_route_is_500])
+    app = web.Application(middlewares=[access_log, head_is_an_empty_200, unknown_route_is_500])
     app[SERVICES] = services
     app[PORT_NAME] = "robot"
     app_robot.add_routes(app)
@@ -32,7 +32,7 @@ def build_robot_app(services: Services) -> web.Application:
 
 def build_admin_app(services: Services) -> web.Application:
     """Port 18080's stand-in: only ``/admin/*`` is routed there (§1)."""
-    app = web.Application(middlewares=[access_log, unknown_route_is_500])
+    app = web.Application(middlewares=[access_log, head_is_an_empty_200, unknown_route_is_500])
     app[SERVICES] = services
     app[PORT_NAME] = "admin"
     app_admin.add_routes(app)

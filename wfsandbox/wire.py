@@ -72,6 +72,10 @@ async def injected_fault(request: web.Request, api: Api) -> web.Response | None:
     if mode == "http500":
         request[LOG_CODE] = "fault"
         return bare_500()
+    if mode == "http503":
+        # Not the IM server's own answer: what a reverse proxy in front of it says while it is away.
+        request[LOG_CODE] = "fault"
+        return web.Response(status=503, text="503 Service Temporarily Unavailable", content_type="text/html")
     if mode == "error_code":
         body = {"code": faults.code, "msg": "injected failure"}
         request[LOG_CODE] = faults.code
@@ -81,6 +85,23 @@ async def injected_fault(request: web.Request, api: Api) -> web.Response | None:
     elif mode == "stall":
         await request.app[SERVICES].runtime.stall_over()
     return None
+
+
+def route_table(method: str) -> str:
+    """The action table a method is looked up in (``ServerSetting.getActionMap``): POST, PUT and
+    DELETE have their own; any other method (PATCH, OPTIONS, …) reads the GET table."""
+    method = method.upper()
+    return method if method in ("POST", "PUT", "DELETE") else "GET"
+
+
+@web.middleware
+async def head_is_an_empty_200(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """``ActionHandler.doAction`` answers HEAD with 200 and no body on every path of both ports,
+    before routing. The sandbox's own pages and API (``/sandbox/`` on the robot port) keep aiohttp's HEAD."""
+    sandbox_own = request.app[PORT_NAME] == "robot" and request.path.startswith("/sandbox/")
+    if request.method == "HEAD" and not sandbox_own:
+        return web.Response(status=200, content_type=JSON_TYPE)
+    return await handler(request)
 
 
 @web.middleware

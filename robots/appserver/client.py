@@ -8,7 +8,16 @@ from typing import Any
 import requests
 
 from robots.appserver.auth import signed_headers
-from robots.wfprotocol import RobotInfo, UserInfo, WfcAuthError, WfcError, WfcHttpError, WfcNotFound, WfcTransportError
+from robots.wfprotocol import (
+    RobotInfo,
+    RobotUpsert,
+    UserInfo,
+    WfcAuthError,
+    WfcError,
+    WfcHttpError,
+    WfcNotFound,
+    WfcTransportError,
+)
 
 
 class AppServerImAdmin:
@@ -75,6 +84,16 @@ class AppServerImAdmin:
             },
         )
         return str(result["userId"]), str(result["secret"])
+
+    def upsert_robot_keeping_profile(
+        self, *, user_id: str, secret: str, callback: str, name: str, display_name: str
+    ) -> RobotUpsert:
+        # The App Server names robots by their id; ``name`` is what it uses anyway.
+        result = self._call(
+            "/cs/robot/account",
+            {"robot_id": user_id, "secret": secret, "callback": callback, "display_name": display_name},
+        )
+        return RobotUpsert(user_id=str(result["userId"]), secret=str(result["secret"]), created=bool(result["created"]))
 
     def get_user_info(self, *, user_id: str) -> UserInfo:
         return UserInfo(**self._call("/cs/user/info", {"user_id": user_id}))

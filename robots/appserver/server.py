@@ -54,6 +54,20 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
         )
         return {"userId": user_id, "secret": secret}
 
+    async def robot_account(body: dict[str, Any]) -> dict[str, Any]:
+        """The robot's secret and callback, its profile as the IM server holds it (wfc_setup)."""
+        robot_id = _string(body, "robot_id")
+        robot_allowed(robot_id)
+        upsert = await asyncio.to_thread(
+            admin.upsert_robot_keeping_profile,
+            user_id=robot_id,
+            name=robot_id,
+            display_name=_string(body, "display_name", required=False) or robot_id,
+            secret=_string(body, "secret", required=False),
+            callback=_string(body, "callback"),
+        )
+        return {"userId": upsert.user_id, "secret": upsert.secret, "created": upsert.created}
+
     async def robot_info(body: dict[str, Any]) -> dict[str, Any]:
         robot_id = _string(body, "robot_id")
         robot_allowed(robot_id)
@@ -71,6 +85,7 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
 
     routes: dict[str, Handler] = {
         "/cs/robot/upsert": robot_upsert,
+        "/cs/robot/account": robot_account,
         "/cs/robot/info": robot_info,
         "/cs/user/info": user_info,
         "/cs/friend": friend,

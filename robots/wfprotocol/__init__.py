@@ -41,7 +41,7 @@ from robots.wfprotocol.errors import (
 )
 from robots.wfprotocol.messages import CallbackMessage, Conversation, MessagePayload, SendResult, parse_callback
 from robots.wfprotocol.signing import sign, signed_headers
-from robots.wfprotocol.users import ProfileField, RobotInfo, UserInfo, UserType
+from robots.wfprotocol.users import ProfileField, RobotInfo, RobotUpsert, UserInfo, UserType
 
 __all__ = [
     "IMAGE_SEARCHABLE_TEXT",
@@ -58,6 +58,7 @@ __all__ = [
     "ProfileField",
     "RobotClient",
     "RobotInfo",
+    "RobotUpsert",
     "SendResult",
     "UserInfo",
     "UserType",

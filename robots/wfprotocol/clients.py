@@ -1,7 +1,8 @@
 """HTTP clients for the Robot API (§4, port 80) and the Admin API (§6, port 18080).
 
-Every call is a signed POST of a JSON body (§1, §2) whose answer is unwrapped from the §3
-envelope: the ``result`` on code 0, an exception from ``errors`` otherwise.
+Every call is a signed POST of a JSON body (§1, §2), except the unsigned GET of ``/admin/health``,
+and its answer is unwrapped from the §3 envelope: the ``result`` on code 0, an exception from
+``errors`` otherwise.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from robots.wfprotocol.errors import (
     WfcAuthError,
     WfcError,
     WfcHttpError,
+    WfcNotFound,
     WfcOutcomeUnknown,
     WfcProtocolError,
     WfcTransportError,
@@ -29,7 +31,7 @@ from robots.wfprotocol.errors import (
 )
 from robots.wfprotocol.messages import Conversation, MessagePayload, SendResult
 from robots.wfprotocol.signing import signed_headers
-from robots.wfprotocol.users import ProfileField, RobotInfo, UserInfo
+from robots.wfprotocol.users import ProfileField, RobotInfo, RobotUpsert, UserInfo
 
 T = TypeVar("T")
 
@@ -158,16 +160,22 @@ class _ApiClient:
     ) -> None:
         self.close()
 
-    def _post(self, path: str, body: Mapping[str, object] | None = None, *, signed: bool = True) -> object:
-        """One call; returns the envelope's ``result``, None when it is absent (§3)."""
-        headers = {"Content-Type": CONTENT_TYPE, "Accept": "application/json"}
-        if signed:
-            headers.update(signed_headers(self._secret, rid=self._rid))
+    def _post(self, path: str, body: Mapping[str, object] | None = None) -> object:
+        """One signed call; returns the envelope's ``result``, None when it is absent (§3)."""
+        headers = {
+            "Content-Type": CONTENT_TYPE,
+            "Accept": "application/json",
+            **signed_headers(self._secret, rid=self._rid),
+        }
+        return self._request("POST", path, headers=headers, data=_encode(body or {}))
+
+    def _request(self, method: str, path: str, *, headers: dict[str, str], data: bytes | None) -> object:
         try:
             # No redirects: a redirected POST would turn into a GET and carry the signature elsewhere.
-            response = self._session.post(
+            response = self._session.request(
+                method,
                 self.base_url + path,
-                data=_encode(body or {}),
+                data=data,
                 headers=headers,
                 timeout=self._timeout,
                 allow_redirects=False,
@@ -291,10 +299,19 @@ class AdminClient(_ApiClient):
         portrait: str = "",
         extra: str = "",
         robot_extra: str = "",
+        gender: int = 0,
+        mobile: str = "",
+        email: str = "",
+        address: str = "",
+        company: str = "",
+        social: str = "",
     ) -> tuple[str, str]:
-        """§6 ``/admin/robot/create`` → (userId, secret). An upsert: an empty secret makes the
-        server generate a new one and an empty callback disables callbacks, even on an update,
-        so both are always sent. An empty owner makes the robot its own owner.
+        """§6 ``/admin/robot/create`` → (userId, secret). An upsert that **replaces** the whole user
+        and robot rows: every field left empty is stored empty on an update too (``CreateRobotAction``,
+        ``InputCreateRobot.toUser``/``toRobot``, ``DatabaseStore.updateUser``/``updateRobot``), except
+        that an empty secret becomes a new generated one and an empty owner the robot itself. So the
+        secret and the callback are always sent; to change an existing robot without wiping its
+        profile, use ``upsert_robot_keeping_profile``.
         """
         if not name:
             raise ValueError("name is required (§6)")
@@ -303,6 +320,12 @@ class AdminClient(_ApiClient):
             "name": name,
             "displayName": display_name,
             "portrait": portrait,
+            "gender": gender,
+            "mobile": mobile,
+            "email": email,
+            "address": address,
+            "company": company,
+            "social": social,
             "extra": extra,
             "owner": owner,
             "secret": secret,
@@ -310,6 +333,45 @@ class AdminClient(_ApiClient):
             "robotExtra": robot_extra,
         }
         return self._post_for("/admin/robot/create", body, _pair("userId", "secret"))
+
+    def upsert_robot_keeping_profile(
+        self, *, user_id: str, secret: str, callback: str, name: str, display_name: str
+    ) -> RobotUpsert:
+        """Create a robot, or give an existing one this secret and callback **without touching its
+        profile** (display name, portrait, extra, … set in the IM server's console or by its App Server).
+
+        1. Read the robot (``/admin/user/get_robot_info``); ``WfcNotFound`` means it is new.
+        2. ``create_robot`` with every profile field it holds sent back, since the create replaces them
+           all; ``name`` and ``display_name`` only fill ones it holds empty (a new robot's).
+        3. An empty ``secret`` keeps the robot's current one; a new robot then gets one from the server.
+        Two admin calls, not atomic: a profile change made between them is lost.
+        """
+        try:
+            held = self.get_robot_info(robot_id=user_id)
+        except WfcNotFound:
+            held, created = RobotInfo(user_id=user_id, name=""), True
+        else:
+            created = False
+        returned_id, returned_secret = self.create_robot(
+            user_id=user_id,
+            name=held.name or name,
+            display_name=held.display_name or display_name,
+            secret=secret or held.secret,
+            callback=callback,
+            owner=held.owner,
+            portrait=held.portrait,
+            extra=held.extra,
+            robot_extra=held.robot_extra,
+            gender=held.gender,
+            mobile=held.mobile,
+            email=held.email,
+            address=held.address,
+            company=held.company,
+            social=held.social,
+        )
+        if not returned_secret:
+            raise WfcProtocolError("the robot's secret is empty", http_status=200, path="/admin/robot/create")
+        return RobotUpsert(user_id=returned_id, secret=returned_secret, created=created)
 
     def create_user(
         self, *, user_id: str, name: str, display_name: str = "", portrait: str = "", extra: str = "", type: int = 0
@@ -359,9 +421,12 @@ class AdminClient(_ApiClient):
         return self._post_for("/admin/message/send", body, SendResult.from_wire)
 
     def health(self) -> bool:
-        """§6 ``/admin/health`` (unsigned): True for HTTP 200 with envelope code 0, else False."""
+        """§6 ``/admin/health``: an unsigned **GET** (``HealthAction`` has no ``@HttpMethod``, so the
+        server routes it for GET only and answers a POST with a bare HTTP 500). True for HTTP 200 with
+        envelope code 0 (its result: one node's cpu, memory and disk figures), else False.
+        """
         try:
-            self._post("/admin/health", signed=False)
+            self._request("GET", "/admin/health", headers={"Accept": "application/json"}, data=None)
         except WfcError:
             return False
         return True

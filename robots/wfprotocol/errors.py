@@ -19,6 +19,15 @@ CODE_NOT_IMPLEMENTED = 254
 
 AUTH_CODES = frozenset({CODE_SIGN_MISSING, CODE_SIGN_EXPIRED, CODE_AUTH_FAILURE, CODE_NO_RIGHT})
 
+# The IM server itself answers HTTP 500 only for faults that the same request meets again: a path or
+# method it does not route (UnknownErrorAction) or an exception while reading the request (a body Gson
+# cannot bind, invalid base64, a null it dereferences; ActionHandler.channelRead0). Busy, timed-out or
+# failing internals are codes in a 200 (249, 250, 4). A few tries cover a one-off, then the failure
+# shows. Statuses it never sends come from a proxy in between: 502, 503, 504 and the like are the
+# proxy failing to reach it (transient); 501 and 505 describe the request (permanent).
+HTTP_500_ATTEMPTS = 3
+_PERMANENT_HTTP_5XX = frozenset({501, 505})
+
 _MAX_SERVER_MSG = 200
 
 
@@ -40,6 +49,12 @@ class WfcError(Exception):
     @property
     def retryable(self) -> bool:
         return False
+
+    @property
+    def attempts_allowed(self) -> int | None:
+        """For a retryable error, how many tries in all (counting earlier failures of the same work)
+        are worth making; None leaves it to the caller's own limit."""
+        return None
 
     def __str__(self) -> str:
         status = [f"code {self.code}"] if self.code is not None else []
@@ -88,12 +103,20 @@ class WfcNotFound(WfcApiError):
 
 
 class WfcHttpError(WfcError):
-    """An HTTP status other than 200 and 401, e.g. 500 for a path the port does not route (§1)."""
+    """An HTTP status other than 200 and 401, e.g. 500 for a path the port does not route (§1).
+
+    500 is retryable ``HTTP_500_ATTEMPTS`` times in all, a 5xx of a proxy in between (502, 503, 504,
+    …) like any transient failure; 501, 505 and anything below 500 are permanent.
+    """
 
     @property
     def retryable(self) -> bool:
-        # A wrong path also answers 500 (§1) and never heals; the caller knows which case it has.
-        return self.http_status is not None and 500 <= self.http_status <= 599
+        status = self.http_status
+        return status is not None and 500 <= status <= 599 and status not in _PERMANENT_HTTP_5XX
+
+    @property
+    def attempts_allowed(self) -> int | None:
+        return HTTP_500_ATTEMPTS if self.http_status == 500 else None
 
 
 class WfcTransportError(WfcError):

@@ -112,3 +112,13 @@ class RobotInfo(UserInfo):
             callback=wire.opt_str("callback"),
             robot_extra=wire.opt_str("robotExtra"),
         )
+
+
+@dataclass(frozen=True)
+class RobotUpsert:
+    """What ``AdminClient.upsert_robot_keeping_profile`` did: the robot's id and (current) secret,
+    and whether the robot was new. ``secret`` is kept out of ``repr``."""
+
+    user_id: str
+    secret: str = field(repr=False)
+    created: bool

@@ -54,6 +54,24 @@ def test_it_creates_a_shadow_and_reads_it_back(app_server: str, sandbox: Sandbox
     assert info.display_name == "顾客"
 
 
+def test_setting_a_robot_s_secret_and_callback_keeps_its_profile(app_server: str, sandbox: Sandbox) -> None:
+    robot_id = f"as{time.time_ns()}_csshadow"
+    profile = {"displayName": "小助手", "portrait": "https://img.example.com/p.png", "extra": '{"a":1}'}
+    sandbox.admin("/admin/robot/create", {"userId": robot_id, "name": robot_id, "secret": "old", **profile})
+    admin = AppServerImAdmin(app_server, KEY)
+    upsert = admin.upsert_robot_keeping_profile(
+        user_id=robot_id, secret="", callback="http://x/cb", name=robot_id, display_name="在线客服"
+    )
+    assert (upsert.user_id, upsert.secret, upsert.created) == (robot_id, "old", False)
+    info = admin.get_robot_info(robot_id=robot_id)
+    assert (info.display_name, info.portrait, info.extra) == tuple(profile.values())
+    assert info.callback == "http://x/cb"
+    with pytest.raises(WfcAuthError, match="not a customer-service robot"):
+        admin.upsert_robot_keeping_profile(
+            user_id="FireRobot", secret="", callback="http://x/cb", name="FireRobot", display_name="x"
+        )
+
+
 def test_it_refuses_robots_that_are_not_customer_service_robots(app_server: str) -> None:
     with pytest.raises(WfcAuthError, match="not a customer-service robot"):
         AppServerImAdmin(app_server, KEY).create_robot(

@@ -140,3 +140,38 @@ def test_the_rate_limit_is_a_retryable_error(fresh_sandbox: Sandbox) -> None:
     assert refused is not None
     assert refused.retryable
     assert 3 <= granted <= 4, "a burst of the bucket's size (the leaky bucket may drain one in the meantime)"
+
+
+def test_robot_create_replaces_the_profile_and_the_keeping_upsert_does_not(admin: AdminClient) -> None:
+    # CreateRobotAction → InputCreateRobot.toUser → DatabaseStore.updateUser: every field is written.
+    robot_id = _uid("bot")
+    admin.create_robot(
+        user_id=robot_id, name=robot_id, display_name="小助手", secret="s1", callback="", portrait="p.png", extra="e"
+    )
+    admin.create_robot(user_id=robot_id, name=robot_id, display_name="小助手", secret="s1", callback="http://x/1")
+    wiped = admin.get_robot_info(robot_id=robot_id)
+    assert (wiped.portrait, wiped.extra) == ("", "")
+
+    admin.create_robot(
+        user_id=robot_id, name=robot_id, display_name="小助手", secret="s1", callback="", portrait="p.png", extra="e"
+    )
+    upsert = admin.upsert_robot_keeping_profile(
+        user_id=robot_id, secret="", callback="http://x/2", name="ignored", display_name="ignored"
+    )
+    assert (upsert.secret, upsert.created) == ("s1", False)
+    kept = admin.get_robot_info(robot_id=robot_id)
+    assert (kept.name, kept.display_name, kept.portrait, kept.extra, kept.callback) == (
+        robot_id,
+        "小助手",
+        "p.png",
+        "e",
+        "http://x/2",
+    )
+
+    new_id = _uid("bot")
+    created = admin.upsert_robot_keeping_profile(
+        user_id=new_id, secret="", callback="http://x/3", name=new_id, display_name="在线客服"
+    )
+    assert created.created
+    assert created.secret, "the server made a secret"
+    assert admin.get_robot_info(robot_id=new_id).display_name == "在线客服"

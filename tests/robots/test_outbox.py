@@ -57,12 +57,12 @@ def test_a_failing_im_server_leaves_messages_pending_then_they_arrive_in_order(
     customer = lazy_stack.new_customer()
     texts = ["一", "二", "三"]
     key = customer_told(customer, texts)
-    sandbox.configure(failMode="http500", failScope="robot")
+    sandbox.configure(failMode="http503", failScope="robot")  # the proxy in front: the IM server is away
     assert outbox_deliver_key(key=key) is not None, "a retry is due later"
     head = OutboundMessage.objects.filter(ordering_key=key).order_by("id").first()
     assert head is not None
     assert (head.state, head.attempts) == (OutboundMessage.State.PENDING, 1)
-    assert "HTTP 500" in head.last_error
+    assert "HTTP 503" in head.last_error
     assert head.next_attempt_at > timezone.now()
     assert key not in outbox_due_keys(), "not due before its back-off ends"
     assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == []
@@ -108,13 +108,49 @@ def test_after_the_last_allowed_attempt_a_message_fails_visibly_and_the_next_one
     settings.CS_OUTBOX_MAX_ATTEMPTS = 2
     customer = lazy_stack.new_customer()
     key = customer_told(customer, ["一", "二"])
-    sandbox.configure(failMode="http500", failScope="robot", failCount=2)
+    sandbox.configure(failMode="http503", failScope="robot", failCount=2)
     _deliver_until_done(key, timeout=15)
     first, second = OutboundMessage.objects.filter(ordering_key=key).order_by("id")
     assert (first.state, first.attempts) == (OutboundMessage.State.FAILED, 2)
     assert first.last_error.startswith("gave up after 2 attempts; last: ")
     assert second.state == OutboundMessage.State.SENT
     assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["二"]
+
+
+def test_a_steady_http_500_fails_a_message_after_three_attempts_and_the_next_one_goes(
+    lazy_stack: Stack, sandbox: Sandbox, settings: SettingsWrapper
+) -> None:
+    # The IM server's 500 is a request it cannot route or read: trying 20 times only hides it.
+    settings.CS_OUTBOX_MAX_ATTEMPTS = 20
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["一", "二"])
+    sandbox.configure(failMode="http500", failScope="robot", failCount=3)
+    _deliver_until_done(key, timeout=15)
+    first, second = OutboundMessage.objects.filter(ordering_key=key).order_by("id")
+    assert (first.state, first.attempts) == (OutboundMessage.State.FAILED, 3)
+    assert first.last_error.startswith("gave up after 3 attempts; last: WfcHttpError")
+    assert "HTTP 500" in first.last_error
+    assert second.state == OutboundMessage.State.SENT
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["二"]
+
+
+def test_a_one_off_http_500_is_tried_again(lazy_stack: Stack, sandbox: Sandbox) -> None:
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["一"])
+    sandbox.configure(failMode="http500", failScope="robot", failCount=1)
+    _deliver_until_done(key, timeout=15)
+    row = OutboundMessage.objects.get(ordering_key=key)
+    assert (row.state, row.attempts) == (OutboundMessage.State.SENT, 2)
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["一"]
+
+
+def test_a_proxy_s_503_is_tried_past_the_few_tries_of_a_500(lazy_stack: Stack, sandbox: Sandbox) -> None:
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["一"])
+    sandbox.configure(failMode="http503", failScope="robot", failCount=4)
+    _deliver_until_done(key, timeout=15)
+    row = OutboundMessage.objects.get(ordering_key=key)
+    assert (row.state, row.attempts) == (OutboundMessage.State.SENT, 5)
 
 
 def test_back_offs_double_and_are_spread(settings: SettingsWrapper) -> None:

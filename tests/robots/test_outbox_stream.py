@@ -121,19 +121,35 @@ def test_a_failing_im_server_backs_off_and_then_everything_arrives_in_order(
     settings.CS_OUTBOX_MAX_BACKOFF_SECONDS = 1
     customer = streamed.new_customer()
     texts = ["一", "二", "三"]
-    sandbox.configure(failMode="http500", failScope="robot")
+    sandbox.configure(failMode="http503", failScope="robot")  # the proxy in front: the IM server is away
     with streaming():
         customer_told(customer, texts)
         wait_until(
-            lambda: OutboundMessage.objects.filter(attempts__gte=2).exists(), timeout=15, what="a second attempt"
+            lambda: OutboundMessage.objects.filter(attempts__gte=4).exists(), timeout=20, what="a fourth attempt"
         )
         rows = list(OutboundMessage.objects.order_by("id"))
-        assert rows[0].state == OutboundMessage.State.PENDING
-        assert "HTTP 500" in rows[0].last_error
+        assert rows[0].state == OutboundMessage.State.PENDING, "past the few tries a 500 gets"
+        assert "HTTP 503" in rows[0].last_error
         assert [row.attempts for row in rows[1:]] == [0, 0], "the rows behind the head wait"
         sandbox.configure(failMode="none")
         wait_until(lambda: _pending() == 0, timeout=15, what="the rows to be sent")
     assert streamed.im.texts(customer, sender=streamed.cs_robot) == texts
+
+
+def test_a_steady_http_500_fails_the_head_after_three_attempts_and_the_rest_arrive(
+    streamed: Stack, sandbox: Sandbox, settings: SettingsWrapper
+) -> None:
+    settings.CS_OUTBOX_MAX_BACKOFF_SECONDS = 1
+    customer = streamed.new_customer()
+    sandbox.configure(failMode="http500", failScope="robot", failCount=3)
+    with streaming():
+        customer_told(customer, ["一", "二", "三"])
+        wait_until(lambda: _pending() == 0, timeout=20, what="the rows to be sent or failed")
+    head, *rest = OutboundMessage.objects.order_by("id")
+    assert (head.state, head.attempts) == (OutboundMessage.State.FAILED, 3)
+    assert head.last_error.startswith("gave up after 3 attempts; last: WfcHttpError")
+    assert [row.state for row in rest] == [OutboundMessage.State.SENT] * 2
+    assert streamed.im.texts(customer, sender=streamed.cs_robot) == ["二", "三"]
 
 
 def test_an_unexpected_error_is_recorded_and_blocks_only_its_own_conversation(

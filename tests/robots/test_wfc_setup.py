@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from io import StringIO
 
 import pytest
@@ -16,11 +17,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def im(sandbox: Sandbox, settings: SettingsWrapper) -> AdminClient:
+def robot_id() -> str:
+    """A CS Robot id of the test's own: the sandbox lives for the whole session."""
+    return f"cs_setup_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def im(sandbox: Sandbox, settings: SettingsWrapper, robot_id: str) -> AdminClient:
     settings.WFC_ROBOT_API_URL = sandbox.robot_url
     settings.WFC_ADMIN_API_URL = sandbox.admin_url
     settings.WFC_ADMIN_SECRET = sandbox.admin_secret
-    settings.CS_ROBOT_ID = "cs_setup_test"
+    settings.CS_ROBOT_ID = robot_id
     return AdminClient(sandbox.admin_url, sandbox.admin_secret)
 
 
@@ -30,10 +37,12 @@ def _run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_it_creates_the_cs_robot_with_our_callback_and_is_idempotent(im: AdminClient, sandbox: Sandbox) -> None:
+def test_it_creates_the_cs_robot_with_our_callback_and_is_idempotent(
+    im: AdminClient, sandbox: Sandbox, robot_id: str
+) -> None:
     assert "verified" in _run()
-    robot = Robot.objects.get(robot_id="cs_setup_test")
-    info = im.get_robot_info(robot_id="cs_setup_test")
+    robot = Robot.objects.get(robot_id=robot_id)
+    info = im.get_robot_info(robot_id=robot_id)
     assert info.callback == callback_url(robot)
     assert info.secret == robot.secret
     secret = robot.secret
@@ -53,8 +62,61 @@ def test_it_repairs_a_callback_changed_behind_its_back(im: AdminClient, sandbox:
     assert client.get_callback() == callback_url(cs_robot_get())
 
 
-def test_it_adopts_the_secret_of_a_robot_that_already_exists_on_the_im_server(im: AdminClient) -> None:
-    im.create_robot(user_id="cs_setup_test", name="cs_setup_test", display_name="x", secret="pre-existing", callback="")
+# /admin/user/update bits: display name, portrait, gender, email, company, extra.
+PROFILE_FLAGS = 0x1 | 0x2 | 0x4 | 0x10 | 0x40 | 0x100
+PROFILE = {
+    "displayName": "小助手",
+    "portrait": "https://img.example.com/helper.png",
+    "extra": '{"dept":"sales"}',
+    "gender": 2,
+    "email": "help@example.com",
+    "company": "示例公司",
+}
+
+
+def test_a_new_cs_robot_gets_our_display_name_and_is_reported_created(im: AdminClient, robot_id: str) -> None:
+    assert "created" in _run()
+    assert im.get_robot_info(robot_id=robot_id).display_name == "在线客服"
+    assert "updated" in _run()
+
+
+def test_it_keeps_a_profile_changed_on_the_im_server_since_the_last_run(
+    im: AdminClient, sandbox: Sandbox, robot_id: str
+) -> None:
+    _run()
+    # The operator gives the robot a name, an avatar and more in the IM server's console (§6 user/update).
+    sandbox.admin("/admin/user/update", {"userInfo": {"userId": robot_id, **PROFILE}, "flag": PROFILE_FLAGS})
+    _run("--rotate-token")
+    info = im.get_robot_info(robot_id=robot_id)
+    held = {
+        "displayName": info.display_name,
+        "portrait": info.portrait,
+        "extra": info.extra,
+        "gender": info.gender,
+        "email": info.email,
+        "company": info.company,
+    }
+    assert held == PROFILE, "robot/create replaces every field: setup must send the profile back"
+    assert info.callback == callback_url(cs_robot_get())
+
+
+def test_it_keeps_the_profile_of_a_robot_that_already_exists_on_the_im_server(
+    im: AdminClient, sandbox: Sandbox, robot_id: str
+) -> None:
+    body = {"userId": robot_id, "name": robot_id, "secret": "pre", "owner": "ops", **PROFILE}
+    sandbox.admin("/admin/robot/create", {**body, "robotExtra": "kept too"})
+    assert "updated" in _run()
+    info = im.get_robot_info(robot_id=robot_id)
+    assert (info.display_name, info.portrait, info.extra) == (
+        PROFILE["displayName"],
+        PROFILE["portrait"],
+        '{"dept":"sales"}',
+    )
+    assert (info.owner, info.robot_extra, info.secret) == ("ops", "kept too", "pre")
+
+
+def test_it_adopts_the_secret_of_a_robot_that_already_exists_on_the_im_server(im: AdminClient, robot_id: str) -> None:
+    im.create_robot(user_id=robot_id, name=robot_id, display_name="x", secret="pre-existing", callback="")
     _run()
     assert cs_robot_get().secret == "pre-existing"
 

@@ -114,7 +114,7 @@ def _result(response: requests.Response) -> Any:
 
 def _health_answers(admin_url: str) -> bool:
     try:
-        return requests.post(f"{admin_url}/admin/health", timeout=2).status_code == 200
+        return requests.get(f"{admin_url}/admin/health", timeout=2).status_code == 200
     except requests.RequestException:
         return False
 

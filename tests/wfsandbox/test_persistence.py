@@ -13,6 +13,8 @@ def test_everything_survives_a_restart(tmp_path: Path):
     db = tmp_path / "kept.sqlite3"
     with sandbox_process(tmp_path, "--disable-stranger-chat", db_path=db) as first:
         first.create_user("carol", display_name="卡罗")
+        first.create_user("dave")
+        first.admin("/admin/friend/status", {"userId": "carol", "friendUid": "dave", "status": 0})
         secret = first.create_robot("cs_robot", secret="keep-me")
         first.robot("/robot/set_callback", {"url": "http://127.0.0.1:9/cb?k=1"}, robot_id="cs_robot", secret=secret)
         first.robot("/robot/update_profile", {"intValue": 0, "strValue": "客服"}, robot_id="cs_robot", secret=secret)
@@ -30,7 +32,9 @@ def test_everything_survives_a_restart(tmp_path: Path):
             "客服",
         )
         assert second.inbox("carol") == inbox_before
-        # The friendship is still there (stranger chat is disabled), and new ids keep growing.
+        # The friendship is still there: two normal users may chat though stranger chat is disabled.
+        assert second.client_send("dave", "carol", TEXT)["code"] == 0
+        # New ids keep growing.
         after = second.robot("/robot/message/send", body, robot_id="cs_robot", secret="keep-me")["messageUid"]
         assert after > before
         # set_callback's state survived too: a second set_callback is still a no-op.

@@ -85,6 +85,15 @@ def test_fail_mode_http500_breaks_both_apis_until_reset(fresh_sandbox: Sandbox):
     assert fresh_sandbox.robot_post("/robot/profile", robot_id="r", secret=secret).json()["code"] == 0
 
 
+def test_fail_mode_http503_answers_like_a_proxy_whose_im_server_is_away(fresh_sandbox: Sandbox):
+    secret = fresh_sandbox.create_robot("r", secret="s")
+    fresh_sandbox.configure(failMode="http503", failScope="robot", failCount=1)
+    response = fresh_sandbox.robot_post("/robot/profile", robot_id="r", secret=secret)
+    assert response.status_code == 503
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert fresh_sandbox.robot_post("/robot/profile", robot_id="r", secret=secret).json()["code"] == 0
+
+
 def test_fail_mode_can_target_one_api_for_a_number_of_requests(fresh_sandbox: Sandbox):
     secret = fresh_sandbox.create_robot("r", secret="s")
     fresh_sandbox.configure(failMode="error_code", failCode=249, failScope="robot", failCount=2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from tests.support.sandbox import Sandbox, robot_headers, sandbox_process, sign, signed_headers
 from tests.wfsandbox.conftest import RobotAccount, unique
@@ -160,11 +161,29 @@ def test_it_rejects_an_admin_call_signed_with_another_secret(sandbox: Sandbox):
     )
 
 
-def test_health_needs_no_signature(sandbox: Sandbox):
-    response = sandbox.admin_post("/admin/health", headers={})
+def test_health_needs_no_signature_and_answers_healthaction_s_shape(sandbox: Sandbox):
+    response = requests.get(sandbox.admin_url + "/admin/health", timeout=5)
     assert response.status_code == 200
-    assert response.json()["code"] == 0
-    assert "node1" in response.json()["result"]
+    body = response.json()
+    assert (body["code"], body["msg"]) == (0, "success")
+    [node] = body["result"]  # HealthAction: a JSON array of one node
+    assert node["node"] == "1"
+    assert set(node) == {"node", "cpu", "memory", "disk"}
+    assert set(node["cpu"]) == {"load", "cores"}
+    assert node["cpu"]["cores"] >= 1
+    assert set(node["memory"]) == {"free", "max", "avail"}
+    assert set(node["disk"]) == {"space", "free", "usable"}
+    assert node["disk"]["space"] >= node["disk"]["free"] >= node["disk"]["usable"] >= 0
+
+
+def test_health_with_a_query_string_must_be_signed(sandbox: Sandbox):
+    # AdminAction skips the signature only when the raw URI is exactly "/admin/health".
+    response = requests.get(sandbox.admin_url + "/admin/health?probe=1", timeout=5)
+    assert response.json() == nested(239, "api not signed or sign parameter not completion")
+    signed = requests.get(
+        sandbox.admin_url + "/admin/health?probe=1", headers=signed_headers(sandbox.admin_secret), timeout=5
+    )
+    assert signed.json()["code"] == 0
 
 
 def test_no_check_time_accepts_the_docs_test_vector_from_2019(tmp_path):
@@ -180,5 +199,6 @@ def test_the_admin_api_has_one_shared_limit_checked_before_everything(fresh_sand
     codes = [fresh_sandbox.admin_post("/admin/user/get_info", {"userId": "x"}).json()["code"] for _ in range(5)]
     assert codes[:3] == [253] * 3
     assert codes[-1] == 250
-    assert fresh_sandbox.admin_post("/admin/health", headers={}).json() == nested(250, "over frequency")
+    health = requests.get(fresh_sandbox.admin_url + "/admin/health", timeout=5)
+    assert health.json() == nested(250, "over frequency")
     assert fresh_sandbox.admin_post("/admin/user/get_info", headers={}).json()["code"] == 250

@@ -10,7 +10,6 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from robots.handlers import flow_handlers
@@ -120,27 +119,32 @@ def shadow_ensure(*, user_im_id: str) -> Robot:
     if robot.provisioned_at is not None:
         _provisioned_shadows[user_im_id] = (time.monotonic() + PROVISIONED_SHADOW_SECONDS, robot)
         return robot
-    with transaction.atomic():
-        robot = Robot.objects.select_for_update(no_key=True, of=("self",)).get(pk=robot.pk)
-        if robot.provisioned_at is not None:
-            return robot
-        admin = im_admin()
-        profile = admin.get_user_info(user_id=user_im_id)
-        display_name = profile.display_name or profile.name
-        flow_handlers().profile_read(im_user_id=user_im_id, display_name=display_name, avatar_url=profile.portrait)
-        robot.secret = robot.secret or secrets.token_urlsafe(24)
-        _user_id, returned_secret = admin.create_robot(
-            user_id=robot.robot_id,
-            name=robot.robot_id,
-            display_name=display_name or user_im_id,
-            portrait=profile.portrait,
-            secret=robot.secret,
-            callback=callback_url(robot),
-            owner=settings.CS_ROBOT_ID,
-        )
-        robot.secret = returned_secret or robot.secret
-        robot.provisioned_at = timezone.now()
-        robot.save(update_fields=["secret", "provisioned_at"])
+    # No row lock is held across the IM admin calls (a slow admin API would hold every writer of
+    # the row, and a lock holder's connection, for as long). Two deliverers provisioning the same
+    # shadow at once make the same two idempotent calls: the secret is settled in the row first, so
+    # both create the robot with the same one, and the last upsert leaves the IM server as the first.
+    Robot.objects.filter(pk=robot.pk, secret="").update(secret=secrets.token_urlsafe(24))
+    robot.refresh_from_db(fields=["secret", "provisioned_at"])
+    if robot.provisioned_at is not None:
+        return robot
+    admin = im_admin()
+    profile = admin.get_user_info(user_id=user_im_id)
+    display_name = profile.display_name or profile.name
+    flow_handlers().profile_read(im_user_id=user_im_id, display_name=display_name, avatar_url=profile.portrait)
+    _user_id, returned_secret = admin.create_robot(
+        user_id=robot.robot_id,
+        name=robot.robot_id,
+        display_name=display_name or user_im_id,
+        portrait=profile.portrait,
+        secret=robot.secret,
+        callback=callback_url(robot),
+        owner=settings.CS_ROBOT_ID,
+    )
+    if returned_secret and returned_secret != robot.secret:  # the server chose another: it signs
+        robot.secret = returned_secret
+        Robot.objects.filter(pk=robot.pk).update(secret=returned_secret)
+    robot.provisioned_at = timezone.now()
+    Robot.objects.filter(pk=robot.pk, provisioned_at__isnull=True).update(provisioned_at=robot.provisioned_at)
     robot_cache_forget(robot.robot_id)
     logger.info("shadow %s created for IM user %s", robot.robot_id, user_im_id)
     return robot

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -17,12 +15,12 @@ from robots.handlers import flow_handlers
 from robots.im import callback_url, im_admin, robot_client
 from robots.models import Robot, new_callback_token
 from robots.robot_cache import robot_by_robot_id, robot_cache_forget, robot_remember
+from robots.robot_ids import shadow_robot_id
 from robots.wfprotocol import WfcNotFound
 
 logger = logging.getLogger(__name__)
 
 CS_ROBOT_DISPLAY_NAME = "在线客服"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
 
 
 class RobotSetupError(Exception):
@@ -89,14 +87,6 @@ def cs_robot_setup(*, rotate_token: bool = False) -> CsRobotSetupResult:
         raise RobotSetupError("the IM server did not keep the CS Robot's callback URL")
     logger.info("CS Robot %s set up on the IM server (token rotated: %s)", robot.robot_id, rotate_token)
     return CsRobotSetupResult(robot.robot_id, url.split("?")[0], created_on_im, rotate_token)
-
-
-def shadow_robot_id(customer_im_id: str) -> str:
-    """The shadow's IM id, derived from the customer's: readable when safe, hashed otherwise."""
-    if _SAFE_ID.match(customer_im_id):
-        return f"{customer_im_id}_csshadow"
-    digest = hashlib.sha256(customer_im_id.encode("utf-8")).hexdigest()[:24]
-    return f"cs_shadow_{digest}"
 
 
 def shadow_get_or_create(*, user_im_id: str) -> Robot:

@@ -74,7 +74,12 @@ CS_ROBOT_ID = env_im_id("CS_ROBOT_ID", default="cs_robot")
 CS_BEFRIEND_SHADOWS = env_bool("CS_BEFRIEND_SHADOWS", default=False)
 # Optional remote auto-answer endpoint (bot mode); empty means the built-in FAQ matcher only.
 CS_AUTOANSWER_URL = env_url("CS_AUTOANSWER_URL", default="") if env_str("CS_AUTOANSWER_URL", default="") else ""
+# The whole exchange with it (connect, send, read) ends within this, and its body may not exceed
+# the size below (read as a stream); past either, the FAQ answers (sessions_app.flow.autoanswer).
 CS_AUTOANSWER_TIMEOUT = env_int("CS_AUTOANSWER_TIMEOUT_SECONDS", default=3, minimum=1, maximum=30)
+CS_AUTOANSWER_MAX_BODY_BYTES = env_int(
+    "CS_AUTOANSWER_MAX_BODY_BYTES", default=64 * 1024, minimum=1024, maximum=1024 * 1024
+)
 WFC_TIMEOUT_SECONDS = env_int("WFC_TIMEOUT_SECONDS", default=5, minimum=1, maximum=60)
 # How long the outbox waits for the answer to a message it sent: longer than a paused IM server (a GC
 # pause, an overloaded node) takes to answer, so that the answer comes and the message goes once.

@@ -12,10 +12,12 @@ import contextlib
 import hmac
 import json
 import logging
+import threading
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -24,7 +26,8 @@ from cs_project.json_input import MAX_DEPTH, json_problem
 from robots.handlers import flow_handlers
 from robots.models import InboundMessage, Robot
 from robots.robot_cache import robot_by_pk, robot_by_robot_id, robot_cache_forget, robot_known
-from robots.wfprotocol import CallbackFormatError, CallbackMessage, parse_callback
+from robots.robot_ids import may_be_shadow_robot_id
+from robots.wfprotocol import CallbackFormatError, CallbackMessage, UserType, parse_callback
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ class CallbackRejected(Exception):
 
 @dataclass(frozen=True)
 class CallbackOutcome:
-    status: Literal["accepted", "duplicate"]
+    status: Literal["accepted", "duplicate", "ignored"]
     message_id: int
 
 
@@ -91,6 +94,46 @@ def _parse(body: bytes) -> CallbackMessage:
     return message
 
 
+def _robot_sender(message: CallbackMessage) -> str | None:
+    """What kind of robot sent this message, or None for a person.
+
+    Robots are never answered: every robot of ours answers what it receives, so a robot writing to
+    one (another auto-replying robot, or one of ours writing to another) would start a conversation
+    that never ends. A person costs nothing here: only an id of a shadow's shape is looked up
+    (memory, else one query), and the IM server's word is read from the callback itself."""
+    sender = message.sender
+    if sender == settings.CS_ROBOT_ID or robot_known(sender) is not None:
+        return "one of our robots"
+    if may_be_shadow_robot_id(sender) and robot_by_robot_id(sender) is not None:
+        return "one of our robots"
+    if message.sender_type == UserType.ROBOT:
+        return "an IM robot (senderUserInfo.type 1)"
+    return None
+
+
+_MAX_ROBOT_SENDERS_LOGGED = 10_000
+_robot_senders_logged: set[str] = set()
+_robot_senders_lock = threading.Lock()
+
+
+def _robot_sender_log_once(*, message: CallbackMessage, robot_id: str, kind: str) -> None:
+    """One warning per robot sender and process: a robot that writes once writes again."""
+    with _robot_senders_lock:
+        if message.sender in _robot_senders_logged:
+            return
+        if len(_robot_senders_logged) >= _MAX_ROBOT_SENDERS_LOGGED:
+            _robot_senders_logged.clear()
+        _robot_senders_logged.add(message.sender)
+    logger.warning(
+        "message %s from %s to robot %s stored and ignored: the sender is %s, and robots are never answered"
+        " (two answering robots would write to each other forever); its further messages are ignored silently",
+        message.message_id,
+        message.sender,
+        robot_id,
+        kind,
+    )
+
+
 def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcome:
     """Store a callback's message once (by robot and IM message id), then act on its conversation.
 
@@ -98,9 +141,13 @@ def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcom
     inbound sweep acts on it later). Acting happens here, in the request: measured against handing
     it to a worker, that kept relay latency and the assignment storm 2-3 times better on this
     machine (docs/benchmarks.md). Called outside any transaction.
+
+    A robot's message is stored as IGNORED and never reaches the flow (``_robot_sender``): decided
+    here, once, before anything (a drain, the sweep, a retry) could act on it.
     """
     robot_pk = _authenticate(robot_id, token)
     message = _parse(body)
+    robot_sender = _robot_sender(message)
     try:
         # One INSERT commits by itself; a savepoint only inside a caller's transaction (tests), so
         # that a duplicate's error cannot break it.
@@ -114,12 +161,16 @@ def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcom
                 conv_line=message.conv.line,
                 payload=message.payload.to_wire(),
                 server_timestamp=message.timestamp,
+                state=InboundMessage.State.PENDING if robot_sender is None else InboundMessage.State.IGNORED,
             )
     except IntegrityError as exc:
         if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != "inbound_unique_per_robot":
             robot_cache_forget(robot_id)  # e.g. a robot row that is gone: never taken for a duplicate
             raise
         return CallbackOutcome("duplicate", message.message_id)
+    if robot_sender is not None:
+        _robot_sender_log_once(message=message, robot_id=robot_id, kind=robot_sender)
+        return CallbackOutcome("ignored", message.message_id)
     try:
         inbound_drain(robot_pk=robot_pk, sender=message.sender)
     except Exception:

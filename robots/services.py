@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -16,11 +14,11 @@ from robots.handlers import flow_handlers
 from robots.im import callback_url, im_admin, robot_client
 from robots.models import Robot, new_callback_token
 from robots.robot_cache import robot_by_robot_id, robot_cache_forget, robot_remember
+from robots.robot_ids import shadow_robot_id
 
 logger = logging.getLogger(__name__)
 
 CS_ROBOT_DISPLAY_NAME = "在线客服"
-_SAFE_ID = re.compile(r"^[A-Za-z0-9_\-]{1,40}$")
 
 
 class RobotSetupError(Exception):
@@ -83,14 +81,6 @@ def cs_robot_setup(*, rotate_token: bool = False) -> CsRobotSetupResult:
     return CsRobotSetupResult(robot.robot_id, url.split("?")[0], upsert.created, rotate_token)
 
 
-def shadow_robot_id(customer_im_id: str) -> str:
-    """The shadow's IM id, derived from the customer's: readable when safe, hashed otherwise."""
-    if _SAFE_ID.match(customer_im_id):
-        return f"{customer_im_id}_csshadow"
-    digest = hashlib.sha256(customer_im_id.encode("utf-8")).hexdigest()[:24]
-    return f"cs_shadow_{digest}"
-
-
 def shadow_get_or_create(*, user_im_id: str) -> Robot:
     """The shadow's row (not yet on the IM server: ``shadow_ensure`` provisions it)."""
     robot, _created = Robot.objects.get_or_create(
@@ -124,8 +114,9 @@ def shadow_ensure(*, user_im_id: str) -> Robot:
     # shadow at once make the same two idempotent calls: the secret is settled in the row first, so
     # both create the robot with the same one, and the last upsert leaves the IM server as the first.
     Robot.objects.filter(pk=robot.pk, secret="").update(secret=secrets.token_urlsafe(24))
-    robot.refresh_from_db(fields=["secret", "provisioned_at"])
-    if robot.provisioned_at is not None:
+    robot.secret, provisioned_at = Robot.objects.values_list("secret", "provisioned_at").get(pk=robot.pk)
+    if provisioned_at is not None:  # another process finished meanwhile
+        robot.provisioned_at = provisioned_at
         return robot
     admin = im_admin()
     profile = admin.get_user_info(user_id=user_im_id)

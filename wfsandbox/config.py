@@ -34,6 +34,7 @@ class Settings:
     admin_rate_limit: int = 10000
     admin_no_check_time: bool = False
     disable_stranger_chat: bool = False
+    callback_with_sender_info: bool = False
     allow_stranger_chat_list: tuple[str, ...] = DEFAULT_ALLOW_STRANGER_CHAT_LIST
     log_level: str = "INFO"
 
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--admin-no-check-time", action="store_true", default=None, help="http.admin.no_check_time true")
     add("--disable-stranger-chat", action="store_true", default=None, help="message.disable_stranger_chat true")
     add("--allow-stranger-chat-list", help="message.allow_stranger_chat_list, comma-separated")
+    add(
+        "--callback-with-sender-info",
+        action="store_true",
+        default=None,
+        help="robot.callback_with_sender_info true (newer servers): callbacks carry senderUserInfo",
+    )
     add("--log-level", help="DEBUG, INFO, WARNING or ERROR (WFS_LOG_LEVEL, default INFO)")
     return parser
 
@@ -94,6 +101,7 @@ def parse_settings(argv: Sequence[str], environ: Mapping[str, str]) -> Settings:
         admin_rate_limit=pick("--admin-rate-limit", "WFS_ADMIN_RATE_LIMIT", positive_int, defaults.admin_rate_limit),
         admin_no_check_time=flag("--admin-no-check-time", "WFS_ADMIN_NO_CHECK_TIME"),
         disable_stranger_chat=flag("--disable-stranger-chat", "WFS_DISABLE_STRANGER_CHAT"),
+        callback_with_sender_info=flag("--callback-with-sender-info", "WFS_CALLBACK_WITH_SENDER_INFO"),
         allow_stranger_chat_list=pick(
             "--allow-stranger-chat-list",
             "WFS_ALLOW_STRANGER_CHAT_LIST",

@@ -71,8 +71,9 @@ class Router:
         )
         inbox_users, robots = self._receivers(message)
         self._store.message_deliver(message, inbox_users)
+        posted = self._callback_json(message) if robots else {}
         for robot in robots:
-            self._callbacks.post(robot_id=robot.user_id, url=robot.callback, message=message.to_callback_json())
+            self._callbacks.post(robot_id=robot.user_id, url=robot.callback, message=posted)
         logger.info(
             "message %d from %s (%s) to %s: type %d, persistFlag %d; inbox %s; callbacks %s",
             message.message_id,
@@ -85,6 +86,14 @@ class Router:
             ",".join(robot.user_id for robot in robots) or "-",
         )
         return SendResult(message.message_id, message.timestamp)
+
+    def _callback_json(self, message: Message) -> JsonObject:
+        """§5.3; with ``robot.callback_with_sender_info`` (newer servers), the sender's user object too."""
+        posted = message.to_callback_json()
+        sender = self._store.user_get(message.sender) if self._runtime.callback_with_sender_info else None
+        if sender is not None:
+            posted["senderUserInfo"] = sender.to_json()
+        return posted
 
     def _receivers(self, message: Message) -> tuple[list[str], list[Robot]]:
         """§5.1: the private chat's receivers are the sender and the target. A receiver other than the

@@ -64,6 +64,7 @@ class Runtime:
     disable_stranger_chat: bool = field(init=False)
     admin_no_check_time: bool = field(init=False)
     allow_stranger_chat_list: frozenset[str] = field(init=False)
+    callback_with_sender_info: bool = field(init=False)
     faults: Faults = field(default_factory=Faults)
     _stall_over: tuple[float, asyncio.Event] | None = field(default=None, init=False)
 
@@ -73,6 +74,7 @@ class Runtime:
         self.disable_stranger_chat = self.settings.disable_stranger_chat
         self.admin_no_check_time = self.settings.admin_no_check_time
         self.allow_stranger_chat_list = frozenset(self.settings.allow_stranger_chat_list)
+        self.callback_with_sender_info = self.settings.callback_with_sender_info
 
     def to_json(self) -> JsonObject:
         return {
@@ -81,6 +83,7 @@ class Runtime:
             "disableStrangerChat": self.disable_stranger_chat,
             "allowStrangerChatList": sorted(self.allow_stranger_chat_list),
             "adminNoCheckTime": self.admin_no_check_time,
+            "callbackWithSenderInfo": self.callback_with_sender_info,
             **self.faults.to_json(),
         }
 
@@ -106,6 +109,7 @@ class Runtime:
         robot_limit, admin_limit = self.robot_limiter.limit_count, self.admin_limiter.limit_count
         stranger, no_check = self.disable_stranger_chat, self.admin_no_check_time
         allow = self.allow_stranger_chat_list
+        sender_info = self.callback_with_sender_info
         for key, value in patch.items():
             if key == "robotRateLimit":
                 robot_limit = _positive_int(key, value)
@@ -115,6 +119,8 @@ class Runtime:
                 stranger = _bool(key, value)
             elif key == "adminNoCheckTime":
                 no_check = _bool(key, value)
+            elif key == "callbackWithSenderInfo":
+                sender_info = _bool(key, value)
             elif key == "allowStrangerChatList":
                 if not isinstance(value, list) or not all(isinstance(uid, str) for uid in value):
                     raise ValueError(f"{key} must be a list of user ids")
@@ -145,6 +151,7 @@ class Runtime:
             self.admin_limiter = RateLimiter(RATE_LIMIT_SECONDS, admin_limit)
         self.disable_stranger_chat, self.admin_no_check_time = stranger, no_check
         self.allow_stranger_chat_list = allow
+        self.callback_with_sender_info = sender_info
         self.faults = faults
 
 

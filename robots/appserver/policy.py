@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
-_SHADOW = re.compile(r"^(?:[A-Za-z0-9_\-]{1,40}_csshadow|cs_shadow_[0-9a-f]{24})$")
+from robots.robot_ids import may_be_shadow_robot_id
 
 
 def may_manage_robot(robot_id: str, *, cs_robot_id: str) -> bool:
-    return robot_id == cs_robot_id or bool(_SHADOW.match(robot_id))
+    return robot_id == cs_robot_id or may_be_shadow_robot_id(robot_id)

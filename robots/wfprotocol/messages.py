@@ -147,6 +147,9 @@ class CallbackMessage:
     to_users: tuple[str, ...]
     timestamp: int
     client: dict[str, object] | None = None
+    # §5.3, §7.6: the sender's user type (1: a robot), from ``senderUserInfo``, which only newer
+    # servers with ``robot.callback_with_sender_info true`` send; None without it.
+    sender_type: int | None = None
 
     def reply_conversation(self) -> Conversation:
         """§5.3, §11.5: where a reply goes: the sender in a private chat, the group otherwise."""
@@ -166,17 +169,21 @@ class CallbackMessage:
         }
         if self.client is not None:
             wire["client"] = dict(self.client)
+        if self.sender_type is not None:
+            wire["senderUserInfo"] = {"userId": self.sender, "type": self.sender_type}
         return wire
 
 
 def parse_callback(body: object) -> CallbackMessage:
     """§5.3: validate a decoded callback body strictly.
 
-    Raises ``CallbackFormatError`` naming the wire field (``payload.persistFlag``). Keys newer
-    servers add (``senderUserInfo``, ``targetUserInfo``, ``toRobotId`` ...) are ignored.
+    Raises ``CallbackFormatError`` naming the wire field (``payload.persistFlag``). Of the keys newer
+    servers add, ``senderUserInfo`` is read for its ``type`` (a user object, §7.6; an absent ``type``
+    is 0, as Gson writes every int); the others (``targetUserInfo``, ``toRobotId`` ...) are ignored.
     """
     try:
         wire = WireObject(body)
+        sender_info = wire.opt_dict("senderUserInfo")
         return CallbackMessage(
             message_id=wire.req_int("messageId", int64=True),
             sender=wire.req_str("sender", non_empty=True),
@@ -187,6 +194,7 @@ def parse_callback(body: object) -> CallbackMessage:
             timestamp=wire.req_int("timestamp", int64=True),
             # §5.3: only with robot.callback_with_client_info; {platform, clientId}.
             client=wire.opt_dict("client"),
+            sender_type=None if sender_info is None else WireObject(sender_info, "senderUserInfo").opt_int("type"),
         )
     except WireFormatError as exc:
         raise CallbackFormatError(exc.field, exc.reason) from None

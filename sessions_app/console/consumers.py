@@ -37,13 +37,13 @@ from sessions_app.console.revocation import login_group, user_group
 from sessions_app.console.selectors import ConsoleSession
 from sessions_app.events import CONSOLES_GROUP, ConsoleEvent, MessageEvent, message_event, seat_group
 from sessions_app.flow.servicer import servicer_end_session, servicer_reply
+from sessions_app.flow.transcript import TEXT_MAX_LENGTH
 from sessions_app.flow.transfer import session_transfer
 
 logger = logging.getLogger(__name__)
 
 CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_NO_SEAT = 4403
-TEXT_MAX_LENGTH = 4000
 # The largest frame a console sends is a reply of TEXT_MAX_LENGTH characters; anything far larger is
 # refused before it is parsed.
 FRAME_MAX_CHARS = 64 * 1024

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -12,6 +13,7 @@ from robots.wfprotocol import (
     CallbackMessage,
     Conversation,
     MessagePayload,
+    UserType,
     parse_callback,
 )
 
@@ -56,7 +58,7 @@ def test_it_keeps_ids_above_two_to_the_53_exact():
     assert type(message.message_id) is int
 
 
-def test_it_ignores_keys_that_newer_servers_add():
+def test_it_ignores_keys_that_newer_servers_add_but_the_senders_user_type():
     body = example() | {
         "senderUserInfo": {"userId": "customerUid", "name": "c"},
         "targetUserInfo": {"userId": "cs_robot"},
@@ -64,7 +66,26 @@ def test_it_ignores_keys_that_newer_servers_add():
         "toRobotId": "cs_robot",
     }
 
-    assert parse_callback(body) == parse_callback(example())
+    assert parse_callback(body) == replace(parse_callback(example()), sender_type=0)
+    assert parse_callback(example()).sender_type is None, "a server without callback_with_sender_info"
+
+
+def test_it_reads_that_the_sender_is_a_robot_and_writes_it_back():
+    message = parse_callback(example() | {"senderUserInfo": {"userId": "customerUid", "type": 1}})
+
+    assert message.sender_type == UserType.ROBOT
+    assert parse_callback(message.to_wire()) == message
+
+
+@pytest.mark.parametrize(
+    ("sender_info", "field"),
+    [("robot", "senderUserInfo"), ({"type": "1"}, "senderUserInfo.type"), ({"type": 2**31}, "senderUserInfo.type")],
+)
+def test_a_malformed_sender_user_info_names_its_field(sender_info: object, field: str):
+    with pytest.raises(CallbackFormatError) as raised:
+        parse_callback(example() | {"senderUserInfo": sender_info})
+
+    assert raised.value.field == field
 
 
 def test_absent_protobuf_strings_and_lists_read_as_empty():

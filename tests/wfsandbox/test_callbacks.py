@@ -142,3 +142,27 @@ def test_a_failed_callback_is_logged_and_not_retried(sandbox: Sandbox, customer:
     assert mine[0]["url"] == "http://127.0.0.1:9/unreachable"  # no query: it carries tokens
     assert sandbox.inbox(robot_id) == []  # lost to the robot, as on the real server
     assert "secret-token" not in sandbox.log_path.read_text()
+
+
+def test_with_callback_with_sender_info_the_callback_carries_the_senders_user_object(
+    fresh_sandbox: Sandbox, receiver: CallbackReceiver
+):
+    """robot.callback_with_sender_info (newer servers, §5.3): a customer is type 0, a robot type 1."""
+    customer = unique("cust")
+    fresh_sandbox.create_user(customer, display_name="顾客")
+    first, _first_path = robot_with_callback(fresh_sandbox, receiver)
+    second, second_path = robot_with_callback(fresh_sandbox, receiver)
+    fresh_sandbox.client_send(customer, second.robot_id, TEXT)
+    (plain,) = receiver.wait_for(1)
+    assert "senderUserInfo" not in plain.json, "off by default, as in the 2024-03 server"
+
+    assert fresh_sandbox.configure(callbackWithSenderInfo=True)["callbackWithSenderInfo"] is True
+    fresh_sandbox.client_send(customer, second.robot_id, TEXT)
+    body = {"conv": {"type": 0, "target": second.robot_id, "line": 0}, "payload": TEXT}
+    fresh_sandbox.robot("/robot/message/send", body, robot_id=first.robot_id, secret=first.secret)
+    posted = {r.json["sender"]: r.json for r in receiver.wait_for(3)[1:]}  # the two may arrive in either order
+    from_customer, from_robot = posted[customer], posted[first.robot_id]
+    assert from_customer["senderUserInfo"]["userId"] == customer
+    assert (from_customer["senderUserInfo"]["type"], from_customer["senderUserInfo"]["displayName"]) == (0, "顾客")
+    assert (from_robot["senderUserInfo"]["userId"], from_robot["senderUserInfo"]["type"]) == (first.robot_id, 1)
+    assert len(receiver.for_path(second_path)) == 3

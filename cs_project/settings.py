@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from cs_project import embedded_postgres
@@ -102,6 +103,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "channels",
     "cs_project",
     "robots",
@@ -114,6 +116,8 @@ MIDDLEWARE = [
     # First, so it sees every error page: none repeats a callback token (cs_project.error_pages).
     "cs_project.error_pages.error_page_redaction_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # Every page's Content-Security-Policy (cs_project.csp); a response that sets its own keeps it.
+    "cs_project.csp.PageSocketCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -348,6 +352,24 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# No inline script or style, no plugins, never framed, forms only to us. Images from anywhere on
+# http(s) or data: customers' pictures and avatars are on the IM server's media storage, wherever
+# that is, and the console shows a picture's inline thumbnail first; an image cannot run script.
+# connect-src gains the page's own ws(s) origin per request (cs_project.csp). Uploads served by
+# the development media view keep their stricter sandbox policy (sessions_app.console.views).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "http:", "https:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+    },
+}
 # /healthz is probed by load balancers over plain HTTP inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cs_project import views
+from cs_project.api import SchemaApi, SchemaDocsApi
 from sessions_app.console.views import media_file
 
 # No language prefix in URLs: the language comes from the switch (cookie) or the browser, and
@@ -19,8 +19,8 @@ urlpatterns = [
     path("rate/", include("ratings.urls")),
     path("console/", include("sessions_app.console.urls")),
     path("api/", include("sessions_app.console.api_urls")),
-    path("api/schema/", SpectacularAPIView.as_view(), name="openapi-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="openapi-docs"),
+    path("api/schema/", SchemaApi.as_view(), name="openapi-schema"),
+    path("api/docs/", SchemaDocsApi.as_view(url_name="openapi-schema"), name="openapi-docs"),
 ]
 
 if settings.DEBUG:

@@ -2,7 +2,8 @@
 
 ``signature = hex(HMAC-SHA256(key, timestamp "\\n" nonce "\\n" path "\\n" body))``, sent with the
 timestamp (Unix seconds) and a random nonce. The server refuses a bad signature, a timestamp
-more than ``MAX_SKEW_SECONDS`` away, and a nonce it has seen within the window (a replay).
+more than ``MAX_SKEW_SECONDS`` away, and a nonce it has seen within the window (a replay); the
+nonces seen are kept where every App Server process sees them (``robots.appserver.nonces``).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 MAX_SKEW_SECONDS = 60
+# A request is fresh while its timestamp is within MAX_SKEW_SECONDS of now: first seen with a
+# timestamp that far ahead, it stays fresh for twice the skew, so its nonce is kept that long.
+NONCE_TTL_SECONDS = 2 * MAX_SKEW_SECONDS + 1
 HEADER_TIMESTAMP = "X-CS-Timestamp"
 HEADER_NONCE = "X-CS-Nonce"
 HEADER_SIGNATURE = "X-CS-Signature"
@@ -41,14 +45,23 @@ class AuthRefused(Exception):
     pass
 
 
+class NonceStore(Protocol):
+    async def claim(self, nonce: str, *, ttl_seconds: int) -> bool:
+        """True the first time ``nonce`` is claimed within ``ttl_seconds``; False for a replay."""
+        ...
+
+
 @dataclass
 class Verifier:
     key: str
-    seen: dict[str, float] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    nonces: NonceStore
 
-    def verify(self, *, headers: Mapping[str, str], path: str, body: bytes, now: float | None = None) -> None:
-        """``headers`` as received; their names are compared without regard to case (HTTP)."""
+    async def verify(self, *, headers: Mapping[str, str], path: str, body: bytes, now: float | None = None) -> None:
+        """``headers`` as received; their names are compared without regard to case (HTTP).
+
+        The signature is checked before the nonce is recorded, so only holders of the key can
+        write to the record.
+        """
         now = time.time() if now is None else now
         received = {name.lower(): value for name, value in headers.items()}
         timestamp, nonce, sent = (
@@ -61,10 +74,5 @@ class Verifier:
         expected = signature(self.key, timestamp=timestamp, nonce=nonce, path=path, body=body)
         if not hmac.compare_digest(expected, sent):
             raise AuthRefused("bad signature")
-        with self.lock:
-            for old, seen_at in list(self.seen.items()):
-                if now - seen_at > 2 * MAX_SKEW_SECONDS:
-                    del self.seen[old]
-            if nonce in self.seen:
-                raise AuthRefused("replayed request")
-            self.seen[nonce] = now
+        if not await self.nonces.claim(nonce, ttl_seconds=NONCE_TTL_SECONDS):
+            raise AuthRefused("replayed request")

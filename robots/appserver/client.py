@@ -57,7 +57,8 @@ class AppServerImAdmin:
             raise WfcNotFound(reason, 253, 404, path)
         if response.status_code in (401, 403):
             raise WfcAuthError(reason, None, response.status_code, path)
-        if response.status_code == 502 and isinstance(answer, dict) and answer.get("retryable"):
+        # 502: the IM server failed transiently; 503: the App Server cannot check for replays now.
+        if response.status_code in (502, 503) and isinstance(answer, dict) and answer.get("retryable"):
             raise WfcTransportError(reason, http_status=502, path=path)
         raise WfcError(reason or "app server refused the request", http_status=response.status_code, path=path)
 

@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from robots.appserver.auth import AuthRefused, Verifier
+from robots.appserver.nonces import RedisNonceStore, ReplayCheckUnavailable
 from robots.appserver.policy import may_manage_robot
 from robots.wfprotocol import AdminClient, WfcError, WfcNotFound
 
@@ -34,7 +35,7 @@ def _string(body: dict[str, Any], key: str, *, required: bool = True) -> str:
     return value
 
 
-def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Application:
+def build_app(*, key: str, admin: AdminClient, cs_robot_id: str, nonces: RedisNonceStore) -> web.Application:
     def robot_allowed(robot_id: str) -> None:
         if not may_manage_robot(robot_id, cs_robot_id=cs_robot_id):
             raise Refused(403, f"robot {robot_id!r} is not a customer-service robot")
@@ -90,12 +91,12 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
         "/cs/user/info": user_info,
         "/cs/friend": friend,
     }
-    verifier = Verifier(key)
+    verifier = Verifier(key, nonces)
 
     async def dispatch(request: web.Request) -> web.Response:
         body_bytes = await request.read()
         try:
-            verifier.verify(headers=dict(request.headers), path=request.path, body=body_bytes)
+            await verifier.verify(headers=dict(request.headers), path=request.path, body=body_bytes)
             body = json.loads(body_bytes or b"{}")
             if not isinstance(body, dict):
                 raise Refused(400, "body must be a JSON object")
@@ -103,6 +104,12 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
         except AuthRefused as exc:
             logger.warning("refused %s: %s", request.path, exc)
             return web.json_response({"error": str(exc)}, status=401)
+        except ReplayCheckUnavailable as exc:
+            # Fail closed: a signed request we cannot check for a replay is refused, not run.
+            logger.error("refused %s: replay check unavailable: %s", request.path, exc)
+            return web.json_response(
+                {"error": "replay check unavailable (Redis unreachable); try again", "retryable": True}, status=503
+            )
         except Refused as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
         except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep, a 4,300-digit integer
@@ -117,8 +124,12 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    async def close_nonces(_: web.Application) -> None:
+        await nonces.close()
+
     app = web.Application(client_max_size=64 * 1024)
     app[VERIFIER_KEY] = verifier
+    app.on_cleanup.append(close_nonces)
     app.router.add_get("/healthz", health)
     for path in routes:
         app.router.add_post(path, dispatch)

@@ -161,8 +161,9 @@ class SeatAdmin(admin.ModelAdmin[Seat]):
     @admin.display(description=_("load"), ordering="active_sessions")
     def load(self, seat: Seat) -> str:
         percent = min(100, round(100 * seat.active_sessions / seat.capacity)) if seat.capacity else 100
+        # A <meter>: a width in a style attribute would be refused by the CSP.
         return format_html(
-            '<span class="cs-load" title="{}%"><span style="width:{}%"></span></span> {}/{}',
+            '<meter class="cs-load" min="0" max="100" value="{}" title="{}%"></meter> {}/{}',
             percent,
             percent,
             seat.active_sessions,

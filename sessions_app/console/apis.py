@@ -7,8 +7,8 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from cs_project.api import ApiView
 from sessions_app.console import selectors
 from sessions_app.console.attachments import attachment_send
 from sessions_app.console.canned import canned_reply_create, canned_reply_delete, canned_reply_update
@@ -35,7 +35,7 @@ class MessageOutputSerializer(serializers.Serializer[object]):
     server_timestamp = serializers.IntegerField()
 
 
-class CustomerHistoryApi(APIView):
+class CustomerHistoryApi(ApiView):
     """A customer's sessions, newest first, each with its transcript (paginated by session)."""
 
     class OutputSerializer(serializers.Serializer[object]):
@@ -59,7 +59,7 @@ class CustomerHistoryApi(APIView):
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
 
-class ConsoleSessionListApi(APIView):
+class ConsoleSessionListApi(ApiView):
     """The servicer's sessions in progress, for the console's list."""
 
     @extend_schema_serializer(component_name="ConsoleSession")
@@ -82,7 +82,7 @@ class ConsoleSessionListApi(APIView):
         return Response(self.OutputSerializer(selectors.console_sessions(seat=seat), many=True).data)
 
 
-class SessionMessageListApi(APIView):
+class SessionMessageListApi(ApiView):
     """A session's messages after a sequence number: what a console missed while disconnected."""
 
     class FilterSerializer(serializers.Serializer[object]):
@@ -109,7 +109,7 @@ class SessionMessageListApi(APIView):
         return Response(self.OutputSerializer(body).data)
 
 
-class SessionAttachmentApi(APIView):
+class SessionAttachmentApi(ApiView):
     """Send an image or a file to the customer (multipart field ``file``)."""
 
     parser_classes = [MultiPartParser]
@@ -142,7 +142,7 @@ class CannedReplyInputSerializer(serializers.Serializer[object]):
     text = serializers.CharField(max_length=2000)
 
 
-class CannedReplyListApi(APIView):
+class CannedReplyListApi(ApiView):
     """The global canned replies and the servicer's own."""
 
     @extend_schema(responses=CannedReplyOutputSerializer(many=True), operation_id="canned_reply_list")
@@ -151,7 +151,7 @@ class CannedReplyListApi(APIView):
         return Response(CannedReplyOutputSerializer(selectors.canned_replies_for(seat=seat), many=True).data)
 
 
-class CannedReplyCreateApi(APIView):
+class CannedReplyCreateApi(ApiView):
     @extend_schema(
         request=CannedReplyInputSerializer,
         responses={201: CannedReplyOutputSerializer},
@@ -165,7 +165,7 @@ class CannedReplyCreateApi(APIView):
         return Response(CannedReplyOutputSerializer(reply).data, status=status.HTTP_201_CREATED)
 
 
-class CannedReplyUpdateApi(APIView):
+class CannedReplyUpdateApi(ApiView):
     @extend_schema(
         request=CannedReplyInputSerializer, responses=CannedReplyOutputSerializer, operation_id="canned_reply_update"
     )
@@ -177,7 +177,7 @@ class CannedReplyUpdateApi(APIView):
         return Response(CannedReplyOutputSerializer(reply).data)
 
 
-class CannedReplyDeleteApi(APIView):
+class CannedReplyDeleteApi(ApiView):
     @extend_schema(request=None, responses={204: None}, operation_id="canned_reply_delete")
     def post(self, request: Request, reply_id: int) -> Response:
         seat = selectors.seat_required(request.user)
@@ -197,7 +197,7 @@ class LeftMessageOutputSerializer(serializers.Serializer[object]):
     handled_by = serializers.CharField(source="handled_by.display_name", allow_null=True, default=None)
 
 
-class LeftMessageListApi(APIView):
+class LeftMessageListApi(ApiView):
     """Left messages nobody has handled yet, oldest first (paginated): the same list for every servicer."""
 
     pagination_class = PagePagination  # read by drf-spectacular, for the paginated schema
@@ -210,7 +210,7 @@ class LeftMessageListApi(APIView):
         return paginator.get_paginated_response(LeftMessageOutputSerializer(page, many=True).data)
 
 
-class LeftMessageHandleApi(APIView):
+class LeftMessageHandleApi(ApiView):
     """Mark a left message handled by this servicer; 409 when someone else already did."""
 
     @extend_schema(request=None, responses=LeftMessageOutputSerializer, operation_id="left_message_handle")
@@ -220,7 +220,7 @@ class LeftMessageHandleApi(APIView):
         return Response(LeftMessageOutputSerializer(message).data)
 
 
-class TransferTargetListApi(APIView):
+class TransferTargetListApi(ApiView):
     """Seats a servicer may transfer a session to now: online, with room, not their own."""
 
     @extend_schema_serializer(component_name="TransferTarget")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import redis
 from django.test import Client, RequestFactory
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, get_resolver, include, path
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cs_project.api import ApiView
 from cs_project.throttling import client_address, rate_parse, throttle_hit
+from robots.services import cs_robot_get
 from seats.models import Seat
 
 
@@ -126,3 +130,59 @@ def test_behind_nginx_the_real_client_is_throttled_not_the_proxy(settings: Any) 
     assert ping("198.51.100.1, 203.0.113.30") == 429
     # ... and other customers behind the same proxy still get through.
     assert ping("203.0.113.31") == 200
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("low_rates")
+@pytest.mark.parametrize("endpoint", ["/api/seats/transfer-targets/", "/api/schema/?format=json"])
+def test_an_anonymous_flood_of_an_endpoint_that_needs_a_login_gets_429_after_the_anonymous_rate(endpoint: str) -> None:
+    flood = Client(REMOTE_ADDR="203.0.113.40")
+    statuses = [flood.get(endpoint).status_code for _ in range(5)]
+    assert statuses == [403, 403, 403, 429, 429], "refused requests count too (DRF checked permissions first)"
+    refused = flood.get(endpoint)
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 3600
+    assert "json" in refused["Content-Type"]
+    assert refused.json()["detail"], "a JSON reason"
+    # Another address is refused for its missing login, not throttled.
+    assert Client(REMOTE_ADDR="203.0.113.41").get(endpoint).status_code == 403
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("low_rates")
+def test_the_im_servers_callbacks_stay_unthrottled_after_an_anonymous_flood_from_its_address() -> None:
+    robot = cs_robot_get()
+    im_server = Client(REMOTE_ADDR="192.0.2.81")
+    assert [im_server.get("/api/seats/transfer-targets/").status_code for _ in range(4)][-1] == 429
+    body = {
+        "messageId": 7_100_000_000,
+        "sender": "customer-after-flood",
+        "conv": {"type": 0, "target": robot.robot_id, "line": 0},
+        "payload": {"type": 1, "searchableContent": "你好", "persistFlag": 3},
+        "toUsers": [],
+        "timestamp": 1700000000000,
+    }
+    callback = im_server.post(
+        f"/wfc/callback/{robot.robot_id}?k={robot.callback_token}",
+        data=json.dumps(body),
+        content_type="application/json",
+    )
+    assert (callback.status_code, callback.json()["status"]) == (200, "accepted")
+
+
+def _api_views(patterns: list[URLPattern | URLResolver]) -> Iterator[tuple[str, type[APIView]]]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _api_views(pattern.url_patterns)
+            continue
+        view_class = getattr(pattern.callback, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            yield str(pattern.pattern), view_class
+
+
+def test_every_throttled_api_view_counts_a_request_before_checking_its_permissions() -> None:
+    views = list(_api_views(get_resolver().url_patterns))
+    assert len(views) > 10
+    unthrottled = {name for name, view in views if not view.throttle_classes}
+    assert unthrottled == {"callback/<str:robot_id>"}, "only the IM server's callbacks are never throttled"
+    assert [name for name, view in views if view.throttle_classes and not issubclass(view, ApiView)] == []

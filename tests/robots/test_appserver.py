@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import redis
 import requests
+from django.conf import settings as django_settings
 
-from robots.appserver.auth import HEADER_SIGNATURE, HEADER_TIMESTAMP, signed_headers
+from robots.appserver.auth import HEADER_NONCE, HEADER_SIGNATURE, HEADER_TIMESTAMP, MAX_SKEW_SECONDS, signed_headers
 from robots.appserver.client import AppServerImAdmin
-from robots.wfprotocol import WfcAuthError
+from robots.wfprotocol import WfcAuthError, WfcTransportError
 from tests.support.processes import free_port, http_status, python, running, wait_until
 
 if TYPE_CHECKING:
@@ -23,8 +27,9 @@ if TYPE_CHECKING:
 KEY = "k" * 40
 
 
-@pytest.fixture
-def app_server(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def _app_server_process(sandbox: Sandbox, log: Path, *, redis_url: str | None = None) -> Iterator[str]:
+    """``python -m robots.appserver`` on a free port, on the test Redis unless told otherwise."""
     port = free_port()
     env = {
         **os.environ,
@@ -32,10 +37,17 @@ def app_server(sandbox: Sandbox, tmp_path: Path) -> Iterator[str]:
         "CS_APP_SERVER_PORT": str(port),
         "WFC_ADMIN_API_URL": sandbox.admin_url,
         "WFC_ADMIN_SECRET": sandbox.admin_secret,
+        "REDIS_URL": redis_url or django_settings.REDIS_URL,
     }
     url = f"http://127.0.0.1:{port}"
-    with running(python("-m", "robots.appserver"), env=env, log=tmp_path / "appserver.log"):
+    with running(python("-m", "robots.appserver"), env=env, log=log):
         wait_until(lambda: http_status(f"{url}/healthz") == 200, timeout=20, what="the app server")
+        yield url
+
+
+@pytest.fixture
+def app_server(sandbox: Sandbox, tmp_path: Path, redis_client: redis.Redis) -> Iterator[str]:
+    with _app_server_process(sandbox, tmp_path / "appserver.log") as url:
         yield url
 
 
@@ -129,3 +141,64 @@ def test_header_names_are_read_without_regard_to_case(app_server: str) -> None:
     headers = {name.lower(): value for name, value in signed_headers(KEY, path="/cs/user/info", body=data).items()}
     answer = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
     assert answer.status_code == 404, "authenticated (the user just does not exist)"
+
+
+def _signed(path: str, body: dict[str, object]) -> tuple[bytes, dict[str, str]]:
+    data = json.dumps(body).encode()
+    return data, signed_headers(KEY, path=path, body=data)
+
+
+def test_a_request_replayed_against_a_second_app_server_is_refused(
+    app_server: str, sandbox: Sandbox, tmp_path: Path, redis_client: redis.Redis
+) -> None:
+    data, headers = _signed("/cs/user/info", {"user_id": "nobody"})
+    assert requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5).status_code == 404
+    nonce_key = f"cs:appserver:nonce:{headers[HEADER_NONCE]}".encode()
+    assert redis_client.exists(nonce_key), "the nonce is kept in Redis, where every App Server process sees it"
+    assert 0 < redis_client.ttl(nonce_key) <= 2 * MAX_SKEW_SECONDS + 1, "and forgotten once it could not be fresh"
+    with _app_server_process(sandbox, tmp_path / "second.log") as second:
+        again = requests.post(second + "/cs/user/info", data=data, headers=headers, timeout=5)
+    assert (again.status_code, again.json()) == (401, {"error": "replayed request"})
+
+
+def test_a_request_replayed_after_the_app_server_restarts_is_refused(
+    sandbox: Sandbox, tmp_path: Path, redis_client: redis.Redis
+) -> None:
+    data, headers = _signed("/cs/user/info", {"user_id": "nobody"})
+    with _app_server_process(sandbox, tmp_path / "before.log") as before:
+        assert requests.post(before + "/cs/user/info", data=data, headers=headers, timeout=5).status_code == 404
+    with _app_server_process(sandbox, tmp_path / "after.log") as after:
+        again = requests.post(after + "/cs/user/info", data=data, headers=headers, timeout=5)
+        assert (again.status_code, again.json()) == (401, {"error": "replayed request"})
+        fresh_data, fresh_headers = _signed("/cs/user/info", {"user_id": "nobody"})
+        fresh = requests.post(after + "/cs/user/info", data=fresh_data, headers=fresh_headers, timeout=5)
+        assert fresh.status_code == 404, "a new request is still served"
+
+
+def test_without_redis_it_refuses_every_request_with_a_retryable_503(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Fail closed: without the shared record of nonces a replay could not be told from a request."""
+    log = tmp_path / "appserver.log"
+    with _app_server_process(sandbox, log, redis_url=f"redis://127.0.0.1:{free_port()}/0") as url:
+        data, headers = _signed("/cs/user/info", {"user_id": "nobody"})
+        answer = requests.post(url + "/cs/user/info", data=data, headers=headers, timeout=10)
+        assert answer.status_code == 503
+        assert answer.json() == {"error": "replay check unavailable (Redis unreachable); try again", "retryable": True}
+        with pytest.raises(WfcTransportError, match="replay check unavailable"):
+            AppServerImAdmin(url, KEY).get_user_info(user_id="nobody")
+        # A forged request is refused for its signature, before Redis is asked.
+        with pytest.raises(WfcAuthError, match="bad signature"):
+            AppServerImAdmin(url, "w" * 40).get_user_info(user_id="nobody")
+    logged = log.read_text()
+    assert "replay check unavailable" in logged
+    assert "/cs/user/info" in logged
+    assert KEY not in logged
+
+
+def test_it_will_not_start_without_redis_url(sandbox: Sandbox) -> None:
+    env = {name: value for name, value in os.environ.items() if name != "REDIS_URL"}
+    env |= {"CS_APP_SERVER_KEY": KEY, "WFC_ADMIN_SECRET": sandbox.admin_secret, "CS_APP_SERVER_PORT": str(free_port())}
+    started = subprocess.run(
+        python("-m", "robots.appserver"), env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    assert started.returncode != 0
+    assert "REDIS_URL" in started.stderr

@@ -1,9 +1,10 @@
 """Real Chromium for the browser tests (Debian's ``chromium``, driven by Playwright), and Daphne
 alone on the test database for pages that need no IM server or worker.
 
-Fixtures: ``browser`` (one Chromium per test), ``daphne`` (the base URL of a Daphne process on
-the test database and Redis) and ``daphne_page`` (a page on it that fails the test on a JavaScript
-error). ``shot`` keeps a screenshot in test-artifacts/screenshots/.
+Fixtures: ``browser`` (one Chromium per test; the test fails if any page of it reports a
+Content-Security-Policy violation, collected in ``csp_violations``), ``daphne`` (the base URL of a
+Daphne process on the test database and Redis) and ``daphne_page`` (a page on it that fails the
+test on a JavaScript error). ``shot`` keeps a screenshot in test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.db import connection
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from tests.support.processes import BASE_DIR, free_port, http_status, python, running, wait_until
@@ -39,15 +41,54 @@ def shot(page: Page, name: str) -> None:
     page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
+# Reports each violation to the test: the event every page fires (a script, a style, a socket or a
+# form the policy refused). Init scripts and exposed functions are outside the page's CSP.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolation(`${event.effectiveDirective} refused ${event.blockedURI || "inline"} on ${event.documentURI}`);
+});
+"""
+
+
+def csp_watch(context: BrowserContext, violations: list[str]) -> None:
+    """Collect ``context``'s CSP violations: the pages' events and Chromium's console errors."""
+
+    def from_page(report: str) -> None:
+        violations.append(report)
+
+    def from_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    context.expose_function("__cspViolation", from_page)
+    context.add_init_script(_CSP_LISTENER)
+    context.on("console", from_console)
+
+
 @pytest.fixture
-def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
+def csp_violations() -> list[str]:
+    """Every Content-Security-Policy violation of the test's browser contexts; must stay empty."""
+    return []
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch, csp_violations: list[str]) -> Iterator[Browser]:
     # Playwright's sync API keeps an event loop on this thread; the test's own ORM calls are
     # ordinary blocking calls between browser steps.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        new_context = chromium.new_context
+
+        def watched_context(**options: Any) -> BrowserContext:
+            context = new_context(**options)
+            csp_watch(context, csp_violations)
+            return context
+
+        chromium.new_context = watched_context  # type: ignore[method-assign]  # every context, every test
         yield chromium
         chromium.close()
+    assert csp_violations == [], "no page may break the Content-Security-Policy"
 
 
 @pytest.fixture

@@ -65,6 +65,7 @@ class Command(BaseCommand):
                     python_module("robots.appserver"),
                     env={
                         "WFC_ADMIN_SECRET": DEMO_ADMIN_SECRET,
+                        "REDIS_URL": settings.REDIS_URL,  # the embedded one when REDIS_URL is unset
                         "CS_APP_SERVER_PORT": str(urlsplit(settings.CS_APP_SERVER_URL).port or 8890),
                     },
                 )

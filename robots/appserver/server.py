@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -11,12 +10,14 @@ from typing import Any
 
 from aiohttp import web
 
+from cs_project.json_input import JSONRefused, json_parse
 from robots.appserver.auth import AuthRefused, Verifier
 from robots.appserver.policy import may_manage_robot
 from robots.wfprotocol import AdminClient, WfcError, WfcNotFound
 
 logger = logging.getLogger("appserver")
 
+MAX_BODY_BYTES = 64 * 1024  # far above any request the CS server sends (a few ids, a name, a URL)
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 VERIFIER_KEY = web.AppKey("verifier", Verifier)
 
@@ -93,10 +94,14 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
     verifier = Verifier(key)
 
     async def dispatch(request: web.Request) -> web.Response:
-        body_bytes = await request.read()
+        try:
+            body_bytes = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": f"body larger than {MAX_BODY_BYTES} bytes"}, status=413)
         try:
             verifier.verify(headers=dict(request.headers), path=request.path, body=body_bytes)
-            body = json.loads(body_bytes or b"{}")
+            # The project's input policy (cs_project.json_input), before anything reaches the IM server.
+            body = json_parse(body_bytes or b"{}")
             if not isinstance(body, dict):
                 raise Refused(400, "body must be a JSON object")
             result = await routes[request.path](body)
@@ -105,8 +110,8 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
             return web.json_response({"error": str(exc)}, status=401)
         except Refused as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep, a 4,300-digit integer
-            return web.json_response({"error": "body is not JSON"}, status=400)
+        except JSONRefused as exc:  # not UTF-8, not JSON, nested too deep, a NUL, a lone surrogate
+            return web.json_response({"error": f"body {exc.reason}"}, status=400)
         except WfcNotFound:
             return web.json_response({"error": "not found on the IM server", "code": 253}, status=404)
         except WfcError as exc:
@@ -117,7 +122,7 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str) -> web.Applicat
     async def health(_: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[VERIFIER_KEY] = verifier
     app.router.add_get("/healthz", health)
     for path in routes:

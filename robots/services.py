@@ -124,7 +124,7 @@ def shadow_ensure(*, user_im_id: str) -> Robot:
     # shadow at once make the same two idempotent calls: the secret is settled in the row first, so
     # both create the robot with the same one, and the last upsert leaves the IM server as the first.
     Robot.objects.filter(pk=robot.pk, secret="").update(secret=secrets.token_urlsafe(24))
-    robot.refresh_from_db(fields=["secret", "provisioned_at"])
+    robot = Robot.objects.get(pk=robot.pk)  # the settled secret, and whether another provisioned it meanwhile
     if robot.provisioned_at is not None:
         return robot
     admin = im_admin()

@@ -147,7 +147,7 @@ async def test_arbitrary_frames_each_get_an_answer_and_the_socket_stays_open(
     await console.answers_each(session.pk, frames)
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=350, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 async def test_near_valid_actions_are_done_or_refused_with_a_reason_and_nothing_half_written(
     servicer_seat: Seat, other_servicer_seat: Seat, console: HeldConsole, data: st.DataObject

@@ -26,9 +26,10 @@ $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
 demo: $(VENV)/.runtime
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py run_demo $(DEMO_ARGS)
 
-## test: set up and run the whole suite against the real PostgreSQL, Redis and Chromium
+## test: set up and run the whole suite against the real PostgreSQL, Redis, Chromium and nginx
 test: $(VENV)/.dev services
 	@scripts/ensure_chromium.sh
+	@scripts/ensure_nginx.sh
 	$(MAKE) --no-print-directory lint types migrations-check messages pytest
 
 ## bench: set up, check PostgreSQL/Redis, install wrk if missing, run the load scenarios, write docs/benchmarks.md

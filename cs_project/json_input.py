@@ -1,23 +1,50 @@
-"""One policy for JSON that comes in from outside (IM callbacks, the API, the App Server): what
-PostgreSQL cannot store, or what no honest client sends, is refused with a reason before anything is
-written. A body is parsed with ``json`` (whose own recursion limit turns a pathological nesting into
-``RecursionError``, and whose integer limit into ``ValueError``), then checked by ``json_problem``."""
+"""One policy for JSON that comes in from outside (IM callbacks, the console's websocket, the API,
+the App Server): what PostgreSQL cannot store, or what no honest client sends, is refused with a
+reason before anything is written. ``json_parse`` reads a document under the policy; ``json_problem``
+checks one already decoded (DRF's parser, in ``cs_project.api_parsers``).
+
+Plain Python, no Django: the App Server (``robots.appserver``) runs without it and uses this too."""
 
 from __future__ import annotations
 
+import json
+import math
 import re
-from typing import Any
-
-from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser
 
 MAX_DEPTH = 32  # our documents are a few levels deep; far deeper is an attack
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+class JSONRefused(ValueError):
+    """A document the policy refuses; ``reason`` completes "the body …" ("is not JSON").
+    ``document`` is what was decoded when the text was JSON but broke the policy (else None), for a
+    caller that answers to a part of it (the console echoes a clean ``request_id``)."""
+
+    def __init__(self, reason: str, document: object = None) -> None:
+        super().__init__(reason)
+        self.reason, self.document = reason, document
+
+
+def json_parse(raw: str | bytes) -> object:
+    """The document in ``raw``, or ``JSONRefused``. ``json`` itself turns a pathological nesting
+    into ``RecursionError`` and an integer of more than 4,300 digits (or bytes that are not UTF-8)
+    into ``ValueError``; whatever it reads is then checked by ``json_problem``."""
+    try:
+        document = json.loads(raw)
+    except RecursionError:
+        raise JSONRefused(f"nested deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
+        raise JSONRefused("is not JSON") from None
+    if (reason := json_problem(document)) is not None:
+        raise JSONRefused(reason, document)
+    return document
+
+
 def json_problem(value: object, depth: int = 0) -> str | None:
     """Why this decoded JSON is refused, or None: U+0000 (PostgreSQL text cannot hold it), a lone
-    surrogate (JSON allows ``\\ud800``; UTF-8 cannot encode it), nesting deeper than MAX_DEPTH."""
+    surrogate (JSON allows ``\\ud800``; UTF-8 cannot encode it), a number that is not finite (``NaN``,
+    ``Infinity`` and ``1e400`` read as floats JSON cannot write back and PostgreSQL's jsonb refuses),
+    nesting deeper than MAX_DEPTH."""
     if depth > MAX_DEPTH:
         return f"nested deeper than {MAX_DEPTH} levels"
     if isinstance(value, str):
@@ -28,6 +55,8 @@ def json_problem(value: object, depth: int = 0) -> str | None:
         except UnicodeEncodeError:
             return "contains a lone surrogate (not Unicode text)"
         return None
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "contains a number that is not finite"
     if isinstance(value, dict):
         items: list[object] = [*value.keys(), *value.values()]
     elif isinstance(value, list):
@@ -44,16 +73,3 @@ def storable_text(text: str) -> str:
     """Free text from outside (a rating's comment) made storable: U+0000 dropped, a lone surrogate
     replaced by U+FFFD. For text worth keeping whole where refusing it would lose more (the rating)."""
     return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
-
-
-class CheckedJSONParser(JSONParser):
-    """DRF's JSON parser under the same policy: a 400 with the reason, never a 500."""
-
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:  # DRF answers every ValueError (an integer of 4,300+ digits too) itself
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from None
-        if (reason := json_problem(data)) is not None:
-            raise ParseError(f"JSON {reason}.")
-        return data

@@ -310,7 +310,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON only, under the project's input policy (cs_project.json_input); uploads are multipart.
     "DEFAULT_PARSER_CLASSES": [
-        "cs_project.json_input.CheckedJSONParser",
+        "cs_project.api_parsers.CheckedJSONParser",
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from cs_project.json_input import MAX_DEPTH, json_problem
+from cs_project.json_input import JSONRefused, json_parse, json_problem
 from robots.handlers import flow_handlers
 from robots.models import InboundMessage, Robot
 from robots.robot_cache import robot_by_pk, robot_by_robot_id, robot_cache_forget, robot_known
@@ -77,13 +76,9 @@ def _parse(body: bytes) -> CallbackMessage:
     if len(body) > MAX_BODY_BYTES:
         raise CallbackRejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
     try:
-        document = json.loads(body)
-    except RecursionError:
-        raise CallbackRejected(400, f"body nested deeper than {MAX_DEPTH} levels") from None
-    except ValueError:  # not UTF-8, not JSON, or an integer beyond Python's 4,300 digits
-        raise CallbackRejected(400, "body is not JSON") from None
-    if (reason := json_problem(document)) is not None:
-        raise CallbackRejected(400, f"body {reason}")
+        document = json_parse(body)
+    except JSONRefused as exc:
+        raise CallbackRejected(400, f"body {exc.reason}") from None
     try:
         message = parse_callback(document)
     except CallbackFormatError as exc:

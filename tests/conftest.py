@@ -14,7 +14,13 @@ from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.models import faq_forget, service_settings_forget
 
 # Shared fixtures that start real processes: the sandbox IM server and the CS stack.
-pytest_plugins = ["tests.support.sandbox", "tests.support.cs_stack", "tests.support.stack", "tests.support.browser"]
+pytest_plugins = [
+    "tests.support.sandbox",
+    "tests.support.appserver",
+    "tests.support.cs_stack",
+    "tests.support.stack",
+    "tests.support.browser",
+]
 
 
 @pytest.fixture(autouse=True)

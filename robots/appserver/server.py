@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -11,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from cs_project.json_input import JSONRefused, json_parse
 from robots.appserver.auth import AuthRefused, Verifier
 from robots.appserver.nonces import RedisNonceStore, ReplayCheckUnavailable
 from robots.appserver.policy import may_manage_robot
@@ -18,6 +18,7 @@ from robots.wfprotocol import AdminClient, WfcError, WfcNotFound
 
 logger = logging.getLogger("appserver")
 
+MAX_BODY_BYTES = 64 * 1024  # far above any request the CS server sends (a few ids, a name, a URL)
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 VERIFIER_KEY = web.AppKey("verifier", Verifier)
 
@@ -94,10 +95,14 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str, nonces: RedisNo
     verifier = Verifier(key, nonces)
 
     async def dispatch(request: web.Request) -> web.Response:
-        body_bytes = await request.read()
+        try:
+            body_bytes = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": f"body larger than {MAX_BODY_BYTES} bytes"}, status=413)
         try:
             await verifier.verify(headers=dict(request.headers), path=request.path, body=body_bytes)
-            body = json.loads(body_bytes or b"{}")
+            # The project's input policy (cs_project.json_input), before anything reaches the IM server.
+            body = json_parse(body_bytes or b"{}")
             if not isinstance(body, dict):
                 raise Refused(400, "body must be a JSON object")
             result = await routes[request.path](body)
@@ -112,8 +117,8 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str, nonces: RedisNo
             )
         except Refused as exc:
             return web.json_response({"error": exc.reason}, status=exc.status)
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, nested too deep, a 4,300-digit integer
-            return web.json_response({"error": "body is not JSON"}, status=400)
+        except JSONRefused as exc:  # not UTF-8, not JSON, nested too deep, a NUL, a lone surrogate
+            return web.json_response({"error": f"body {exc.reason}"}, status=400)
         except WfcNotFound:
             return web.json_response({"error": "not found on the IM server", "code": 253}, status=404)
         except WfcError as exc:
@@ -127,7 +132,7 @@ def build_app(*, key: str, admin: AdminClient, cs_robot_id: str, nonces: RedisNo
     async def close_nonces(_: web.Application) -> None:
         await nonces.close()
 
-    app = web.Application(client_max_size=64 * 1024)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[VERIFIER_KEY] = verifier
     app.on_cleanup.append(close_nonces)
     app.router.add_get("/healthz", health)

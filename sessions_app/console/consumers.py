@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal, TypedDict
@@ -28,6 +27,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from cs_project.errors import ApplicationError
+from cs_project.json_input import JSONRefused, json_parse, json_problem
 from robots.wfprotocol import text_payload
 from seats import presence
 from seats.models import Seat
@@ -107,9 +107,19 @@ def _text(content: Json, key: str, *, max_length: int, required: bool = True) ->
         raise ApplicationError(f"'{key}' must be a non-empty text.", code="bad_request")
     if len(value) > max_length:
         raise ApplicationError(f"'{key}' is longer than {max_length} characters.", code="bad_request")
-    if "\x00" in value:
-        raise ApplicationError(f"'{key}' must not contain a NUL character.", code="bad_request")
     return value
+
+
+def _addressed(document: object) -> tuple[str, object]:
+    """The action and request_id of a frame the input policy refused, where they pass it themselves
+    (a NUL in the reply's text, not in its request_id): the console learns which request failed."""
+    if not isinstance(document, dict):
+        return "", None
+    action, request_id = document.get("action"), document.get("request_id")
+    return (
+        action if isinstance(action, str) and json_problem(action) is None else "",
+        request_id if json_problem(request_id) is None else None,
+    )
 
 
 def _resync(seat: Seat, seen: dict[int, int]) -> Json:
@@ -208,20 +218,22 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
     # Actions from the console.
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: object) -> None:
-        """Every frame gets an answer: one that is not a JSON text (binary, too large, too deeply
-        nested, not JSON) an error frame, and the socket stays open."""
+        """Every frame gets an answer: one that is not a JSON text, or not one the project's input
+        policy takes (binary, too large, too deeply nested, a NUL or a lone surrogate anywhere, not
+        JSON), an error frame with the reason, and the socket stays open."""
         if text_data is None:
             problem = "Send text frames holding a JSON object."
         elif len(text_data) > FRAME_MAX_CHARS:
             problem = f"A frame may hold at most {FRAME_MAX_CHARS} characters."
         else:
             try:
-                content = json.loads(text_data)
-            except (ValueError, RecursionError):
-                problem = "Send a JSON object."
-            else:
-                await self.receive_json(content, **kwargs)
+                content = json_parse(text_data)
+            except JSONRefused as exc:
+                error = ApplicationError(f"Send a JSON object: this frame {exc.reason}.", code="bad_request")
+                await self._error(*_addressed(exc.document), error)
                 return
+            await self.receive_json(content, **kwargs)
+            return
         await self._error("", None, ApplicationError(problem, code="bad_request"))
 
     async def receive_json(self, content: object, **kwargs: object) -> None:

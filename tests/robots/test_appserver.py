@@ -126,14 +126,52 @@ def test_it_refuses_missing_headers(app_server: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
-    [b"\xff\xfe{}", b"[" * 10_000 + b"]" * 10_000, b'{"user_id": ' + b"9" * 5000 + b"}", b"{not json"],
+    ("data", "reason"),
+    [
+        (b"\xff\xfe{}", "body is not JSON"),
+        (b"[" * 10_000 + b"]" * 10_000, "body nested deeper than 32 levels"),
+        (b'{"user_id": ' + b"9" * 5000 + b"}", "body is not JSON"),
+        (b"{not json", "body is not JSON"),
+    ],
     ids=["not-utf8", "nested-10000", "huge-integer", "not-json"],
 )
-def test_a_signed_body_that_is_not_json_gets_a_400_not_a_500(app_server: str, data: bytes) -> None:
+def test_a_signed_body_that_is_not_json_gets_a_400_not_a_500(app_server: str, data: bytes, reason: str) -> None:
     headers = signed_headers(KEY, path="/cs/user/info", body=data)
     answer = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
-    assert (answer.status_code, answer.json()) == (400, {"error": "body is not JSON"})
+    assert (answer.status_code, answer.json()) == (400, {"error": reason})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("display_name", "a\u0000b", "body contains a NUL character"),
+        ("display_name", "\ud800", "body contains a lone surrogate (not Unicode text)"),
+        ("portrait", 1e400, "body contains a number that is not finite"),
+        ("portrait", json.loads("[" * 33 + "]" * 33), "body nested deeper than 32 levels"),
+    ],
+    ids=["nul", "lone-surrogate", "infinity", "nested-33"],
+)
+def test_json_the_project_refuses_never_reaches_the_im_server(
+    app_server: str, sandbox: Sandbox, field: str, value: object, reason: str
+) -> None:
+    """cs_project.json_input, as for callbacks, the console and the API. Before: a NUL was stored on
+    the IM server as the robot's name, a lone surrogate answered "body is not JSON" only because
+    encoding it for the IM server failed, and nesting below Python's recursion limit passed."""
+    robot_id = f"policy{time.time_ns()}_csshadow"
+    body = {"robot_id": robot_id, "display_name": "顾客", "secret": "s" * 20, "callback": "http://x/cb", field: value}
+    data = json.dumps(body).encode()
+    headers = signed_headers(KEY, path="/cs/robot/upsert", body=data)
+    answer = requests.post(app_server + "/cs/robot/upsert", data=data, headers=headers, timeout=5)
+    assert (answer.status_code, answer.json()) == (400, {"error": reason})
+    missing = sandbox.admin_post("/admin/user/get_robot_info", {"robotId": robot_id}).json()
+    assert missing["code"] != 0, "nothing was created on the IM server"
+
+
+def test_an_oversized_body_gets_a_413_with_a_json_reason(app_server: str) -> None:
+    data = json.dumps({"user_id": "x" * 70_000}).encode()
+    headers = signed_headers(KEY, path="/cs/user/info", body=data)
+    answer = requests.post(app_server + "/cs/user/info", data=data, headers=headers, timeout=5)
+    assert (answer.status_code, answer.json()) == (413, {"error": "body larger than 65536 bytes"})
 
 
 def test_header_names_are_read_without_regard_to_case(app_server: str) -> None:

@@ -188,8 +188,9 @@ def _valid_with(fragment: str) -> bytes:
         (_valid_with("9" * 5000), "body is not JSON"),  # beyond Python's 4,300-digit integers
         (_valid_with('"\\ud800"'), "body contains a lone surrogate (not Unicode text)"),
         (b"\xff\xfe not utf-8", "body is not JSON"),
+        (_valid_with("1e400"), "body contains a number that is not finite"),
     ],
-    ids=["nested-5000", "nested-100", "huge-integer", "lone-surrogate", "not-utf8"],
+    ids=["nested-5000", "nested-100", "huge-integer", "lone-surrogate", "not-utf8", "infinity"],
 )
 def test_hostile_bodies_get_a_400_with_a_reason_and_nothing_is_stored(
     cs_robot: Robot, data: bytes, reason: str

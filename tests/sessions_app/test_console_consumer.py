@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 
@@ -27,6 +28,7 @@ from sessions_app.flow.transcript import transcript_append
 from sessions_app.models import Message, ServiceSession, ServiceSettings
 from tests.factories import customer_make, session_make
 from tests.support.consoles import Frame, closed_with, console_connect, console_open, next_frame
+from tests.support.hostile_json import nested_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -288,7 +290,6 @@ async def test_deactivating_a_user_closes_all_their_consoles_at_once(servicer_se
 async def test_frames_that_are_not_json_objects_get_an_error_frame_and_the_socket_stays_open(
     servicer_seat: Seat,
 ) -> None:
-    session = await sync_to_async(_serving)(servicer_seat)
     alice = await console_connect(servicer_seat.user)
     for frame in (
         {"bytes_data": b"\x00\x01"},
@@ -300,10 +301,34 @@ async def test_frames_that_are_not_json_objects_get_an_error_frame_and_the_socke
         await alice.send_to(**frame)
         error = await next_frame(alice, "error")
         assert error["code"] == "bad_request"
-    nul = await _ask(alice, "reply", session_id=session.pk, text="a\u0000b")
-    assert (nul["type"], nul["reason"]) == ("error", "'text' must not contain a NUL character.")
-    note = await _ask(alice, "transfer", session_id=session.pk, to_seat_id=servicer_seat.pk, note="x\u0000")
-    assert (note["type"], note["reason"]) == ("error", "'note' must not contain a NUL character.")
+    pong = await _ask(alice, "ping")
+    assert pong["type"] == "ack", "still open"
+    await alice.disconnect()
+
+
+async def test_frames_the_json_policy_refuses_get_its_reason_and_write_nothing(servicer_seat: Seat) -> None:
+    """cs_project.json_input, as for callbacks and the API: before, a lone surrogate in a reply
+    reached PostgreSQL and 1e400 (infinity) the resync's int(); each crashed the consumer (close 1011)."""
+    session = await sync_to_async(_serving)(servicer_seat)
+    alice = await console_connect(servicer_seat.user)
+    refused = [
+        await _ask(alice, "reply", session_id=session.pk, text="a\u0000b"),
+        await _ask(alice, "reply", session_id=session.pk, text="\ud800"),
+        await _ask(alice, "transfer", session_id=session.pk, to_seat_id=servicer_seat.pk, note="x\u0000"),
+        await _ask(alice, "resync", sessions={str(session.pk): 1e400}),
+        await _ask(alice, "reply", session_id=session.pk, text="hi", extra=json.loads(nested_text(33))),
+    ]
+    assert [(frame["type"], frame["code"]) for frame in refused] == [("error", "bad_request")] * 5
+    assert [frame["reason"] for frame in refused] == [
+        "Send a JSON object: this frame contains a NUL character.",
+        "Send a JSON object: this frame contains a lone surrogate (not Unicode text).",
+        "Send a JSON object: this frame contains a NUL character.",
+        "Send a JSON object: this frame contains a number that is not finite.",
+        "Send a JSON object: this frame nested deeper than 32 levels.",
+    ]
+    assert not await Message.objects.filter(session=session).aexists()
+    session = await ServiceSession.objects.aget(pk=session.pk)
+    assert (session.state, session.seat_id, session.last_seq) == (ServiceSession.State.HUMAN, servicer_seat.pk, 0)
     pong = await _ask(alice, "ping")
     assert pong["type"] == "ack", "still open"
     await alice.disconnect()

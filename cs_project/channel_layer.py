@@ -17,17 +17,18 @@ requirements.txt); ``tests/cs_project/test_channel_layer.py`` covers order, batc
 from __future__ import annotations
 
 import collections
-from typing import Any
+from typing import Any, cast
 
 from channels_redis.core import RedisChannelLayer
 
 RECEIVE_BATCH = 100
 
 # KEYS: the queue, its backup. ARGV: how many; a member just taken by BZPOPMIN ('' for none) and its
-# score, to take again at the head; then the members of the last batch that were handed out.
+# score, to take again at the head; how long the backup lives (a process that exits leaves it
+# behind); then the members of the last batch that were handed out.
 _FETCH = """
-if #ARGV >= 4 then
-    redis.call('ZREM', KEYS[2], unpack(ARGV, 4))
+if #ARGV >= 5 then
+    redis.call('ZREM', KEYS[2], unpack(ARGV, 5))
 end
 local backed_up = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
 for i = #backed_up, 1, -2 do
@@ -40,6 +41,9 @@ end
 local popped = redis.call('ZPOPMIN', KEYS[1], tonumber(ARGV[1]))
 for i = 1, #popped, 2 do
     redis.call('ZADD', KEYS[2], popped[i + 1], popped[i])
+end
+if #popped > 0 then
+    redis.call('EXPIRE', KEYS[2], ARGV[4])
 end
 return popped
 """
@@ -54,18 +58,22 @@ class BatchReceivingRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc] 
         self._handed_out: dict[str, list[bytes]] = {}
 
     async def receive_single(self, channel: str) -> tuple[str, dict[str, Any]]:
+        if "!" not in channel:
+            # A channel several processes may read (a worker's): its backup is theirs too, so a
+            # batch held here would be put back for another reader. One at a time, as channels_redis.
+            return cast("tuple[str, dict[str, Any]]", await super().receive_single(channel))
         assert self.require_valid_channel_name(channel, receive=True), "Channel name invalid"  # noqa: S101
-        if "!" in channel:
-            assert channel.endswith("!")  # noqa: S101
-            index = self.consistent_hash(channel)
-        else:
-            index = next(self._receive_index_generator)
+        assert channel.endswith("!")  # noqa: S101
+        index = self.consistent_hash(channel)
         channel_key = self.prefix + channel
         fetched = self._fetched.get(channel_key)
         if not fetched:
             await self.receive_clean_locks.acquire(channel_key)
             try:
-                fetched = await self._fetch(index, channel_key)
+                # Another receiver may have fetched a batch while this one waited for the lock.
+                fetched = self._fetched.get(channel_key)
+                if not fetched:
+                    fetched = await self._fetch(index, channel_key)
             finally:
                 self.receive_clean_locks.release(channel_key)
         content = fetched.popleft()
@@ -74,6 +82,11 @@ class BatchReceivingRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc] 
         if "__asgi_channel__" in message:
             channel = message.pop("__asgi_channel__")
         return channel, message
+
+    async def flush(self) -> None:
+        self._fetched.clear()
+        self._handed_out.clear()
+        await super().flush()
 
     async def _fetch(self, index: int, channel_key: str) -> collections.deque[bytes]:
         """At least one message, waiting for it if need be (BZPOPMIN, the layer's timeout)."""
@@ -97,7 +110,7 @@ class BatchReceivingRedisChannelLayer(RedisChannelLayer):  # type: ignore[misc] 
     ) -> list[bytes]:
         handed_out = self._handed_out.get(channel_key, [])
         popped: list[bytes] = await connection.eval(
-            _FETCH, 2, channel_key, backup, RECEIVE_BATCH, member, score, *handed_out
+            _FETCH, 2, channel_key, backup, RECEIVE_BATCH, member, score, self.expiry, *handed_out
         )
         # The script ran: what was handed out is out of the backup; the new batch is in it.
         self._handed_out[channel_key] = []

@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
 
+import redis
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from cs_project.json_input import JSONRefused, json_parse, json_problem
@@ -251,7 +252,14 @@ def _failed(inbound: InboundMessage, exc: Exception) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     attempts = inbound.attempts  # counted by the claim, which the rollback undid
     pending = InboundMessage.objects.filter(pk=inbound.pk, state=InboundMessage.State.PENDING)
-    if attempts >= MAX_INBOUND_ATTEMPTS:
+    if _infrastructure_failure(exc):
+        # The database or Redis unreachable is no fault of the message: it waits, its attempts
+        # kept for faults of its own (an outage longer than the back-off must not give it up).
+        marked = pending.update(
+            last_error=error, next_attempt_at=timezone.now() + timedelta(seconds=INFRASTRUCTURE_RETRY_SECONDS)
+        )
+        what = f"could not be processed ({type(exc).__name__}, not counted); retry in {INFRASTRUCTURE_RETRY_SECONDS}s"
+    elif attempts >= MAX_INBOUND_ATTEMPTS:
         gave_up = f"gave up after {attempts} attempts; last: {error}"[:2000]
         marked = pending.update(
             state=InboundMessage.State.FAILED, attempts=F("attempts") + 1, last_error=gave_up, next_attempt_at=None
@@ -275,6 +283,18 @@ def _failed(inbound: InboundMessage, exc: Exception) -> None:
 # can put it back in line), and the conversation goes on with its next message.
 MAX_INBOUND_ATTEMPTS = 5
 INBOUND_BACKOFF_SECONDS = (5, 10, 20, 40)
+INFRASTRUCTURE_RETRY_SECONDS = 10
+
+
+def _infrastructure_failure(exc: BaseException) -> bool:
+    """The database connection or Redis failed (sqlstate class 08, or none: the connection is
+    gone), as opposed to something about the message."""
+    if isinstance(exc, InterfaceError | redis.ConnectionError | redis.TimeoutError):
+        return True
+    if isinstance(exc, OperationalError):
+        sqlstate = getattr(exc.__cause__, "sqlstate", None)
+        return sqlstate is None or sqlstate.startswith("08")
+    return False
 
 
 def inbound_backoff(attempts: int) -> float:
@@ -284,17 +304,26 @@ def inbound_backoff(attempts: int) -> float:
 
 def inbound_retry_due() -> int:
     """Act on the conversations whose oldest pending message is due: one never acted on (a crashed
-    request; after 5 s, so as not to race the request still acting on it) or one whose retry is due."""
-    now = timezone.now()
-    due = InboundMessage.objects.filter(
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now),
-        state=InboundMessage.State.PENDING,
-        received_at__lt=now - timedelta(seconds=5),
-    )
+    request; after 5 s, so as not to race the request still acting on it) or one whose retry is due.
+    Only each conversation's head counts: a conversation held behind a message in back-off is not
+    listed (it would crowd out, in the batch of 500, those that are due)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_HEADS)
+        due = cursor.fetchall()
     count = 0
-    for robot_pk, sender in due.values_list("robot_id", "sender").distinct()[:500]:
+    for robot_pk, sender in due:
         count += inbound_drain(robot_pk=robot_pk, sender=sender)
     return count
+
+
+_DUE_HEADS = f"""
+SELECT robot_id, sender FROM (
+    SELECT DISTINCT ON (robot_id, sender) robot_id, sender, next_attempt_at, received_at
+      FROM {_T} WHERE state = 'pending' ORDER BY robot_id, sender, server_timestamp, id
+) AS heads
+ WHERE (next_attempt_at IS NULL OR next_attempt_at <= now()) AND received_at < now() - interval '5 seconds'
+ ORDER BY received_at
+ LIMIT 500"""  # noqa: S608 - the table name is ours
 
 
 def inbound_retry_failed(*, inbound_ids: list[int]) -> int:

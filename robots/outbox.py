@@ -305,6 +305,21 @@ def outbox_defer(row: OutboundMessage, delay: float) -> None:
     )
 
 
+def outbox_lease_left_for_a_send(row: OutboundMessage) -> bool:
+    """Whether the row's lease outlasts a send's longest wait (connect and answer timeouts). Work
+    before the send (provisioning a shadow, pacing) may have used it up: a send that outlived the
+    lease could be made a second time by another deliverer that claimed the row meanwhile."""
+    longest = settings.WFC_TIMEOUT_SECONDS + settings.WFC_SEND_TIMEOUT_SECONDS + 1
+    return row.lease_until is not None and timezone.now() + timedelta(seconds=longest) < row.lease_until
+
+
+def outbox_release(row: OutboundMessage) -> None:
+    """Give a claimed row back, due now, unless its lease has passed to another deliverer."""
+    OutboundMessage.objects.filter(pk=row.pk, lease_until=row.lease_until, state=PENDING).update(
+        lease_until=None, next_attempt_at=timezone.now()
+    )
+
+
 def outbox_backoff(attempts: int) -> float:
     """Seconds before the next try after ``attempts`` failed ones: doubling, capped, and spread by
     ±20% so that the rows of an IM server that comes back are not all retried in the same second."""

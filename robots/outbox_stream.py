@@ -44,9 +44,11 @@ from robots.outbox import (
     outbox_claim_due,
     outbox_conversation,
     outbox_defer,
+    outbox_lease_left_for_a_send,
     outbox_mark_failed_attempt,
     outbox_mark_sent,
     outbox_payload,
+    outbox_release,
     outbox_robot_refused,
     outbox_sender,
     outbox_ticket,
@@ -221,6 +223,11 @@ class OutboxStream:
                 return
             if row.befriend_first:
                 await self._admin(outbox_befriend, row, robot)
+            if not outbox_lease_left_for_a_send(row):
+                logger.warning("outbox %s: its claim would run out during the send; given back", row)
+                await self._db(outbox_release, row)
+                self._wake.set()
+                return
             result = await self._sender.send_message(
                 robot_id=robot.robot_id,
                 secret=robot.secret,

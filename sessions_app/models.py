@@ -200,24 +200,28 @@ class FaqEntry(models.Model):
         entries = list(_local_faq)  # a copy: another thread may clear the list meanwhile
         if entries and entries[0][0] > monotonic():
             return entries[0][1]
+        generation = _faq_generation[0]
         cached = shared_cached(
             FAQ_CACHE_KEY,
             lambda: tuple(cls.objects.filter(enabled=True).order_by("rank", "id")),
             accept=lambda value: isinstance(value, tuple),
             timeout=SERVICE_SETTINGS_CACHE_SECONDS,
         )
-        _local_faq[:] = [(monotonic() + FAQ_LOCAL_SECONDS, cached)]
+        if _faq_generation[0] == generation:  # else a save in this process dropped it meanwhile
+            _local_faq[:] = [(monotonic() + FAQ_LOCAL_SECONDS, cached)]
         return cached
 
 
 FAQ_CACHE_KEY = "faq-entries:v1"
 FAQ_LOCAL_SECONDS = 2.0
 _local_faq: list[tuple[float, tuple[FaqEntry, ...]]] = []
+_faq_generation = [0]  # moved on by every drop: a read begun before it keeps no local copy
 
 
 def faq_forget(**_signal: object) -> None:
     """Drop every cached copy of the FAQ (the shared one and this process's), now and when the
     transaction commits (no process can cache the old entries in between); a signal receiver."""
+    _faq_generation[0] += 1
     _local_faq.clear()
     shared_forget(FAQ_CACHE_KEY)
     if _signal:
@@ -251,10 +255,12 @@ SERVICE_SETTINGS_CACHE_SECONDS = 300
 # A change made in another process is seen within this delay; the saving process sees it at once.
 SERVICE_SETTINGS_LOCAL_SECONDS = 2.0
 _local_settings: list[tuple[float, ServiceSettings]] = []
+_settings_generation = [0]  # moved on by every drop: a read begun before it keeps no local copy
 
 
 def service_settings_forget() -> None:
     """Drop every cached copy of the settings row (the shared one and this process's)."""
+    _settings_generation[0] += 1
     _local_settings.clear()
     shared_forget(SERVICE_SETTINGS_CACHE_KEY)
 
@@ -358,13 +364,24 @@ class ServiceSettings(models.Model):
         local = entries[0] if entries else None
         if local is not None and local[0] > monotonic():
             return copy.copy(local[1])  # a copy: a caller may change fields (the settings form)
+        generation = _settings_generation[0]
+        created: list[bool] = []
+
+        def read() -> ServiceSettings:
+            row, made = cls.objects.get_or_create(pk=1)
+            if made:
+                created.append(made)  # its own save dropped the copies: this row is the newest
+            return row
+
         settings_row = shared_cached(
             SERVICE_SETTINGS_CACHE_KEY,
-            lambda: cls.objects.get_or_create(pk=1)[0],
+            read,
             accept=lambda value: isinstance(value, cls),
             timeout=SERVICE_SETTINGS_CACHE_SECONDS,
         )
-        _local_settings[:] = [(monotonic() + SERVICE_SETTINGS_LOCAL_SECONDS, copy.copy(settings_row))]
+        # Unless a save in this process dropped the copies meanwhile (then this row may be older).
+        if created or _settings_generation[0] == generation:
+            _local_settings[:] = [(monotonic() + SERVICE_SETTINGS_LOCAL_SECONDS, copy.copy(settings_row))]
         return settings_row
 
     @staticmethod

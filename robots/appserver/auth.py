@@ -67,7 +67,8 @@ class Verifier:
         timestamp, nonce, sent = (
             received.get(h.lower(), "") for h in (HEADER_TIMESTAMP, HEADER_NONCE, HEADER_SIGNATURE)
         )
-        if not (timestamp.isdigit() and nonce and sent):
+        # ASCII digits only ("²".isdigit() is true, and int() refuses it), and no longer than a time.
+        if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and nonce and sent):
             raise AuthRefused("missing or malformed authentication headers")
         if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
             raise AuthRefused("stale request: timestamp outside the allowed window")

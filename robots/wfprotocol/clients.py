@@ -71,6 +71,12 @@ def unwrap_envelope(path: str, status: int, content: bytes) -> object:
         # §3 [gap]: the docs answer sign errors with 401; the code with 200 and a code.
         code, msg = _error_fields(content)
         raise WfcAuthError(msg or "unauthorized", code, status, path)
+    if status in (502, 504):
+        # A proxy in between forwarded the request (or may have) and got no answer in time: the
+        # IM server may still act on it, as after our own read timeout.
+        raise WfcOutcomeUnknown(
+            f"HTTP {status} from a proxy; the server may have acted on the request", http_status=status, path=path
+        )
     if status != 200:
         # §1: 500 without an envelope for a path this port does not route.
         raise WfcHttpError(f"unexpected HTTP status {status}", http_status=status, path=path)
@@ -188,7 +194,10 @@ class _ApiClient:
             # Refused or unreachable: nothing was sent. Dropped while waiting for the answer: unknown.
             error = WfcTransportError if _never_sent(exc) else WfcOutcomeUnknown
             raise error(_failure_reason(exc), path=path) from None
-        except requests.RequestException as exc:
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            # A broken answer: the request had reached the server.
+            raise WfcOutcomeUnknown(_failure_reason(exc), path=path) from None
+        except requests.RequestException as exc:  # a URL that cannot be used: nothing was sent
             raise WfcTransportError(_failure_reason(exc), path=path) from None
         return unwrap_envelope(path, response.status_code, response.content)
 

@@ -23,8 +23,10 @@ AUTH_CODES = frozenset({CODE_SIGN_MISSING, CODE_SIGN_EXPIRED, CODE_AUTH_FAILURE,
 # method it does not route (UnknownErrorAction) or an exception while reading the request (a body Gson
 # cannot bind, invalid base64, a null it dereferences; ActionHandler.channelRead0). Busy, timed-out or
 # failing internals are codes in a 200 (249, 250, 4). A few tries cover a one-off, then the failure
-# shows. Statuses it never sends come from a proxy in between: 502, 503, 504 and the like are the
-# proxy failing to reach it (transient); 501 and 505 describe the request (permanent).
+# shows. Statuses it never sends come from a proxy in between: 503 and the like are the proxy failing
+# to reach it (transient); 502 and 504, a proxy that may have passed the request on and got no answer,
+# leave the outcome unknown (``WfcOutcomeUnknown``, raised by the clients); 501 and 505 describe the
+# request (permanent).
 HTTP_500_ATTEMPTS = 3
 _PERMANENT_HTTP_5XX = frozenset({501, 505})
 
@@ -105,7 +107,7 @@ class WfcNotFound(WfcApiError):
 class WfcHttpError(WfcError):
     """An HTTP status other than 200 and 401, e.g. 500 for a path the port does not route (§1).
 
-    500 is retryable ``HTTP_500_ATTEMPTS`` times in all, a 5xx of a proxy in between (502, 503, 504,
+    500 is retryable ``HTTP_500_ATTEMPTS`` times in all, a 5xx of a proxy in between (503,
     …) like any transient failure; 501, 505 and anything below 500 are permanent.
     """
 

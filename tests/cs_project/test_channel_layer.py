@@ -78,8 +78,34 @@ async def test_a_batch_that_never_reached_the_process_is_fetched_again_and_only_
     queue = layer.prefix + channel.split("!")[0] + "!"
     connection = layer.connection(layer.consistent_hash(channel.split("!")[0] + "!"))
     handed_out = layer._handed_out[queue]  # what the cancelled fetch sent along, as _eval_fetch does
-    lost = await connection.eval(_FETCH, 2, queue, layer._backup_channel_name(queue), 10, b"", 0.0, *handed_out)
+    backup = layer._backup_channel_name(queue)
+    lost = await connection.eval(_FETCH, 2, queue, backup, 10, b"", 0.0, layer.expiry, *handed_out)
     assert len(lost) == 8, "four messages, with their scores"
     assert await _receive(layer, channel, 4) == [4, 5, 6, 7], "put back, and 0-3 (handed out) not again"
     await _send(layer, channel, range(8, 9))
     assert await _receive(layer, channel, 1) == [8]
+
+
+async def test_a_channel_that_several_processes_read_is_taken_one_message_at_a_time(
+    layer: BatchReceivingRedisChannelLayer,
+) -> None:
+    """A plain channel (no "!"): two layers reading it never get the same message."""
+    config: dict[str, Any] = {"hosts": layer.hosts, "prefix": layer.prefix, "capacity": 1000}
+    other = BatchReceivingRedisChannelLayer(**config)
+    try:
+        await _send(layer, "work", range(6))
+        first = [(await asyncio.wait_for(layer.receive("work"), timeout=5))["n"] for _ in range(2)]
+        second = [(await asyncio.wait_for(other.receive("work"), timeout=5))["n"] for _ in range(4)]
+        assert sorted(first + second) == list(range(6)), "each message once"
+    finally:
+        await other.close_pools()
+
+
+async def test_the_in_flight_backup_does_not_outlive_the_layer_s_expiry(layer: BatchReceivingRedisChannelLayer) -> None:
+    channel = await layer.new_channel()
+    await _send(layer, channel, range(2))
+    assert await _receive(layer, channel, 2) == [0, 1]
+    queue = layer.prefix + channel.split("!")[0] + "!"
+    connection = layer.connection(layer.consistent_hash(channel.split("!")[0] + "!"))
+    ttl = await connection.ttl(layer._backup_channel_name(queue))
+    assert 0 < ttl <= layer.expiry

@@ -126,6 +126,20 @@ def test_it_refuses_missing_headers(app_server: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "timestamp", ["²", "1" * 5000, "١٧٠٠٠٠٠٠٠٠"], ids=["superscript", "5000-digits", "arabic-indic"]
+)
+def test_a_timestamp_that_is_not_plain_ascii_digits_gets_a_401_not_a_500(app_server: str, timestamp: str) -> None:
+    headers = {HEADER_TIMESTAMP: timestamp, HEADER_NONCE: "n" * 32, HEADER_SIGNATURE: "x" * 64}
+    answer = requests.post(
+        app_server + "/cs/user/info",
+        data=b'{"user_id": "a"}',
+        headers={name: value.encode() for name, value in headers.items()},
+        timeout=5,
+    )
+    assert (answer.status_code, answer.json()["error"]) == (401, "missing or malformed authentication headers")
+
+
+@pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"\xff\xfe{}", "body is not JSON"),

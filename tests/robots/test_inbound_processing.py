@@ -11,6 +11,7 @@ import pytest
 import redis
 from django.test import Client
 from django.utils import timezone
+from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.callbacks import (
     MAX_INBOUND_ATTEMPTS,
@@ -21,6 +22,7 @@ from robots.callbacks import (
 )
 from robots.models import InboundMessage, Robot
 from robots.services import cs_robot_get
+from sessions_app import models as flow_models
 from sessions_app.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -204,3 +206,26 @@ def test_a_worker_leaves_a_conversation_another_worker_is_draining(redis_client:
         holder.join(timeout=30)
     assert inbound_drain(robot_pk=robot.pk, sender="drain-customer") == 2
     assert _customer_texts("drain-customer") == ["first", "second"]
+
+
+def test_redis_down_is_no_fault_of_the_message_and_uses_up_no_attempt(
+    redis_client: redis.Redis, settings: SettingsWrapper
+) -> None:
+    """An outage longer than the back-off must not give messages up: it is retried, not counted."""
+    robot = cs_robot_get()
+    _stored(robot, 9001, "during the outage", 1_700_000_000_000)
+    working = settings.CACHES
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    flow_models._local_settings.clear()
+    inbound_drain(robot_pk=robot.pk, sender="drain-customer")
+    waiting = InboundMessage.objects.get()
+    assert (waiting.state, waiting.attempts) == (InboundMessage.State.PENDING, 0)
+    assert "ConnectionError" in waiting.last_error
+    assert waiting.next_attempt_at is not None
+    settings.CACHES = working
+    flow_models._local_settings.clear()
+    _due_now(9001)
+    assert inbound_retry_due() == 1
+    assert _customer_texts("drain-customer") == ["during the outage"]

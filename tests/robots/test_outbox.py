@@ -5,13 +5,21 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage, Robot
-from robots.outbox import outbox_backoff, outbox_deliver_key, outbox_due_keys, outbox_retry_failed
+from robots.outbox import (
+    outbox_backoff,
+    outbox_deliver_key,
+    outbox_due_keys,
+    outbox_lease_left_for_a_send,
+    outbox_release,
+    outbox_retry_failed,
+)
 from robots.robot_cache import robot_remember
 from robots.services import robots_forget
 from sessions_app.flow.transcript import customer_tell
@@ -231,3 +239,24 @@ def test_a_second_refusal_fails_the_row_visibly(lazy_stack: Stack) -> None:
         assert "401" in row.last_error or "auth" in row.last_error.lower()
     finally:
         robots_forget()
+
+
+def test_a_claim_too_short_for_a_send_is_given_back_not_sent(lazy_stack: Stack) -> None:
+    """Work before the send (a shadow's provisioning, pacing) may use up most of the lease: a send
+    that could outlive it is not made, lest another deliverer claim the row and send it too."""
+    customer = lazy_stack.new_customer()
+    key = customer_told(customer, ["租约"])
+    row = OutboundMessage.objects.get(ordering_key=key)
+    row.lease_until = timezone.now() + timedelta(seconds=60)
+    assert outbox_lease_left_for_a_send(row)
+    row.lease_until = timezone.now() + timedelta(seconds=10)  # shorter than connect + answer timeouts
+    OutboundMessage.objects.filter(pk=row.pk).update(lease_until=row.lease_until)
+    assert not outbox_lease_left_for_a_send(row)
+    outbox_release(row)
+    released = OutboundMessage.objects.get(pk=row.pk)
+    assert (released.lease_until, released.state, released.attempts) == (None, OutboundMessage.State.PENDING, 0)
+    # A lease that has passed to another deliverer is left alone.
+    theirs = timezone.now() + timedelta(seconds=50)
+    OutboundMessage.objects.filter(pk=row.pk).update(lease_until=theirs)
+    outbox_release(row)
+    assert OutboundMessage.objects.get(pk=row.pk).lease_until == theirs

@@ -245,11 +245,15 @@ CS_OUTBOX_DELIVERY = env_choice("CS_OUTBOX_DELIVERY", choices=("stream", "inline
 CS_OUTBOX_STREAM_CONCURRENCY = env_int("CS_OUTBOX_STREAM_CONCURRENCY", default=64, minimum=1, maximum=1024)
 CS_OUTBOX_STREAM_POLL_SECONDS = 1.0
 CS_OUTBOX_LEASE_SECONDS = env_int("CS_OUTBOX_LEASE_SECONDS", default=60, minimum=2, maximum=3600)
-if CS_OUTBOX_LEASE_SECONDS <= WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS:
-    # A claim that expires while its send still waits for an answer lets another deliverer send it too.
+# A claim that expires while its send still waits for an answer lets another deliverer send it too;
+# a deliverer gives a row back rather than send it with less claim left than the longest wait
+# (robots.outbox.outbox_lease_left_for_a_send), so the lease leaves room for the work before a send.
+CS_OUTBOX_LEASE_MARGIN_SECONDS = 5
+if CS_OUTBOX_LEASE_SECONDS < WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS + CS_OUTBOX_LEASE_MARGIN_SECONDS:
     raise EnvError(
         "CS_OUTBOX_LEASE_SECONDS",
-        f"must exceed WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS, {WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS}",
+        f"must be at least WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS + {CS_OUTBOX_LEASE_MARGIN_SECONDS}, "
+        f"{WFC_TIMEOUT_SECONDS + WFC_SEND_TIMEOUT_SECONDS + CS_OUTBOX_LEASE_MARGIN_SECONDS}",
     )
 CS_OUTBOX_MAX_BACKOFF_SECONDS = env_int("CS_OUTBOX_MAX_BACKOFF_SECONDS", default=300, minimum=1, maximum=3600)
 # After this many failed attempts a message is marked failed (visible in the admin, retryable): with

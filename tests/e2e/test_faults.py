@@ -171,7 +171,7 @@ def test_the_deliverer_killed_mid_send_loses_nothing_and_nothing_is_overtaken(
     the row, then the ones behind it, in order. The IM server may have accepted the first send before
     the process died: then the customer sees that message twice. That takes a crash inside one HTTP
     round trip, so it is rare; the alternative (never resending) could lose the message, which is worse."""
-    extra = {"CS_OUTBOX_LEASE_SECONDS": "4", "WFC_TIMEOUT_SECONDS": "1", "WFC_SEND_TIMEOUT_SECONDS": "2"}
+    extra = {"CS_OUTBOX_LEASE_SECONDS": "8", "WFC_TIMEOUT_SECONDS": "1", "WFC_SEND_TIMEOUT_SECONDS": "2"}
     with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path, extra_env=extra) as stack:
         customer, session = _human_session(stack)
         assert session.seat is not None

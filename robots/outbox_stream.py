@@ -175,7 +175,7 @@ class OutboxStream:
         try:
             await self._sender.profile(robot_id=robot.robot_id, secret=robot.secret)
         except WfcError as exc:
-            if isinstance(exc, WfcOutcomeUnknown | WfcTransportError):
+            if isinstance(exc, WfcTransportError):  # no answer (WfcOutcomeUnknown among them)
                 logger.warning("outbox stream: the IM server still does not answer (%s); holding sends", exc)
                 return False
             # Any answer, even a refusal, is an answer: the server is no longer paused.

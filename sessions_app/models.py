@@ -13,6 +13,10 @@ from cs_project.shared_cache import shared_cached, shared_forget
 from seats.models import Seat
 
 
+# The languages customers are answered in (texts the bot and the flow send): the first is the default.
+CUSTOMER_LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+
+
 class Customer(models.Model):
     """A Wildfire IM user who talks to the CS Robot."""
 
@@ -83,6 +87,13 @@ class ServiceSession(models.Model):
     leaving_message = models.BooleanField(default=False)
     # The queue position last told to the customer (re-announced only when it changes).
     announced_position = models.PositiveIntegerField(null=True, blank=True)
+    # The language the customer writes in (the texts they are sent follow it): "zh-hans" or "en".
+    language = models.CharField(_("language"), max_length=8, choices=CUSTOMER_LANGUAGES, default="zh-hans")
+    # The numbered choices of the bot's last message ("faq:<id>" or "human"), for as long as it is the
+    # last thing the bot said: a reply "2" picks the second. Empty when that message had no list.
+    bot_menu = models.JSONField(default=list, blank=True)
+    # The bot's "I don't know" answers in a row (after two it offers a person itself).
+    bot_misses = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name = _("session")
@@ -161,6 +172,8 @@ class Message(models.Model):
     # Server time in ms: the IM server's for inbound messages, ours for messages we send.
     server_timestamp = models.BigIntegerField(_("server time (ms)"))
     created_at = models.DateTimeField(_("stored at"), auto_now_add=True)
+    # Why the bot said this (a bot answer or suggestion): the outcome, the entries and their scores.
+    bot_match = models.JSONField(_("bot match"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("message")
@@ -177,6 +190,14 @@ class FaqEntry(models.Model):
     question = models.CharField(_("question"), max_length=200)
     alternatives = models.TextField(_("alternative phrasings"), blank=True, help_text=_("One per line."))
     answer = models.TextField(_("answer"))
+    question_en = models.CharField(
+        _("question (English)"), max_length=200, blank=True, help_text=_("Shown to customers who write English.")
+    )
+    answer_en = models.TextField(
+        _("answer (English)"),
+        blank=True,
+        help_text=_("Sent to customers who write English; empty: they get the Chinese answer."),
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     # Order in the welcome text's list of common questions (lower first).
     rank = models.PositiveSmallIntegerField(_("rank"), default=100)
@@ -278,10 +299,51 @@ class ServiceSettings(models.Model):
         help_text=_("Shown before the list of the most common FAQ questions, when there are any."),
     )
     fallback_text = models.TextField(_("no answer text"), default="抱歉，我没有找到答案。发送“转人工”联系人工客服。")
-    answer_threshold = models.FloatField(_("FAQ confidence threshold"), default=0.35)
+    answer_threshold = models.FloatField(
+        _("answer threshold"),
+        default=0.6,
+        help_text=_(
+            "From 0 to 1: how sure the bot must be to answer with an FAQ entry. Higher: fewer wrong answers and more"
+            " questions offered a list or a person. docs/bot.md gives the figures behind the default."
+        ),
+    )
+    suggest_threshold = models.FloatField(
+        _("suggestion threshold"),
+        default=0.3,
+        help_text=_(
+            "From 0 to 1, below the answer threshold: a question scored between the two gets a numbered list of the"
+            " closest entries (“Did you mean…”) instead of an answer. Below it, the bot says it does not know."
+        ),
+    )
+    answer_margin = models.FloatField(
+        _("answer margin"),
+        default=0.1,
+        help_text=_(
+            "How far the best entry must lead the second to be answered outright; closer than this, the customer"
+            " is asked to choose between them."
+        ),
+    )
+    faq_synonyms = models.TextField(
+        _("synonyms"),
+        blank=True,
+        default="退款 退钱 返款\n发票 开票 票据\n地址 收货地址 收件地址\n快递 物流 包裹\n优惠券 券 红包\n密码 登录密码",
+        help_text=_(
+            "One group per line, words separated by spaces: the bot treats every word of a line as the first one"
+            " (“退款 退钱” makes “退钱” find the entries about “退款”)."
+        ),
+    )
+    human_intent_phrases = models.CharField(
+        _("phrases asking for a person"),
+        max_length=300,
+        default="转人工,人工客服,人工服务,人工,找客服,真人,客服在吗,human,agent,real person,operator,customer service",
+        help_text=_(
+            "A message containing one of these (spaces and punctuation ignored) asks for a servicer, unless it"
+            " says not to (“不用人工”). The transfer keywords above must match the whole message."
+        ),
+    )
     transfer_keywords = models.CharField(_("transfer keywords"), max_length=200, default="转人工,人工客服")
-    exit_keywords = models.CharField(_("exit keywords"), max_length=200, default="结束会话")
-    cancel_queue_keywords = models.CharField(_("leave-queue keywords"), max_length=200, default="取消排队")
+    exit_keywords = models.CharField(_("exit keywords"), max_length=200, default="结束会话,end chat")
+    cancel_queue_keywords = models.CharField(_("leave-queue keywords"), max_length=200, default="取消排队,cancel")
     start_service_command = models.CharField(_("start service command"), max_length=32, default="开始服务")
     stop_service_command = models.CharField(_("stop service command"), max_length=32, default="结束服务")
     assigned_text = models.CharField(_("assigned text"), max_length=200, default="客服 {name} 为您服务。")
@@ -339,6 +401,102 @@ class ServiceSettings(models.Model):
         max_length=300,
         default="请为本次服务打分：回复数字 1-5（5 为非常满意），或打开链接评价：{url}",
     )
+    suggest_text = models.CharField(
+        _("suggestions text"),
+        max_length=200,
+        default="您是不是想问（回复数字即可）：",
+        help_text=_("Shown before the numbered list of the closest entries when the bot is unsure."),
+    )
+    offer_human_text = models.CharField(
+        _("offer of a person text"),
+        max_length=300,
+        default="抱歉，我好像没能帮上忙。回复“1”为您转接人工客服，也可以换个说法再问我。",
+        help_text=_("Sent after two questions in a row the bot could not answer; a reply “1” asks for a servicer."),
+    )
+    # What customers who write English are sent: each text above in English (empty: the Chinese one).
+    welcome_text_en = models.TextField(
+        _("welcome text (English)"),
+        blank=True,
+        default="Hello, welcome! Type your question, or send “human” to talk to a person.",
+    )
+    common_questions_title_en = models.CharField(
+        _("common questions title (English)"), max_length=100, blank=True, default="Common questions:"
+    )
+    fallback_text_en = models.TextField(
+        _("no answer text (English)"),
+        blank=True,
+        default="Sorry, I could not find an answer. Send “human” to talk to a person.",
+    )
+    suggest_text_en = models.CharField(
+        _("suggestions text (English)"), max_length=200, blank=True, default="Did you mean (reply with a number):"
+    )
+    offer_human_text_en = models.CharField(
+        _("offer of a person text (English)"),
+        max_length=300,
+        blank=True,
+        default="Sorry, I don't seem to be helping. Reply “1” to talk to a person, or ask me in other words.",
+    )
+    assigned_text_en = models.CharField(
+        _("assigned text (English)"), max_length=200, blank=True, default="{name} is here to help you."
+    )
+    transferred_text_en = models.CharField(
+        _("transferred text (English)"),
+        max_length=200,
+        blank=True,
+        default="Your chat has been passed to {name}; please go on describing your question.",
+    )
+    queued_text_en = models.CharField(
+        _("queued text (English)"),
+        max_length=200,
+        blank=True,
+        default="All our servicers are busy; {ahead} customers are ahead of you. Send “cancel” to leave the queue.",
+    )
+    closed_text_en = models.CharField(
+        _("closed text (English)"), max_length=200, blank=True, default="This chat has ended. Thank you!"
+    )
+    idle_warning_text_en = models.CharField(
+        _("idle warning text (English)"),
+        max_length=200,
+        blank=True,
+        default="We have not heard from you for a while; this chat will end in {minutes} minutes.",
+    )
+    idle_closed_text_en = models.CharField(
+        _("idle close text (English)"),
+        max_length=200,
+        blank=True,
+        default="This chat has ended because we did not hear from you.",
+    )
+    queue_timeout_text_en = models.CharField(
+        _("queue timeout text (English)"),
+        max_length=300,
+        blank=True,
+        default="Many customers are waiting and we cannot connect you to a servicer now. Leave us a message and we"
+        " will get back to you soon.",
+    )
+    out_of_hours_text_en = models.CharField(
+        _("out-of-hours text (English)"),
+        max_length=300,
+        blank=True,
+        default="We are closed now (open {hours}). Leave us a message and we will answer first thing.",
+    )
+    no_servicer_online_text_en = models.CharField(
+        _("no servicer online text (English)"),
+        max_length=300,
+        blank=True,
+        default="No servicer is online now. Leave us a message and we will get back to you soon.",
+    )
+    left_message_received_text_en = models.CharField(
+        _("left message received text (English)"),
+        max_length=200,
+        blank=True,
+        default="We have your message and will get back to you soon.",
+    )
+    rating_prompt_text_en = models.CharField(
+        _("rating prompt text (English)"),
+        max_length=300,
+        blank=True,
+        default="Please rate our service: reply with a number from 1 to 5 (5 = very satisfied), or open {url}",
+    )
 
     class Meta:
         verbose_name = _("customer-service settings")
@@ -383,6 +541,13 @@ class ServiceSettings(models.Model):
         if created or _settings_generation[0] == generation:
             _local_settings[:] = [(monotonic() + SERVICE_SETTINGS_LOCAL_SECONDS, copy.copy(settings_row))]
         return settings_row
+
+    def text(self, name: str, language: str) -> str:
+        """The customer text ``name`` (a field, such as ``"queued_text"``) in the customer's language:
+        the English variant for ``"en"`` when it is filled in, else the Chinese one."""
+        if language == "en" and (english := getattr(self, f"{name}_en", "")).strip():
+            return str(english)
+        return str(getattr(self, name))
 
     @staticmethod
     def _keywords(raw: str) -> frozenset[str]:

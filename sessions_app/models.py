@@ -12,7 +12,6 @@ from django.utils.translation import gettext_lazy as _
 from cs_project.shared_cache import shared_cached, shared_forget
 from seats.models import Seat
 
-
 # The languages customers are answered in (texts the bot and the flow send): the first is the default.
 CUSTOMER_LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 
@@ -211,7 +210,15 @@ class FaqEntry(models.Model):
         return self.question
 
     def phrasings(self) -> list[str]:
-        return [self.question, *(line.strip() for line in self.alternatives.splitlines() if line.strip())]
+        """The question, its English version and the alternatives: what the bot matches questions on."""
+        lines = (line.strip() for line in self.alternatives.splitlines())
+        return [self.question, *([self.question_en.strip()] if self.question_en.strip() else []), *filter(None, lines)]
+
+    def question_for(self, language: str) -> str:
+        return self.question_en.strip() or self.question if language == "en" else self.question
+
+    def answer_for(self, language: str) -> str:
+        return self.answer_en.strip() or self.answer if language == "en" else self.answer
 
     @classmethod
     def enabled_entries(cls) -> tuple[FaqEntry, ...]:

@@ -1,9 +1,6 @@
-"""Auto-answers in bot mode: an FAQ matcher, and a remote answerer that falls back to it.
-
-The FAQ matcher needs no word segmentation: questions are compared as multisets of character
-unigrams and bigrams (Dice coefficient), which works for Chinese and for mixed Chinese/Latin
-text alike. Punctuation and spacing are ignored; Latin letters are case-folded.
-"""
+"""Auto-answers in bot mode: the FAQ matcher (``sessions_app.bot``) over the enabled entries, and a
+remote answerer that falls back to it. Both give a ``BotDecision``: an answer, a few entries to
+choose from, or "unknown"."""
 
 from __future__ import annotations
 
@@ -12,10 +9,8 @@ import json
 import logging
 import math
 import time
-import unicodedata
-from collections import Counter
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -23,8 +18,9 @@ import aiohttp
 from django.conf import settings
 
 from cs_project.json_input import json_problem
+from sessions_app.bot.matcher import Candidate, FaqIndex, Outcome, Thresholds, decide
 from sessions_app.flow.transcript import TEXT_MAX_LENGTH
-from sessions_app.models import FaqEntry
+from sessions_app.models import FaqEntry, ServiceSettings
 
 logger = logging.getLogger(__name__)
 
@@ -33,51 +29,85 @@ logger = logging.getLogger(__name__)
 class Answer:
     text: str
     confidence: float
-    source: str
+    source: str  # "faq", "http" (the remote answerer) or "menu" (picked from a numbered list)
+    entry: FaqEntry | None = None
+
+
+@dataclass(frozen=True)
+class BotDecision:
+    """What the bot does with a question: send ``answer``, offer ``suggestions``, or neither."""
+
+    outcome: Outcome
+    answer: Answer | None = None
+    suggestions: tuple[FaqEntry, ...] = ()
+    candidates: tuple[Candidate, ...] = field(default=())  # the matcher's ranking, best first
+
+    def detail(self) -> dict[str, object]:
+        """Why, for the transcript (``Message.bot_match``): the outcome and the entries' scores."""
+        detail: dict[str, object] = {"outcome": self.outcome.value}
+        if self.answer is not None:
+            detail["source"] = self.answer.source
+            detail["score"] = round(self.answer.confidence, 4)
+            if self.answer.entry is not None:
+                detail["entry"] = self.answer.entry.pk
+                detail["question"] = self.answer.entry.question
+        detail["candidates"] = [
+            {"entry": c.entry_id, "score": c.score, "matched": list(c.matched)} for c in self.candidates
+        ]
+        return detail
+
+
+UNKNOWN = BotDecision(Outcome.UNKNOWN)
 
 
 class AutoAnswerer(Protocol):
-    def answer(self, question: str, *, customer_id: str) -> Answer | None: ...
+    def decide(self, question: str, *, customer_id: str) -> BotDecision: ...
 
 
-def _normalise(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch for ch in folded if ch.isalnum())
+_index_cache: list[tuple[object, str, FaqIndex]] = []
 
 
-def _grams(text: str) -> Counter[str]:
-    chars = _normalise(text)
-    grams: Counter[str] = Counter(chars)
-    grams.update(chars[i : i + 2] for i in range(len(chars) - 1))
-    return grams
-
-
-def similarity(a: str, b: str) -> float:
-    """Dice coefficient over character unigrams and bigrams, in [0, 1]."""
-    grams_a, grams_b = _grams(a), _grams(b)
-    total = sum(grams_a.values()) + sum(grams_b.values())
-    if total == 0:
-        return 0.0
-    return 2 * sum((grams_a & grams_b).values()) / total
+def faq_index(entries: tuple[FaqEntry, ...], *, synonyms: str) -> FaqIndex:
+    """The matcher's index over ``entries``, built once per version of the FAQ and the synonyms
+    (this process keeps the last one: rebuilding reads every phrasing again)."""
+    key = tuple((entry.pk, entry.question, entry.question_en, entry.alternatives) for entry in entries)
+    cached = list(_index_cache)  # a copy: another thread may replace it meanwhile
+    if cached and cached[0][0] == key and cached[0][1] == synonyms:
+        return cached[0][2]
+    index = FaqIndex(((entry.pk, entry.phrasings()) for entry in entries), synonyms=synonyms)
+    _index_cache[:] = [(key, synonyms, index)]
+    return index
 
 
 class FaqAnswerer:
-    def __init__(self, *, threshold: float) -> None:
-        self.threshold = threshold
+    def __init__(self, *, thresholds: Thresholds, synonyms: str = "") -> None:
+        self.thresholds, self.synonyms = thresholds, synonyms
 
-    def best_match(self, question: str) -> tuple[FaqEntry, float] | None:
-        best: tuple[FaqEntry, float] | None = None
-        for entry in FaqEntry.enabled_entries():
-            score = max(similarity(question, phrasing) for phrasing in entry.phrasings())
-            if best is None or score > best[1]:
-                best = (entry, score)
-        return best
+    @classmethod
+    def configured(cls, config: ServiceSettings) -> FaqAnswerer:
+        return cls(
+            thresholds=Thresholds(
+                answer=config.answer_threshold, suggest=config.suggest_threshold, margin=config.answer_margin
+            ),
+            synonyms=config.faq_synonyms,
+        )
 
-    def answer(self, question: str, *, customer_id: str) -> Answer | None:
-        match = self.best_match(question)
-        if match is None or match[1] < self.threshold:
-            return None
-        return Answer(match[0].answer, match[1], "faq")
+    def decide(self, question: str, *, customer_id: str) -> BotDecision:
+        entries = FaqEntry.enabled_entries()
+        if not question.strip() or not entries:
+            return UNKNOWN
+        ranked = faq_index(entries, synonyms=self.synonyms).rank(question)
+        verdict = decide(ranked, self.thresholds)
+        by_id = {entry.pk: entry for entry in entries}
+        if verdict.outcome == Outcome.ANSWER and verdict.best is not None:
+            entry = by_id[verdict.best.entry_id]
+            return BotDecision(
+                Outcome.ANSWER, Answer(entry.answer, verdict.best.score, "faq", entry), candidates=tuple(ranked)
+            )
+        if verdict.outcome == Outcome.SUGGEST:
+            chosen = tuple(by_id[candidate.entry_id] for candidate in verdict.candidates)
+            return BotDecision(Outcome.SUGGEST, suggestions=chosen, candidates=tuple(ranked))
+        return BotDecision(Outcome.UNKNOWN, candidates=tuple(ranked))
 
 
 class AnswerRefused(Exception):
@@ -99,7 +129,7 @@ class HttpAnswerer:
     def __init__(self, *, url: str, deadline: float, max_body_bytes: int, fallback: AutoAnswerer) -> None:
         self.url, self.deadline, self.max_body_bytes, self.fallback = url, deadline, max_body_bytes, fallback
 
-    def answer(self, question: str, *, customer_id: str) -> Answer | None:
+    def decide(self, question: str, *, customer_id: str) -> BotDecision:
         started = time.monotonic()
         try:
             body = _run_to_completion(self._exchange(question=question, customer_id=customer_id))
@@ -110,8 +140,8 @@ class HttpAnswerer:
             reason = str(exc) or type(exc).__name__
         else:
             if found is not None:
-                return found
-            return self.fallback.answer(question, customer_id=customer_id)  # the endpoint had no answer
+                return BotDecision(Outcome.ANSWER, found)
+            return self.fallback.decide(question, customer_id=customer_id)  # the endpoint had no answer
         logger.warning(
             "auto-answer endpoint %s failed for customer %s (question of %d characters) after %d ms: %s;"
             " falling back to the FAQ",
@@ -121,7 +151,7 @@ class HttpAnswerer:
             (time.monotonic() - started) * 1000,
             reason,
         )
-        return self.fallback.answer(question, customer_id=customer_id)
+        return self.fallback.decide(question, customer_id=customer_id)
 
     async def _exchange(self, *, question: str, customer_id: str) -> bytes:
         """The response body, read within the deadline and the size limit, or an exception."""
@@ -212,8 +242,8 @@ def autoanswer_is_local() -> bool:
     return not settings.CS_AUTOANSWER_URL
 
 
-def autoanswerer_get(*, threshold: float) -> AutoAnswerer:
-    faq = FaqAnswerer(threshold=threshold)
+def autoanswerer_get(config: ServiceSettings) -> AutoAnswerer:
+    faq = FaqAnswerer.configured(config)
     if settings.CS_AUTOANSWER_URL:
         return HttpAnswerer(
             url=settings.CS_AUTOANSWER_URL,
@@ -224,5 +254,6 @@ def autoanswerer_get(*, threshold: float) -> AutoAnswerer:
     return faq
 
 
-def common_questions(*, limit: int = 5) -> list[str]:
-    return [entry.question for entry in FaqEntry.enabled_entries()[:limit]]
+def common_questions(*, limit: int = 5) -> tuple[FaqEntry, ...]:
+    """The entries the welcome lists (the first by rank)."""
+    return FaqEntry.enabled_entries()[:limit]

@@ -19,8 +19,19 @@ from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CsControl, MessagePayload, text_payload
 from seats.models import Seat
 from seats.services import seat_status_set
+from sessions_app.bot.text import ZH, language_of
 from sessions_app.flow.assignment import session_request_human
-from sessions_app.flow.autoanswer import Answer, autoanswer_is_local, autoanswerer_get, common_questions
+from sessions_app.flow.autoanswer import UNKNOWN as UNKNOWN_DECISION
+from sessions_app.flow.autoanswer import autoanswer_is_local, autoanswerer_get
+from sessions_app.flow.bot import (
+    HUMAN_CHOICE,
+    bot_reply,
+    decision_for_choice,
+    menu_pick,
+    wants_person,
+    welcome_text,
+    worth_answering_first,
+)
 from sessions_app.flow.closing import session_close
 from sessions_app.flow.left_messages import left_message_created
 from sessions_app.flow.servicer import servicer_reply_from_im
@@ -132,19 +143,15 @@ def _left_message_after_queue_timeout(
     return True
 
 
-def _session_open(*, customer: Customer, line: int, config: ServiceSettings) -> ServiceSession:
+def _session_open(*, customer: Customer, line: int, config: ServiceSettings, language: str) -> ServiceSession:
     # What the customer's earlier sessions offered (rate by digit, leave a message) ends here: a
     # digit or a text is now for this session.
     ServiceSession.objects.filter(customer=customer, state=ServiceSession.State.CLOSED).filter(
         Q(awaiting_rating_digit=True) | Q(leaving_message=True)
     ).update(awaiting_rating_digit=False, leaving_message=False)
-    session = ServiceSession.objects.create(customer=customer, conv_line=line)
+    welcome, menu = welcome_text(config, language)
+    session = ServiceSession.objects.create(customer=customer, conv_line=line, language=language, bot_menu=menu)
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.OPENED)
-    questions = common_questions()
-    welcome = config.welcome_text
-    if questions:
-        listed = "\n".join(f"{i}. {q}" for i, q in enumerate(questions, start=1))
-        welcome += f"\n{config.common_questions_title}\n{listed}"
     customer_tell(session=session, text=welcome, author=Message.Author.BOT)
     return session
 
@@ -157,6 +164,7 @@ def customer_message(
     already locked, when the caller found one."""
     config = ServiceSettings.load()
     control = _control_kind(payload)
+    language = language_of(customer_text(payload)) if control is None else None
     session = open_session
     if session is not None:
         customer = session.customer
@@ -182,7 +190,7 @@ def customer_message(
             return
         if control in (CsControl.EXIT, CsControl.CANCEL_QUEUE, CsControl.RATING):
             return  # nothing open to leave or rate
-        session = _session_open(customer=customer, line=inbound.conv_line, config=config)
+        session = _session_open(customer=customer, line=inbound.conv_line, config=config, language=language or ZH)
         session.customer = customer
     if control == CsControl.ENTER:
         return  # never shown to anyone; the welcome went out when the session opened
@@ -196,7 +204,10 @@ def customer_message(
         session.idle_since = now
     elif session.state == ServiceSession.State.HUMAN:
         session.idle_since = None
-    activity = ("last_customer_activity_at", "idle_warned_at", "idle_since")
+    activity: tuple[str, ...] = ("last_customer_activity_at", "idle_warned_at", "idle_since")
+    if language is not None and language != session.language:
+        session.language = language  # what the customer is sent from now on follows their language
+        activity += ("language",)
     if control is None:
         transcript_in_from_im(session=session, inbound=inbound, payload=payload, session_fields=activity)
     else:
@@ -228,7 +239,14 @@ def _act(
     opened_now: bool,
 ) -> None:
     text = customer_text(payload)
-    if control == CsControl.TRANSFER_TO_HUMAN or text in config.transfer_keyword_set:
+    with_bot = session.state == ServiceSession.State.BOT and not session.leaving_message and control is None
+    choice = menu_pick(session, text) if with_bot and not opened_now else None
+    if (
+        control == CsControl.TRANSFER_TO_HUMAN
+        or text in config.transfer_keyword_set
+        or choice == HUMAN_CHOICE
+        or (with_bot and wants_person(text, config))
+    ):
         session_request_human(session=session, config=config)
     elif control == CsControl.EXIT or text in config.exit_keyword_set:
         session_close(session=session, reason=ServiceSession.CloseReason.CUSTOMER_EXIT, config=config)
@@ -241,16 +259,7 @@ def _act(
     elif session.state == ServiceSession.State.BOT and session.leaving_message:
         _left_message_keep(session=session, payload=payload, config=config)
     elif session.state == ServiceSession.State.BOT:
-        # The opening message ("你好") was just answered by the welcome: answer it only if the FAQ knows.
-        session_id, fallback = session.pk, not opened_now
-        if autoanswer_is_local():  # the FAQ answers at once, in this transaction
-            answerer = autoanswerer_get(threshold=config.answer_threshold)
-            answer = answerer.answer(text, customer_id=session.customer.im_user_id) if text else None
-            _bot_reply(session=session, answer=answer, fallback=fallback, config=config)
-        else:  # a remote answerer may take seconds: a worker waits for it
-            transaction.on_commit(
-                lambda: task_enqueue("sessions_app.tasks.bot_answer_task", session_id, text, fallback)
-            )
+        _bot_turn(session=session, text=text, choice=choice, config=config, opened_now=opened_now)
     elif session.state == ServiceSession.State.HUMAN and session.seat is not None and session.seat.im_user_id:
         outbox_enqueue(
             sender_kind=OutboundMessage.SenderKind.SHADOW,
@@ -260,17 +269,38 @@ def _act(
         )
 
 
+def _bot_turn(
+    *, session: ServiceSession, text: str, choice: str | None, config: ServiceSettings, opened_now: bool
+) -> None:
+    """The bot answers a customer's message: a line picked from its last list, or a question. The
+    opening message was answered by the welcome; it gets more only when it asks something."""
+    if choice is not None and (picked := decision_for_choice(choice)) is not None:
+        bot_reply(session=session, decision=picked, config=config)
+        return
+    if opened_now and not worth_answering_first(text):
+        return
+    if not text:  # a picture, a file, a sticker: the bot reads only text
+        bot_reply(session=session, decision=UNKNOWN_DECISION, config=config)
+        return
+    if autoanswer_is_local():  # the FAQ answers at once, in this transaction
+        decision = autoanswerer_get(config).decide(text, customer_id=session.customer.im_user_id)
+        bot_reply(session=session, decision=decision, config=config)
+    else:  # a remote answerer may take seconds: a worker waits for it
+        session_id = session.pk
+        transaction.on_commit(lambda: task_enqueue("sessions_app.tasks.bot_answer_task", session_id, text))
+
+
 def bot_answer(*, session_id: int, question: str, fallback: bool = True) -> None:
     """Answer in bot mode, unless a human took the session meanwhile (the bot then stays silent).
 
     The answer is computed before the session is locked: a remote answerer may take seconds.
+    ``fallback`` off: say nothing when the bot does not know.
     """
     config = ServiceSettings.load()
     customer_id = (
         ServiceSession.objects.filter(pk=session_id).values_list("customer__im_user_id", flat=True).first() or ""
     )
-    answerer = autoanswerer_get(threshold=config.answer_threshold)
-    answer = answerer.answer(question, customer_id=customer_id) if question else None
+    decision = autoanswerer_get(config).decide(question, customer_id=customer_id)
     with transaction.atomic():
         session = (
             ServiceSession.objects.select_for_update(no_key=True, of=("self",))
@@ -279,11 +309,4 @@ def bot_answer(*, session_id: int, question: str, fallback: bool = True) -> None
             .first()
         )
         if session is not None:
-            _bot_reply(session=session, answer=answer, fallback=fallback, config=config)
-
-
-def _bot_reply(*, session: ServiceSession, answer: Answer | None, fallback: bool, config: ServiceSettings) -> None:
-    """The bot's answer, or the fallback text (unless ``fallback`` is off); the session is locked."""
-    if answer is None and not fallback:
-        return
-    customer_tell(session=session, text=answer.text if answer else config.fallback_text, author=Message.Author.BOT)
+            bot_reply(session=session, decision=decision, config=config, quiet_if_unknown=not fallback)

@@ -38,6 +38,7 @@ def transcript_append(
     im_message_id: int | None = None,
     seat: Seat | None = None,
     session_fields: Sequence[str] = (),
+    bot_match: dict[str, object] | None = None,
 ) -> Message:
     """Append to the transcript. The caller holds the session row (``select_for_update``).
 
@@ -63,6 +64,7 @@ def transcript_append(
                 im_message_id,
                 stamp,
                 created_at,
+                None if bot_match is None else json_param(bot_match),
             ],
         )
         row = cursor.fetchone()
@@ -81,6 +83,7 @@ def transcript_append(
         im_message_id=im_message_id,
         server_timestamp=stamp,
         created_at=created_at,
+        bot_match=bot_match,
     )
     message._state.adding = False
     message._state.db = connection.alias
@@ -92,8 +95,8 @@ def transcript_append(
 _APPEND = (
     f"WITH s AS (UPDATE {ServiceSession._meta.db_table} SET last_seq = last_seq + 1{{sets}} WHERE id = %s"  # noqa: S608
     f" RETURNING last_seq) INSERT INTO {Message._meta.db_table} (session_id, seq, direction, author, seat_id,"
-    " content_type, payload, im_message_id, server_timestamp, created_at)"
-    " SELECT %s, s.last_seq, %s, %s, %s, %s, %s::jsonb, %s, %s, %s FROM s RETURNING id, seq"
+    " content_type, payload, im_message_id, server_timestamp, created_at, bot_match)"
+    " SELECT %s, s.last_seq, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s::jsonb FROM s RETURNING id, seq"
 )
 
 
@@ -117,9 +120,10 @@ def customer_send(
     author: Message.Author = Message.Author.SYSTEM,
     seat: Seat | None = None,
     session_fields: Sequence[str] = (),
+    bot_match: dict[str, object] | None = None,
 ) -> Message:
     """Send a message to the customer as the CS Robot, recorded in the transcript
-    (``session_fields``: as in ``transcript_append``)."""
+    (``session_fields``, ``bot_match``: as in ``transcript_append``)."""
     message = transcript_append(
         session=session,
         direction=Message.Direction.OUT,
@@ -127,6 +131,7 @@ def customer_send(
         payload=payload,
         seat=seat,
         session_fields=session_fields,
+        bot_match=bot_match,
     )
     outbox_enqueue(
         sender_kind=OutboundMessage.SenderKind.CS_ROBOT,

@@ -23,6 +23,7 @@ import redis
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage
+from sessions_app.bot.matcher import Thresholds
 from sessions_app.flow.autoanswer import Answer, FaqAnswerer, HttpAnswerer
 from sessions_app.flow.inbound import bot_answer
 from sessions_app.flow.transcript import TEXT_MAX_LENGTH
@@ -84,6 +85,9 @@ def _trickle(handler: BaseHTTPRequestHandler, data: bytes, *, every: float = 0.2
         time.sleep(every)
 
 
+FAQ = Thresholds(answer=0.6, suggest=0.3, margin=0.1)
+
+
 @pytest.fixture
 def faq(db: None) -> None:
     FaqEntry.objects.create(question="怎么退货", alternatives="如何退货\n退货流程", answer=FAQ_ANSWER)
@@ -105,9 +109,9 @@ def warnings_logged() -> Iterator[list[logging.LogRecord]]:
 
 
 def _ask(url: str) -> tuple[Answer | None, float]:
-    answerer = HttpAnswerer(url=url, deadline=DEADLINE, max_body_bytes=MAX_BODY, fallback=FaqAnswerer(threshold=0.35))
+    answerer = HttpAnswerer(url=url, deadline=DEADLINE, max_body_bytes=MAX_BODY, fallback=FaqAnswerer(thresholds=FAQ))
     started = time.monotonic()
-    answer = answerer.answer(QUESTION, customer_id="cust-7")
+    answer = answerer.decide(QUESTION, customer_id="cust-7").answer
     return answer, time.monotonic() - started
 
 

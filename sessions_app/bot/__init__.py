@@ -1,0 +1,1 @@
+"""The FAQ bot's engine: text, intent and matching, in plain Python (docs/bot.md)."""

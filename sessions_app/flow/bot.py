@@ -1,0 +1,109 @@
+"""The bot's side of a session in bot mode: the welcome, answers, suggestions, the offer of a person,
+and numbered lists the customer answers with a number (docs/bot.md).
+
+A numbered list the bot sends is kept on the session (``bot_menu``: "faq:<id>" or "human" per line)
+for as long as it is the last thing the bot said; every bot message writes it, in the statement
+that writes the message (``customer_send``'s session fields), so a list costs no statement.
+"""
+
+from __future__ import annotations
+
+from robots.wfprotocol import text_payload
+from sessions_app.bot.intent import asks_for_person, is_greeting, phrases_parse
+from sessions_app.bot.matcher import Outcome
+from sessions_app.bot.text import menu_choice
+from sessions_app.flow.autoanswer import Answer, BotDecision, common_questions
+from sessions_app.flow.transcript import customer_send
+from sessions_app.models import FaqEntry, Message, ServiceSession, ServiceSettings
+
+HUMAN_CHOICE = "human"
+# After this many "I don't know" in a row the bot offers a person itself.
+MISSES_BEFORE_OFFER = 2
+
+
+def _faq_choice(entry: FaqEntry) -> str:
+    return f"faq:{entry.pk}"
+
+
+def _listed(entries: tuple[FaqEntry, ...], language: str) -> str:
+    return "\n".join(f"{number}. {entry.question_for(language)}" for number, entry in enumerate(entries, start=1))
+
+
+def welcome_text(config: ServiceSettings, language: str) -> tuple[str, list[str]]:
+    """The welcome, with the common questions as a numbered list, and that list's choices."""
+    text = config.text("welcome_text", language)
+    questions = common_questions()
+    if not questions:
+        return text, []
+    title = config.text("common_questions_title", language)
+    return f"{text}\n{title}\n{_listed(questions, language)}", [_faq_choice(entry) for entry in questions]
+
+
+def menu_pick(session: ServiceSession, text: str) -> str | None:
+    """The choice a customer's reply picks from the bot's last numbered list ("2" → its second
+    line), or None when it picks nothing."""
+    number = menu_choice(text) if session.bot_menu else None
+    if number is None or not 1 <= number <= len(session.bot_menu):
+        return None
+    return str(session.bot_menu[number - 1])
+
+
+def wants_person(text: str, config: ServiceSettings) -> bool:
+    """The customer asks for a servicer in their own words ("找客服", "转 人工！", "agent please")."""
+    return asks_for_person(text, phrases_parse(config.human_intent_phrases))
+
+
+def worth_answering_first(text: str) -> bool:
+    """Whether a session's opening message gets an answer after the welcome: it does unless it only
+    greets ("你好", "在吗") or is no text (a picture, a sticker)."""
+    return bool(text) and not is_greeting(text)
+
+
+def decision_for_choice(choice: str) -> BotDecision | None:
+    """The answer a picked "faq:<id>" line stands for (None when that entry is gone or disabled)."""
+    if not choice.startswith("faq:"):
+        return None
+    entry_id = choice.removeprefix("faq:")
+    entry = next((entry for entry in FaqEntry.enabled_entries() if str(entry.pk) == entry_id), None)
+    if entry is None:
+        return None
+    return BotDecision(Outcome.ANSWER, Answer(entry.answer, 1.0, "menu", entry))
+
+
+def bot_reply(
+    *, session: ServiceSession, decision: BotDecision, config: ServiceSettings, quiet_if_unknown: bool = False
+) -> None:
+    """Send the bot's reply for ``decision`` (the session is locked): the answer, the list of
+    suggestions, or the fallback text, which becomes the offer of a person after
+    ``MISSES_BEFORE_OFFER`` in a row. ``quiet_if_unknown``: say nothing when the bot does not know."""
+    language = session.language
+    menu: list[str] = []
+    misses = 0
+    if decision.outcome == Outcome.ANSWER and decision.answer is not None:
+        answer = decision.answer
+        text = answer.entry.answer_for(language) if answer.entry is not None else answer.text
+    elif decision.outcome == Outcome.SUGGEST and decision.suggestions:
+        text = f"{config.text('suggest_text', language)}\n{_listed(decision.suggestions, language)}"
+        menu = [_faq_choice(entry) for entry in decision.suggestions]
+    elif quiet_if_unknown:
+        return
+    else:
+        misses = session.bot_misses + 1
+        if misses >= MISSES_BEFORE_OFFER:
+            text, menu, misses = config.text("offer_human_text", language), [HUMAN_CHOICE], 0
+        else:
+            text = config.text("fallback_text", language)
+    changed = []  # written by the statement that writes the message, only when they change
+    if session.bot_menu != menu:
+        session.bot_menu = menu
+        changed.append("bot_menu")
+    if session.bot_misses != misses:
+        session.bot_misses = misses
+        changed.append("bot_misses")
+    customer_send(
+        session=session,
+        payload=text_payload(text),
+        author=Message.Author.BOT,
+        session_fields=changed,
+        bot_match=decision.detail(),
+    )

@@ -87,12 +87,14 @@ class ServiceSession(models.Model):
     # The queue position last told to the customer (re-announced only when it changes).
     announced_position = models.PositiveIntegerField(null=True, blank=True)
     # The language the customer writes in (the texts they are sent follow it): "zh-hans" or "en".
-    language = models.CharField(_("language"), max_length=8, choices=CUSTOMER_LANGUAGES, default="zh-hans")
+    language = models.CharField(
+        _("language"), max_length=8, choices=CUSTOMER_LANGUAGES, default="zh-hans", db_default="zh-hans"
+    )
     # The numbered choices of the bot's last message ("faq:<id>" or "human"), for as long as it is the
     # last thing the bot said: a reply "2" picks the second. Empty when that message had no list.
-    bot_menu = models.JSONField(default=list, blank=True)
+    bot_menu = models.JSONField(default=list, db_default=[], blank=True)
     # The bot's "I don't know" answers in a row (after two it offers a person itself).
-    bot_misses = models.PositiveSmallIntegerField(default=0)
+    bot_misses = models.PositiveSmallIntegerField(default=0, db_default=0)
 
     class Meta:
         verbose_name = _("session")

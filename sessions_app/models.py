@@ -310,7 +310,7 @@ class ServiceSettings(models.Model):
     fallback_text = models.TextField(_("no answer text"), default="抱歉，我没有找到答案。发送“转人工”联系人工客服。")
     answer_threshold = models.FloatField(
         _("answer threshold"),
-        default=0.6,
+        default=0.55,
         help_text=_(
             "From 0 to 1: how sure the bot must be to answer with an FAQ entry. Higher: fewer wrong answers and more"
             " questions offered a list or a person. docs/bot.md gives the figures behind the default."
@@ -318,7 +318,7 @@ class ServiceSettings(models.Model):
     )
     suggest_threshold = models.FloatField(
         _("suggestion threshold"),
-        default=0.3,
+        default=0.2,
         help_text=_(
             "From 0 to 1, below the answer threshold: a question scored between the two gets a numbered list of the"
             " closest entries (“Did you mean…”) instead of an answer. Below it, the bot says it does not know."

@@ -10,6 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEMO_FAQ = Path(__file__).with_name("demo_faq.json")
+# The demo shop's synonym groups (the ``faq_synonyms`` setting's format), chosen with the evaluation
+# set's first half (docs/bot.md).
+DEMO_SYNONYMS = Path(__file__).with_name("demo_synonyms.txt")
+
+
+def demo_synonyms() -> str:
+    return DEMO_SYNONYMS.read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

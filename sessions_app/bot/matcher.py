@@ -30,11 +30,11 @@ from sessions_app.bot.text import chinese_words, normalise, runs
 
 # How much more a question's share counts than a phrasing's (a short question "发票" fully
 # covered by "怎么开发票" is a good match; a long phrasing barely covered is a weak one).
-QUESTION_WEIGHT = 0.6
+QUESTION_WEIGHT = 0.5
 # The weight of a character bigram relative to a word.
-BIGRAM_WEIGHT = 0.3
+BIGRAM_WEIGHT = 0.5
 # The weight of a word no entry has, relative to the rarest word an entry has.
-UNSEEN_WEIGHT = 1.0
+UNSEEN_WEIGHT = 0.7
 SUGGESTIONS = 3
 
 

@@ -64,18 +64,22 @@ class AutoAnswerer(Protocol):
     def decide(self, question: str, *, customer_id: str) -> BotDecision: ...
 
 
-_index_cache: list[tuple[object, str, FaqIndex]] = []
+_index_cache: list[tuple[tuple[FaqEntry, ...], object, str, FaqIndex]] = []
 
 
 def faq_index(entries: tuple[FaqEntry, ...], *, synonyms: str) -> FaqIndex:
     """The matcher's index over ``entries``, built once per version of the FAQ and the synonyms
-    (this process keeps the last one: rebuilding reads every phrasing again)."""
-    key = tuple((entry.pk, entry.question, entry.question_en, entry.alternatives) for entry in entries)
+    (this process keeps the last one: rebuilding cuts every phrasing again). The cached FAQ is
+    the same tuple until it is read again; a tuple read again is compared by content."""
     cached = list(_index_cache)  # a copy: another thread may replace it meanwhile
-    if cached and cached[0][0] == key and cached[0][1] == synonyms:
-        return cached[0][2]
-    index = FaqIndex(((entry.pk, entry.phrasings()) for entry in entries), synonyms=synonyms)
-    _index_cache[:] = [(key, synonyms, index)]
+    if cached and cached[0][0] is entries and cached[0][2] == synonyms:
+        return cached[0][3]
+    key = tuple((entry.pk, entry.question, entry.question_en, entry.alternatives) for entry in entries)
+    if cached and cached[0][1] == key and cached[0][2] == synonyms:
+        index = cached[0][3]
+    else:
+        index = FaqIndex(((entry.pk, entry.phrasings()) for entry in entries), synonyms=synonyms)
+    _index_cache[:] = [(entries, key, synonyms, index)]
     return index
 
 

@@ -7,7 +7,7 @@ def settings_follow(apps, schema_editor):
     """The confidence score changed meaning (docs/bot.md): the old threshold is not one on the new
     scale, so the row takes the new default; keywords left at their old defaults gain English ones."""
     ServiceSettings = apps.get_model("sessions_app", "ServiceSettings")
-    ServiceSettings.objects.update(answer_threshold=0.6)
+    ServiceSettings.objects.update(answer_threshold=0.55)
     ServiceSettings.objects.filter(exit_keywords="结束会话").update(exit_keywords="结束会话,end chat")
     ServiceSettings.objects.filter(cancel_queue_keywords="取消排队").update(cancel_queue_keywords="取消排队,cancel")
 
@@ -252,7 +252,7 @@ class Migration(migrations.Migration):
             model_name="servicesettings",
             name="suggest_threshold",
             field=models.FloatField(
-                default=0.3,
+                default=0.2,
                 help_text="From 0 to 1, below the answer threshold: a question scored between the two gets a numbered list of the closest entries (“Did you mean…”) instead of an answer. Below it, the bot says it does not know.",
                 verbose_name="suggestion threshold",
             ),
@@ -280,7 +280,7 @@ class Migration(migrations.Migration):
             model_name="servicesettings",
             name="answer_threshold",
             field=models.FloatField(
-                default=0.6,
+                default=0.55,
                 help_text="From 0 to 1: how sure the bot must be to answer with an FAQ entry. Higher: fewer wrong answers and more questions offered a list or a person. docs/bot.md gives the figures behind the default.",
                 verbose_name="answer threshold",
             ),

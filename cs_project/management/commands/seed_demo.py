@@ -8,8 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from seats.models import Seat, SkillGroup
 from seats.services import seat_create_with_user, supervisor_create
-from sessions_app.bot.faq_file import faq_file_read
-from sessions_app.models import FaqEntry
+from sessions_app.bot.faq_file import demo_synonyms, faq_file_read
+from sessions_app.models import FaqEntry, ServiceSettings
 
 DEMO_SERVICERS = (("servicer1", "客服小王"), ("servicer2", "客服小李"))
 # Skill groups (技能组) and their demo members.
@@ -49,6 +49,10 @@ class Command(BaseCommand):
                     "rank": rank,
                 },
             )
+        config = ServiceSettings.load()
+        if config.faq_synonyms == ServiceSettings._meta.get_field("faq_synonyms").get_default():
+            config.faq_synonyms = demo_synonyms()  # the demo shop's words, unless the demo changed them
+            config.save()
         self.stdout.write(
             "demo users ready: supervisor, servicer1, servicer2 (password = login); demo FAQ, skill groups ready"
         )

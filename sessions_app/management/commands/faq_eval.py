@@ -30,7 +30,9 @@ class Command(BaseCommand):
             type=Path,
             help="a FAQ file (as sessions_app/bot/demo_faq.json); default: the enabled entries of the database",
         )
-        parser.add_argument("--synonyms", help="synonym groups, one per line; default: the settings' ones")
+        parser.add_argument(
+            "--synonyms", type=Path, help="a file of synonym groups, one per line; default: the settings' ones"
+        )
         parser.add_argument("--answer", type=float, help="the answer threshold (default: the settings')")
         parser.add_argument("--suggest", type=float, help="the suggestion threshold (default: the settings')")
         parser.add_argument("--margin", type=float, help="the answer margin (default: the settings')")
@@ -43,7 +45,7 @@ class Command(BaseCommand):
             raise CommandError("the FAQ has no entries")
         index = FaqIndex(
             ((number, lines) for number, (_question, lines) in enumerate(phrasings)),
-            synonyms=config.faq_synonyms if options["synonyms"] is None else options["synonyms"],
+            synonyms=config.faq_synonyms if options["synonyms"] is None else _synonyms_read(options["synonyms"]),
         )
         names = {number: question for number, (question, _lines) in enumerate(phrasings)}
         try:
@@ -72,6 +74,13 @@ def _faq_read(path: Path) -> list[tuple[str, list[str]]]:
         return [(entry.question, entry.phrasings()) for entry in faq_file_read(path)]
     except (OSError, ValueError) as exc:
         raise CommandError(f"cannot read the FAQ {path}: {exc}") from exc
+
+
+def _synonyms_read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CommandError(f"cannot read the synonyms {path}: {exc}") from exc
 
 
 def _faq_from_database() -> list[tuple[str, list[str]]]:

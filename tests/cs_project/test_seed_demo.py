@@ -9,7 +9,8 @@ from django.test import RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from seats.models import Seat
-from sessions_app.models import FaqEntry
+from sessions_app.bot.faq_file import demo_synonyms, faq_file_read
+from sessions_app.models import FaqEntry, ServiceSettings
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +41,11 @@ def test_seeding_twice_gives_the_documented_demo_logins_and_seats() -> None:
     supervisor = Seat.objects.model._meta.apps.get_model("auth", "User").objects.get(username="supervisor")
     assert supervisor.is_staff
     assert supervisor.groups.filter(name="supervisors").exists()
-    assert FaqEntry.objects.count() == 4
+    assert FaqEntry.objects.count() == len(faq_file_read()) == 32
+    english = FaqEntry.objects.get(question="怎么开发票？")
+    assert english.question_en
+    assert english.answer_en
+    assert ServiceSettings.load().faq_synonyms == demo_synonyms(), "the demo shop's synonyms"
 
 
 def test_seeding_again_keeps_what_the_demo_changed_since() -> None:
@@ -52,10 +57,14 @@ def test_seeding_again_keeps_what_the_demo_changed_since() -> None:
     servicer.user.set_password("a-new-password")
     servicer.user.save()
     Seat.objects.filter(pk=servicer.pk).update(capacity=5)
+    config = ServiceSettings.load()
+    config.faq_synonyms = "退款 退钱"
+    config.save()
 
     call_command("seed_demo")
 
     assert FaqEntry.objects.get(question="什么时候发货？").answer == "当天发货。"
+    assert ServiceSettings.load().faq_synonyms == "退款 退钱", "synonyms the demo edited are kept"
     assert Seat.objects.get(pk=servicer.pk).capacity == 5
     request = RequestFactory().post("/admin/login/")
     assert authenticate(request, username="servicer1", password="a-new-password") is not None

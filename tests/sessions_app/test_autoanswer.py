@@ -86,9 +86,11 @@ def remote_bot() -> Iterator[str]:
 
 
 def test_the_http_answerer_uses_the_remote_answer(faq: None, remote_bot: str) -> None:
-    answer = HttpAnswerer(
-        url=remote_bot, deadline=2, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS)
-    ).decide("如何退货", customer_id="c1").answer
+    answer = (
+        HttpAnswerer(url=remote_bot, deadline=2, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS))
+        .decide("如何退货", customer_id="c1")
+        .answer
+    )
     assert answer is not None
     assert (answer.text, answer.source) == ("来自远端的答案", "http")
     assert _Bot.seen == [{"question": "如何退货", "customer": "c1"}]
@@ -96,25 +98,33 @@ def test_the_http_answerer_uses_the_remote_answer(faq: None, remote_bot: str) ->
 
 def test_the_http_answerer_falls_back_to_the_faq_on_timeout(faq: None, remote_bot: str) -> None:
     _Bot.delay = 1.5
-    answer = HttpAnswerer(
-        url=remote_bot, deadline=0.3, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS)
-    ).decide("如何退货", customer_id="c1").answer
+    answer = (
+        HttpAnswerer(url=remote_bot, deadline=0.3, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS))
+        .decide("如何退货", customer_id="c1")
+        .answer
+    )
     assert answer is not None
     assert (answer.text, answer.source) == ("退货答案", "faq")
 
 
 def test_the_http_answerer_falls_back_on_a_malformed_answer(faq: None, remote_bot: str) -> None:
     _Bot.reply = {"answer": 42}
-    answer = HttpAnswerer(
-        url=remote_bot, deadline=2, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS)
-    ).decide("多久发货", customer_id="c1").answer
+    answer = (
+        HttpAnswerer(url=remote_bot, deadline=2, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS))
+        .decide("多久发货", customer_id="c1")
+        .answer
+    )
     assert answer is not None
     assert answer.source == "faq"
 
 
 def test_the_http_answerer_falls_back_when_the_endpoint_is_down(faq: None) -> None:
-    answer = HttpAnswerer(
-        url="http://127.0.0.1:1/x", deadline=1, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS)
-    ).decide("如何退货", customer_id="c1").answer
+    answer = (
+        HttpAnswerer(
+            url="http://127.0.0.1:1/x", deadline=1, max_body_bytes=65536, fallback=FaqAnswerer(thresholds=THRESHOLDS)
+        )
+        .decide("如何退货", customer_id="c1")
+        .answer
+    )
     assert answer is not None
     assert answer.source == "faq"

@@ -8,7 +8,8 @@ from django.conf import settings
 from django.core import signing
 from django.db import IntegrityError, transaction
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from cs_project.errors import ApplicationError
 from cs_project.json_input import storable_text
@@ -103,6 +104,7 @@ def rating_from_chat(
     if len(text) == 1 and text in "12345":
         transcript_in_from_im(session=last, inbound=inbound, payload=payload)  # no session is open to hold it
         rating_record(session=last, score=int(text), channel=Rating.Channel.CHAT_DIGIT)
-        customer_tell(session=last, text="感谢您的评价！")
+        with translation.override(last.language):
+            customer_tell(session=last, text=gettext("Thank you for your rating!"))
         return True
     return False

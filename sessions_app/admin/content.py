@@ -39,8 +39,24 @@ class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
     """One row: its list goes straight to it, and nobody adds or deletes it."""
 
     form = ServiceSettingsForm
-    GROUPS: tuple[tuple[Any, tuple[str, ...]], ...] = (
-        (_("Bot"), ("welcome_text", "common_questions_title", "fallback_text", "answer_threshold")),
+    # (title, fields, CSS classes): "collapse" shows a group folded, for what most supervisors leave as it is.
+    GROUPS: tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], ...] = (
+        (
+            _("Bot"),
+            (
+                "welcome_text",
+                "common_questions_title",
+                "fallback_text",
+                "suggest_text",
+                "offer_human_text",
+                "answer_threshold",
+                "suggest_threshold",
+                "answer_margin",
+                "faq_synonyms",
+                "human_intent_phrases",
+            ),
+            (),
+        ),
         (
             _("Keywords and commands"),
             (
@@ -50,8 +66,20 @@ class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
                 "start_service_command",
                 "stop_service_command",
             ),
+            (),
         ),
-        (_("Messages to the customer"), ("assigned_text", "transferred_text", "queued_text", "closed_text")),
+        (
+            _("Messages to the customer"),
+            (
+                "assigned_text",
+                "transferred_text",
+                "queued_text",
+                "closed_text",
+                "no_servicer_online_text",
+                "left_message_received_text",
+            ),
+            (),
+        ),
         (
             _("Idle timers"),
             (
@@ -61,7 +89,9 @@ class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
                 "human_idle_close_minutes",
                 "idle_warning_text",
                 "idle_closed_text",
+                "queue_timeout_text",
             ),
+            (),
         ),
         (
             _("Business hours"),
@@ -72,19 +102,42 @@ class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
                 "business_days",
                 "out_of_hours_text",
             ),
+            (),
         ),
-        (_("Rating"), ("rating_prompt_text",)),
+        (_("Rating"), ("rating_prompt_text",), ()),
+        (
+            _("English texts"),
+            (
+                "welcome_text_en",
+                "common_questions_title_en",
+                "fallback_text_en",
+                "suggest_text_en",
+                "offer_human_text_en",
+                "assigned_text_en",
+                "transferred_text_en",
+                "queued_text_en",
+                "closed_text_en",
+                "no_servicer_online_text_en",
+                "left_message_received_text_en",
+                "idle_warning_text_en",
+                "idle_closed_text_en",
+                "queue_timeout_text_en",
+                "out_of_hours_text_en",
+                "rating_prompt_text_en",
+            ),
+            ("collapse",),
+        ),
     )
 
     def get_fieldsets(self, request: HttpRequest, obj: ServiceSettings | None = None) -> Any:
         present = {field.name for field in ServiceSettings._meta.get_fields() if getattr(field, "editable", False)}
         present.discard("id")
         fieldsets: list[tuple[Any, dict[str, Any]]] = []
-        for title, names in self.GROUPS:
+        for title, names, classes in self.GROUPS:
             shown = [name for name in names if name in present]
             present.difference_update(shown)
             if shown:
-                fieldsets.append((title, {"fields": shown}))
+                fieldsets.append((title, {"fields": shown, "classes": classes}))
         if present:  # settings added later show up here until they are given a group
             fieldsets.append((_("Other"), {"fields": sorted(present)}))
         return fieldsets

@@ -107,10 +107,12 @@ def session_request_human(*, session: ServiceSession, config: ServiceSettings) -
         return
     if not in_business_hours(config):
         hours = f"{time_format(config.business_hours_start, 'H:i')}-{time_format(config.business_hours_end, 'H:i')}"
-        _offer_left_message(session=session, text=config.out_of_hours_text.format(hours=hours))
+        _offer_left_message(
+            session=session, text=config.text("out_of_hours_text", session.language).format(hours=hours)
+        )
         return
     if not Seat.objects.filter(status=Seat.Status.ONLINE).exists():
-        _offer_left_message(session=session, text=config.no_servicer_online_text)
+        _offer_left_message(session=session, text=config.text("no_servicer_online_text", session.language))
         return
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.HUMAN_REQUESTED)
     session.state = ServiceSession.State.QUEUED
@@ -150,7 +152,7 @@ def session_assign(*, session: ServiceSession, seat: Seat, config: ServiceSettin
     # Summarised before the assignment notice below, so that it shows only the conversation.
     handover_to_im(session=session, seat=seat, heading=f"【新会话 #{session.pk}】客户 {customer} 请求人工服务。")
     servicer = {"id": str(seat.pk), "name": seat.display_name, "avatar": seat.avatar_url}
-    customer_tell(session=session, text=config.assigned_text.format(name=seat.display_name))
+    customer_tell(session=session, text=config.text("assigned_text", session.language).format(name=seat.display_name))
     customer_signal(session=session, kind=CsControl.SERVICER_ASSIGNED, data={"servicer": servicer})
     event: SessionEventPayload = {
         "type": "session.assigned",
@@ -209,7 +211,8 @@ def _announce_position(*, session: ServiceSession, force: bool = False, config: 
     config = config or ServiceSettings.load()
     session.announced_position = position
     session.save(update_fields=["announced_position"])
-    customer_tell(session=session, text=config.queued_text.format(ahead=position - 1, position=position))
+    text = config.text("queued_text", session.language)
+    customer_tell(session=session, text=text.format(ahead=position - 1, position=position))
     customer_signal(session=session, kind=CsControl.QUEUE_POSITION, data={"position": position, "queued": True})
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -50,14 +51,15 @@ def session_close(
         update_fields=["state", "closed_at", "close_reason", "leaving_message", "rated_seat", "awaiting_rating_digit"]
     )
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.CLOSED, seat=seat, detail={"reason": reason})
-    customer_tell(session=session, text=_close_text(reason, config))
+    customer_tell(session=session, text=_close_text(reason, config, session.language))
     signal: dict[str, object] = {"reason": reason}
     url = ratings.link(session=session) if seat is not None and ratings is not None else None
     if url is not None:
         signal["rating_url"] = url
     customer_signal(session=session, kind=CsControl.SESSION_CLOSED, data=signal)
     if seat is not None and url is not None:
-        customer_tell(session=session, text=config.rating_prompt_text.format(url=url, name=seat.display_name))
+        prompt = config.text("rating_prompt_text", session.language)
+        customer_tell(session=session, text=prompt.format(url=url, name=seat.display_name))
         customer_signal(
             session=session,
             kind=CsControl.RATING_REQUEST,
@@ -82,13 +84,13 @@ def session_close(
         transaction.on_commit(queue_announce_positions)
 
 
-def _close_text(reason: Reason, config: ServiceSettings) -> str:
-    """What the customer is told when a session closes for ``reason``."""
+def _close_text(reason: Reason, config: ServiceSettings, language: str) -> str:
+    """What the customer is told, in their language, when a session closes for ``reason``."""
     if reason == Reason.QUEUE_TIMEOUT:
-        return config.queue_timeout_text  # they waited for us: no "you did not reply"
+        return config.text("queue_timeout_text", language)  # they waited for us: no "you did not reply"
     if reason == Reason.IDLE_TIMEOUT:
-        return config.idle_closed_text
-    return config.closed_text
+        return config.text("idle_closed_text", language)
+    return config.text("closed_text", language)
 
 
 def _idle_candidates(
@@ -183,29 +185,36 @@ def _session_events_record(
     event_to_supervisors(timeline_event(session_id=first.pk, kind=kind, seat_id=first.seat_id))
 
 
+def _by_language(sessions: list[ServiceSession]) -> dict[str, list[ServiceSession]]:
+    """A batch split by the customers' language, each part sent its own texts (a few statements
+    per language, whatever the batch's size)."""
+    parts: dict[str, list[ServiceSession]] = defaultdict(list)
+    for session in sessions:
+        parts[session.language].append(session)
+    return parts
+
+
 def _warn_batch(batch: list[ServiceSession], *, now: datetime, config: ServiceSettings) -> int:
-    """The idle warning to a whole batch: a few statements whatever its size."""
+    """The idle warning to a whole batch: a few statements per language whatever its size."""
     to_warn = [session for session in batch if session.idle_warned_at is None]
     if not to_warn:
         return 0
     _session_events_record(to_warn, SessionEvent.Kind.IDLE_WARNED)
-    text = config.idle_warning_text.format(minutes=config.human_idle_close_minutes)
-    customer_send_many(to_warn, [text_payload(text)], session_changes={"idle_warned_at": now})
+    for language, sessions in _by_language(to_warn).items():
+        text = config.text("idle_warning_text", language).format(minutes=config.human_idle_close_minutes)
+        customer_send_many(sessions, [text_payload(text)], session_changes={"idle_warned_at": now})
     return len(to_warn)
 
 
 def _close_bot_batch(batch: list[ServiceSession], *, warned_before: datetime, config: ServiceSettings) -> int:
     """``session_close`` for idle sessions in bot mode, a batch at a time: no seat to free, no rating,
-    so the same texts and signal in a few statements whatever the batch's size."""
+    so the same texts (per language) and signal in a few statements whatever the batch's size."""
     to_close = [s for s in batch if s.idle_warned_at is not None and s.idle_warned_at <= warned_before]
     if not to_close:
         return 0
     reason = Reason.IDLE_TIMEOUT
     _session_events_record(to_close, SessionEvent.Kind.CLOSED, detail={"reason": reason})
-    payloads = [
-        text_payload(_close_text(reason, config)),
-        control_payload(CsControl.SESSION_CLOSED, {"reason": reason}),
-    ]
+    closed_signal = control_payload(CsControl.SESSION_CLOSED, {"reason": reason})
     changes: dict[str, object] = {
         "state": ServiceSession.State.CLOSED,
         "closed_at": timezone.now(),
@@ -214,7 +223,9 @@ def _close_bot_batch(batch: list[ServiceSession], *, warned_before: datetime, co
         "rated_seat": None,
         "awaiting_rating_digit": False,
     }
-    customer_send_many(to_close, payloads, session_changes=changes)
+    for language, sessions in _by_language(to_close).items():
+        payloads = [text_payload(_close_text(reason, config, language)), closed_signal]
+        customer_send_many(sessions, payloads, session_changes=changes)
     return len(to_close)
 
 

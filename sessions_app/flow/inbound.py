@@ -103,7 +103,7 @@ def _left_message_keep(*, session: ServiceSession, payload: MessagePayload, conf
     left_message_created(left_message=left)  # the consoles' left-message panels, live
     session.leaving_message = False
     session.save(update_fields=["leaving_message"])
-    customer_tell(session=session, text=config.left_message_received_text)
+    customer_tell(session=session, text=config.text("left_message_received_text", session.language))
 
 
 def _left_message_after_queue_timeout(
@@ -113,9 +113,11 @@ def _left_message_after_queue_timeout(
     payload: MessagePayload,
     control: CsControl | None,
     config: ServiceSettings,
+    language: str | None,
 ) -> bool:
     """A queue timeout offered to leave a message: the next message is kept as one, on the closed
-    session, unless it asks for something else (a control or a keyword: a new session opens).
+    session, unless it asks for something else (a control or a keyword: a new session opens). The
+    receipt is in the language of that message (``language``; None: the session's).
 
     The offer lasts as long as one made in a bot session would (until the bot idle timer and its
     grace would close that session)."""
@@ -138,7 +140,10 @@ def _left_message_after_queue_timeout(
     if offered is None:
         return False
     offered.customer = customer
-    transcript_in_from_im(session=offered, inbound=inbound, payload=payload)
+    changed: tuple[str, ...] = ()
+    if language is not None and language != offered.language:
+        offered.language, changed = language, ("language",)
+    transcript_in_from_im(session=offered, inbound=inbound, payload=payload, session_fields=changed)
     _left_message_keep(session=offered, payload=payload, config=config)
     return True
 
@@ -185,7 +190,7 @@ def customer_message(
         ):
             return
         if _left_message_after_queue_timeout(
-            customer=customer, inbound=inbound, payload=payload, control=control, config=config
+            customer=customer, inbound=inbound, payload=payload, control=control, config=config, language=language
         ):
             return
         if control in (CsControl.EXIT, CsControl.CANCEL_QUEUE, CsControl.RATING):

@@ -70,7 +70,9 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
         heading += f"备注：{note}。"
     handover_to_im(session=session, seat=to_seat, heading=heading)
     config = ServiceSettings.load()
-    customer_tell(session=session, text=config.transferred_text.format(name=to_seat.display_name))
+    customer_tell(
+        session=session, text=config.text("transferred_text", session.language).format(name=to_seat.display_name)
+    )
     servicer = {"id": str(to_seat.pk), "name": to_seat.display_name, "avatar": to_seat.avatar_url}
     customer_signal(session=session, kind=CsControl.SERVICER_ASSIGNED, data={"servicer": servicer})
     return session

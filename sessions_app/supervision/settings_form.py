@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from sessions_app.models import ServiceSettings
 
 # The placeholders each text may use (what the services pass to ``str.format``).
-TEXT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "welcome_text": (),
     "fallback_text": (),
     "assigned_text": ("name",),
@@ -25,6 +25,11 @@ TEXT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "idle_closed_text": (),
     "out_of_hours_text": ("hours",),
     "rating_prompt_text": ("url", "name"),
+}
+# Each text's English variant (``<name>_en``) is formatted with the same values.
+TEXT_PLACEHOLDERS: dict[str, tuple[str, ...]] = {
+    **_PLACEHOLDERS,
+    **{f"{name}_en": allowed for name, allowed in _PLACEHOLDERS.items()},
 }
 
 

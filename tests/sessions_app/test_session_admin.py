@@ -125,6 +125,10 @@ def test_settings_are_saved_without_a_restart(client: Client) -> None:
         ("queued_text", "前面还有 {ahead:s} 位"),  # a format spec: fails on the number the flow passes
         ("queued_text", "前面还有 {ahead.real} 位"),  # an attribute: a 500 in the form before
         ("rating_prompt_text", "请评价 {url!r}"),
+        # The English variants are formatted with the same values, so checked the same way.
+        ("assigned_text_en", "{nmae} is here to help you."),
+        ("queued_text_en", "{ahead customers are ahead of you"),
+        ("rating_prompt_text_en", "Please rate us: {link}"),
         ("business_days", "1,2,8"),
         ("business_hours_end", "08:00:00"),
     ],
@@ -137,6 +141,33 @@ def test_settings_that_would_break_the_flow_are_refused(client: Client, field: s
     assert response.context["adminform"].form.errors.get(field)
     row.refresh_from_db()
     assert str(getattr(row, field)) != value
+
+
+def test_an_english_text_may_use_the_placeholders_of_its_chinese_one(client: Client) -> None:
+    row = ServiceSettings.load()
+    url = f"/admin/sessions_app/servicesettings/{row.pk}/change/"
+    english = "{ahead} ahead of you: you are number {position}."
+    response = client.post(url, _settings_form(row, queued_text_en=english))
+    assert response.status_code == 302, response.content.decode()[:3000]
+    row.refresh_from_db()
+    assert row.queued_text_en == english
+
+
+def test_the_settings_page_shows_every_setting_once_with_the_english_texts_folded(client: Client) -> None:
+    row = ServiceSettings.load()
+    response = client.get(f"/admin/sessions_app/servicesettings/{row.pk}/change/", headers={"accept-language": "en"})
+    assert response.status_code == 200
+    fieldsets = response.context["adminform"].fieldsets
+    shown = [name for _title, options in fieldsets for name in options["fields"]]
+    editable = [field.name for field in ServiceSettings._meta.fields if field.editable and not field.primary_key]
+    assert sorted(shown) == sorted(editable), "each setting in exactly one group"
+    groups = {str(title): options for title, options in fieldsets}
+    assert "Other" not in groups, groups["Other"]["fields"]
+    assert sorted(groups["English texts"]["fields"]) == sorted(name for name in editable if name.endswith("_en"))
+    assert "collapse" in groups["English texts"]["classes"]
+    assert {"suggest_threshold", "answer_margin", "faq_synonyms", "human_intent_phrases"} <= set(
+        groups["Bot"]["fields"]
+    )
 
 
 def test_left_messages_are_searchable_and_can_be_marked_handled(client: Client) -> None:

@@ -4,14 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 
+from sessions_app.bot.matcher import Outcome
+from sessions_app.flow.autoanswer import FaqAnswerer
 from sessions_app.models import CannedReply, FaqEntry, ServiceSettings
+from sessions_app.supervision.bot_trial import bot_trial
 from sessions_app.supervision.settings_form import ServiceSettingsForm
+
+# What the bot would do, in the supervisor's words (the customer's words are the reply itself).
+OUTCOME_WORDS = {
+    Outcome.ANSWER: _("Would answer directly"),
+    Outcome.SUGGEST: _("Would offer a list of suggestions"),
+    Outcome.UNKNOWN: _("Does not know; would offer a person"),
+}
+
+
+class BotTrialForm(forms.Form):
+    q = forms.CharField(
+        label=_("Question"),
+        max_length=500,
+        widget=forms.TextInput(attrs={"size": 60, "autofocus": True}),
+        help_text=_("As a customer would type it."),
+    )
 
 
 @admin.register(FaqEntry)
@@ -20,6 +41,30 @@ class FaqEntryAdmin(admin.ModelAdmin[FaqEntry]):
     list_editable = ("enabled", "rank")
     search_fields = ("question", "alternatives", "answer")
     list_filter = ("enabled",)
+
+    def get_urls(self) -> list[URLPattern]:
+        test_page = path("test/", self.admin_site.admin_view(self.bot_test_view), name="sessions_app_faqentry_test")
+        return [test_page, *super().get_urls()]  # before the catch-all "<path:object_id>/"
+
+    def bot_test_view(self, request: HttpRequest) -> HttpResponse:
+        """Type a question, see what the bot would answer and why (``bot_trial``); a GET, so a
+        question's page can be bookmarked and shared."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        config = ServiceSettings.load()
+        form = BotTrialForm(request.GET if "q" in request.GET else None)
+        trial = bot_trial(question=form.cleaned_data["q"], config=config) if form.is_valid() else None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": _("Test the bot"),
+            "form": form,
+            "trial": trial,
+            "outcome_words": OUTCOME_WORDS[trial.outcome] if trial is not None else "",
+            "thresholds": FaqAnswerer.configured(config).thresholds,
+            "settings_url": reverse("admin:sessions_app_servicesettings_changelist"),
+        }
+        return TemplateResponse(request, "admin/sessions_app/faqentry/bot_test.html", context)
 
 
 @admin.register(CannedReply)

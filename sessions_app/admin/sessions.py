@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
+from django.template.defaultfilters import floatformat
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -19,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from seats.models import Seat
+from sessions_app.bot.matcher import Outcome
 from sessions_app.flow.closing import session_supervisor_end
 from sessions_app.flow.left_messages import left_messages_mark_handled
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, SessionEvent
@@ -114,16 +116,78 @@ class MessageInline(ReadOnlyInline):
 
     @admin.display(description=_("content"))
     def content(self, message: Message) -> str:
-        payload = message.payload if isinstance(message.payload, dict) else {}
-        text = payload.get("searchableContent") or payload.get("content") or ""
-        url = payload.get("remoteMediaUrl")
-        if message.content_type >= 1000:
-            return format_html('<span class="cs-control">[{}] {}</span>', message.content_type, text)
-        if isinstance(url, str) and _is_web_link(url):
-            return format_html('{} <a href="{}" rel="noreferrer" target="_blank">{}</a>', text, url, _("attachment"))
-        if url:  # a customer's javascript: or data: URL is shown as text, never as a link
-            return format_html("{} ({})", text, url)
-        return str(text)
+        shown = _message_content(message)
+        why = bot_match_line(message.bot_match) if message.author == Message.Author.BOT else None
+        if why is None:
+            return shown
+        return format_html('{}<div class="cs-bot-match">{}</div>', shown, why)
+
+
+def _message_content(message: Message) -> str:
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    text = payload.get("searchableContent") or payload.get("content") or ""
+    url = payload.get("remoteMediaUrl")
+    if message.content_type >= 1000:
+        return format_html('<span class="cs-control">[{}] {}</span>', message.content_type, text)
+    if isinstance(url, str) and _is_web_link(url):
+        return format_html('{} <a href="{}" rel="noreferrer" target="_blank">{}</a>', text, url, _("attachment"))
+    if url:  # a customer's javascript: or data: URL is shown as text, never as a link
+        return format_html("{} ({})", text, url)
+    return str(text)
+
+
+def _score(value: object) -> str:
+    """Two decimals, rounded as the "test the bot" page rounds them (``floatformat``)."""
+    return floatformat(value, 2) if isinstance(value, int | float) and not isinstance(value, bool) else "?"
+
+
+def _entry_link(entry_id: object, question: object) -> str:
+    if not isinstance(entry_id, int):
+        return str(question or "?")
+    url = reverse("admin:sessions_app_faqentry_change", args=[entry_id])
+    return format_html('<a href="{}">{}</a>', url, question or f"#{entry_id}")
+
+
+def bot_match_line(detail: object) -> SafeString | None:
+    """Why the bot said it, in one line under its message (``Message.bot_match``, written by
+    ``BotDecision.detail``): the entry it answered with and the score, the entries it suggested
+    with theirs, or that it did not know and how close the best entry came."""
+    if not isinstance(detail, dict):
+        return None
+    candidates = [c for c in detail.get("candidates") or () if isinstance(c, dict)]
+    scores = {c.get("entry"): c.get("score") for c in candidates}
+    outcome, source = detail.get("outcome"), detail.get("source")
+    if outcome == Outcome.ANSWER and source == "http":
+        return format_html("{} · {}", _("Answered by the answer endpoint"), _score(detail.get("score")))
+    if outcome == Outcome.ANSWER and source == "menu":
+        return format_html(
+            "{} {}", _("Picked from the list:"), _entry_link(detail.get("entry"), detail.get("question"))
+        )
+    if outcome == Outcome.ANSWER:
+        matched = next((c.get("matched") for c in candidates if c.get("entry") == detail.get("entry")), None)
+        line = format_html(
+            "{} {} · {}",
+            _("Answered with:"),
+            _entry_link(detail.get("entry"), detail.get("question")),
+            _score(detail.get("score")),
+        )
+        if isinstance(matched, list) and matched:
+            line = format_html("{} · {} {}", line, _("matched:"), " ".join(str(word) for word in matched))
+        return line
+    if outcome == Outcome.SUGGEST:
+        listed = [s for s in detail.get("suggestions") or () if isinstance(s, dict)]
+        entries = format_html_join(
+            " · ",
+            "{} {}",
+            ((_entry_link(s.get("entry"), s.get("question")), _score(scores.get(s.get("entry")))) for s in listed),
+        )
+        return format_html("{} {}", _("Suggested:"), entries)
+    if outcome == Outcome.UNKNOWN:
+        if candidates:
+            best = _score(candidates[0].get("score"))
+            return format_html("{} ({})", _("Did not know"), _("best score %(score)s") % {"score": best})
+        return format_html("{}", _("Did not know"))
+    return None
 
 
 def _is_web_link(url: str) -> bool:

@@ -51,6 +51,8 @@ class BotDecision:
             if self.answer.entry is not None:
                 detail["entry"] = self.answer.entry.pk
                 detail["question"] = self.answer.entry.question
+        if self.suggestions:  # the list the customer saw, with each entry's question as it read then
+            detail["suggestions"] = [{"entry": entry.pk, "question": entry.question} for entry in self.suggestions]
         detail["candidates"] = [
             {"entry": c.entry_id, "score": c.score, "matched": list(c.matched)} for c in self.candidates
         ]

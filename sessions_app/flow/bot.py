@@ -8,6 +8,8 @@ that writes the message (``customer_send``'s session fields), so a list costs no
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from robots.wfprotocol import text_payload
 from sessions_app.bot.intent import asks_for_person, is_greeting, phrases_parse
 from sessions_app.bot.matcher import Outcome
@@ -70,39 +72,51 @@ def decision_for_choice(choice: str) -> BotDecision | None:
     return BotDecision(Outcome.ANSWER, Answer(entry.answer, 1.0, "menu", entry))
 
 
-def bot_reply(
-    *, session: ServiceSession, decision: BotDecision, config: ServiceSettings, quiet_if_unknown: bool = False
-) -> None:
-    """Send the bot's reply for ``decision`` (the session is locked): the answer, the list of
-    suggestions, or the fallback text, which becomes the offer of a person after
-    ``MISSES_BEFORE_OFFER`` in a row. ``quiet_if_unknown``: say nothing when the bot does not know."""
-    language = session.language
-    menu: list[str] = []
-    misses = 0
+@dataclass(frozen=True)
+class BotReply:
+    """What the bot says for a decision: the text, the numbered list's choices, and the count of
+    "I don't know" in a row it leaves (``fallback``: it says it does not know, or offers a person)."""
+
+    text: str
+    menu: list[str]
+    misses: int
+    fallback: bool
+
+
+def bot_reply_compose(*, decision: BotDecision, config: ServiceSettings, language: str, misses: int) -> BotReply:
+    """The reply for ``decision`` in ``language``, sending nothing (the admin's "test the bot" page
+    shows it): the answer, the list of suggestions, or the fallback text, which becomes the offer of
+    a person after ``MISSES_BEFORE_OFFER`` in a row. ``misses``: the session's "I don't know" so far."""
     if decision.outcome == Outcome.ANSWER and decision.answer is not None:
         answer = decision.answer
         text = answer.entry.answer_for(language) if answer.entry is not None else answer.text
-    elif decision.outcome == Outcome.SUGGEST and decision.suggestions:
+        return BotReply(text, [], 0, fallback=False)
+    if decision.outcome == Outcome.SUGGEST and decision.suggestions:
         text = f"{config.text('suggest_text', language)}\n{_listed(decision.suggestions, language)}"
-        menu = [_faq_choice(entry) for entry in decision.suggestions]
-    elif quiet_if_unknown:
+        return BotReply(text, [_faq_choice(entry) for entry in decision.suggestions], 0, fallback=False)
+    if misses + 1 >= MISSES_BEFORE_OFFER:
+        return BotReply(config.text("offer_human_text", language), [HUMAN_CHOICE], 0, fallback=True)
+    return BotReply(config.text("fallback_text", language), [], misses + 1, fallback=True)
+
+
+def bot_reply(
+    *, session: ServiceSession, decision: BotDecision, config: ServiceSettings, quiet_if_unknown: bool = False
+) -> None:
+    """Send the bot's reply for ``decision`` (the session is locked; ``bot_reply_compose`` says
+    what it is). ``quiet_if_unknown``: say nothing when the bot does not know."""
+    reply = bot_reply_compose(decision=decision, config=config, language=session.language, misses=session.bot_misses)
+    if reply.fallback and quiet_if_unknown:
         return
-    else:
-        misses = session.bot_misses + 1
-        if misses >= MISSES_BEFORE_OFFER:
-            text, menu, misses = config.text("offer_human_text", language), [HUMAN_CHOICE], 0
-        else:
-            text = config.text("fallback_text", language)
     changed = []  # written by the statement that writes the message, only when they change
-    if session.bot_menu != menu:
-        session.bot_menu = menu
+    if session.bot_menu != reply.menu:
+        session.bot_menu = reply.menu
         changed.append("bot_menu")
-    if session.bot_misses != misses:
-        session.bot_misses = misses
+    if session.bot_misses != reply.misses:
+        session.bot_misses = reply.misses
         changed.append("bot_misses")
     customer_send(
         session=session,
-        payload=text_payload(text),
+        payload=text_payload(reply.text),
         author=Message.Author.BOT,
         session_fields=changed,
         bot_match=decision.detail(),

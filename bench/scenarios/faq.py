@@ -51,7 +51,7 @@ def _faq(size: int) -> list[tuple[int, list[str]]]:
     demo = faq_file_read()
     if size <= len(demo):
         return [(number, entry.phrasings()) for number, entry in enumerate(demo[:size])]
-    entries = []
+    entries: list[tuple[int, list[str]]] = []
     for product in PRODUCTS:
         for entry in demo:
             entries.append((len(entries), [f"{product}{phrasing}" for phrasing in entry.phrasings()]))

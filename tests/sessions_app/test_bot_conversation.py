@@ -3,6 +3,8 @@ the offer of a person, asking for one in any words, the first message, and the c
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sessions_app.models import FaqEntry, Message, ServiceSession, ServiceSettings
@@ -110,11 +112,11 @@ def test_an_answer_in_between_resets_the_unknowns(cs_stack: Stack, shop_faq: lis
     cs_stack.im.wait_for_text(customer, "欢迎咨询")
     for sent, text in enumerate(("量子纠缠", "什么时候发货", "今天天气怎么样"), start=2):
         cs_stack.im.say(customer, text)
-        cs_stack.im.wait_for(
-            customer,
-            lambda messages, n=sent: sum(m["sender"] == cs_stack.cs_robot for m in messages) >= n,
-            what=f"the bot's reply to {text!r}",
-        )
+
+        def replied(messages: list[dict[str, Any]], n: int = sent) -> bool:
+            return sum(1 for m in messages if m["sender"] == cs_stack.cs_robot) >= n
+
+        cs_stack.im.wait_for(customer, replied, what=f"the bot's reply to {text!r}")
     texts = _bot_texts(cs_stack, customer)
     assert ["没有找到答案" in t for t in texts[1:]] == [True, False, True], texts
     assert _session(customer).bot_misses == 1

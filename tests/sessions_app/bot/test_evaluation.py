@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db.models import Field
 
 from sessions_app.bot.evaluation import Figures, cases_read, evaluate
 from sessions_app.bot.faq_file import DEMO_FAQ, demo_synonyms, faq_file_read
@@ -18,7 +19,9 @@ CASES = Path(__file__).with_name("faq_eval_set.jsonl")
 
 
 def _default(name: str) -> object:
-    return ServiceSettings._meta.get_field(name).get_default()
+    field = ServiceSettings._meta.get_field(name)
+    assert isinstance(field, Field)
+    return field.get_default()
 
 
 @pytest.fixture(scope="module")

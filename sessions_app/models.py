@@ -242,7 +242,7 @@ class FaqEntry(models.Model):
         return cached
 
 
-FAQ_CACHE_KEY = "faq-entries:v1"
+FAQ_CACHE_KEY = "faq-entries:v2"  # moved on when the model changes: no process reads an old shape
 FAQ_LOCAL_SECONDS = 2.0
 _local_faq: list[tuple[float, tuple[FaqEntry, ...]]] = []
 _faq_generation = [0]  # moved on by every drop: a read begun before it keeps no local copy
@@ -278,7 +278,7 @@ class LeftMessage(models.Model):
         return f"{self.customer}: {self.text[:30]}"
 
 
-SERVICE_SETTINGS_CACHE_KEY = "service-settings:v1"
+SERVICE_SETTINGS_CACHE_KEY = "service-settings:v2"  # as FAQ_CACHE_KEY
 SERVICE_SETTINGS_CACHE_SECONDS = 300
 # Each process also keeps the row it last read this long: every customer message reads the settings,
 # and the shared cache's round trip and unpickling were 14% of a callback's time (docs/benchmarks.md).
@@ -335,7 +335,9 @@ class ServiceSettings(models.Model):
     faq_synonyms = models.TextField(
         _("synonyms"),
         blank=True,
-        default="退款 退钱 返款\n发票 开票 票据\n地址 收货地址 收件地址\n快递 物流 包裹\n优惠券 券 红包\n密码 登录密码",
+        default=(
+            "退款 退钱 返款\n发票 开票 票据\n地址 收货地址 收件地址\n快递 物流 包裹\n优惠券 优惠卷 红包\n密码 登录密码"
+        ),
         help_text=_(
             "One group per line, words separated by spaces: the bot treats every word of a line as the first one"
             " (“退款 退钱” makes “退钱” find the entries about “退款”)."
@@ -569,6 +571,10 @@ class ServiceSettings(models.Model):
     @property
     def exit_keyword_set(self) -> frozenset[str]:
         return self._keywords(self.exit_keywords)
+
+    @property
+    def human_intent_phrase_set(self) -> frozenset[str]:
+        return self._keywords(self.human_intent_phrases)
 
     @property
     def cancel_queue_keyword_set(self) -> frozenset[str]:

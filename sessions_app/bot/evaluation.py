@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sessions_app.bot.intent import asks_for_person
 from sessions_app.bot.matcher import FaqIndex, Outcome, Thresholds
 
 
@@ -66,10 +67,18 @@ def cases_read(path: Path, *, entry_ids: dict[str, int]) -> list[Case]:
 
 
 def evaluate(
-    index: FaqIndex, cases: Iterable[Case], thresholds: Thresholds, *, names: dict[int, str] | None = None
+    index: FaqIndex,
+    cases: Iterable[Case],
+    thresholds: Thresholds,
+    *,
+    person_phrases: Iterable[str] = (),
+    names: dict[int, str] | None = None,
 ) -> Figures:
+    """The figures of ``cases``, decided as the flow decides: a question with a phrase asking for a
+    person ("人工客服几点上班") goes to a person unless the FAQ answers it outright."""
     figures = Figures()
     name = (names or {}).get
+    phrases = tuple(person_phrases)
     for case in cases:
         verdict = index.decide(case.question, thresholds)
         chosen = [candidate.entry_id for candidate in verdict.candidates]
@@ -77,6 +86,10 @@ def evaluate(
             figures.out_of_domain += 1
         else:
             figures.in_domain += 1
+        if verdict.outcome != Outcome.ANSWER and asks_for_person(case.question, phrases):
+            if case.expected is not None:
+                figures.mistakes.append((case.question, str(name(case.expected, case.expected)), "a person"))
+            continue
         if verdict.outcome == Outcome.ANSWER:
             figures.answered += 1
             if chosen[0] == case.expected:

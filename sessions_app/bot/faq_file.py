@@ -43,9 +43,9 @@ def faq_file_read(path: Path = DEMO_FAQ) -> list[FileEntry]:
             entries.append(
                 FileEntry(
                     question=str(row["question"]),
-                    alternatives=tuple(str(line) for line in row.get("alternatives", ())),
+                    alternatives=tuple(str(line).strip() for line in row.get("alternatives", ()) if str(line).strip()),
                     answer=str(row.get("answer", "")),
-                    question_en=str(row.get("question_en", "")),
+                    question_en=str(row.get("question_en", "")).strip(),
                     answer_en=str(row.get("answer_en", "")),
                 )
             )

@@ -55,7 +55,7 @@ _ENGLISH_STOPWORDS = _words(
     "a an the i my me mine you your we our us it its this that these those is are was were be been am do does"
     " did can could will would shall should may might must to of for in on at by from with about as into and or"
     " but if so how what when where why which who whom please hi hello hey there here have has had get got"
-    " want wanna need any some thanks thank just also still yet then than there's it's i'm i've don't can't"
+    " want wanna need any some thanks thank just also still yet then than"
     " know tell me let lets anyone somebody help",
 )
 _LATIN_SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("s", ""))
@@ -72,6 +72,12 @@ def _stem(word: str) -> str:
     return word
 
 
+def _synonym_form(word: str) -> str:
+    """A synonym as the matcher sees words: Chinese as typed, English stemmed ("shipping" → "ship")."""
+    folded = normalise(word)
+    return _stem(folded) if folded.isascii() and folded.isalpha() else folded
+
+
 class Synonyms:
     """Supervisor-edited groups of words, one group per line ("退款 退钱 返款"): every word of a
     group reads as the group's first one."""
@@ -82,7 +88,7 @@ class Synonyms:
         self.source = source
         self._words: dict[str, str] = {}
         for line in source.splitlines():
-            words = [normalise(word) for word in self._SEPARATORS.split(line) if word.strip()]
+            words = [_synonym_form(word) for word in self._SEPARATORS.split(line) if word.strip()]
             for word in words[1:]:
                 self._words.setdefault(word, words[0])
             if words:
@@ -90,6 +96,10 @@ class Synonyms:
         chinese = sorted((word for word in self._words if not word.isascii()), key=len, reverse=True)
         # Longest first, canonical words included: "优惠券" is read whole before "券" could match in it.
         self._pattern = re.compile("|".join(map(re.escape, chinese))) if chinese else None
+
+    def single_characters(self) -> list[str]:
+        """The Chinese words of one character: each would be replaced inside other words ("券" in "证券")."""
+        return sorted(word for word in self._words if len(word) == 1 and not word.isascii())
 
     def apply(self, text: str) -> str:
         """``text`` (normalised) with each Chinese synonym replaced by its group's word."""
@@ -112,9 +122,12 @@ def terms(text: str, synonyms: Synonyms, *, bigram_weight: float = BIGRAM_WEIGHT
             if bigram_weight > 0:
                 for i in range(len(run) - 1):
                     found.setdefault("~" + run[i : i + 2], bigram_weight)
-        elif run not in _ENGLISH_STOPWORDS:
-            word = synonyms.word(_stem(run)) if not run.isdecimal() else run
-            found[word] = 1.0
+        else:
+            # "can't" reads "not" (it carries the meaning: "why can't I use my coupon" is not "how do I
+            # use a coupon"), "where's" reads "where".
+            run = "not" if run.endswith("n't") else run.split("'")[0]
+            if run not in _ENGLISH_STOPWORDS:
+                found[synonyms.word(_stem(run)) if not run.isdecimal() else run] = 1.0
     return found
 
 

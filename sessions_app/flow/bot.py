@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from robots.wfprotocol import text_payload
-from sessions_app.bot.intent import asks_for_person, is_greeting, phrases_parse
+from sessions_app.bot.intent import asks_for_person, is_greeting
 from sessions_app.bot.matcher import Outcome
 from sessions_app.bot.text import menu_choice
 from sessions_app.flow.autoanswer import Answer, BotDecision, common_questions
@@ -50,15 +50,19 @@ def menu_pick(session: ServiceSession, text: str) -> str | None:
     return str(session.bot_menu[number - 1])
 
 
-def wants_person(text: str, config: ServiceSettings) -> bool:
-    """The customer asks for a servicer in their own words ("找客服", "转 人工！", "agent please")."""
-    return asks_for_person(text, phrases_parse(config.human_intent_phrases))
+def person_asked(text: str, config: ServiceSettings, decision: BotDecision) -> bool:
+    """Whether a customer's words ask for a servicer: an exact transfer keyword, or a phrase of the
+    setting anywhere in the message ("找客服", "转 人工！", "agent please") unless the FAQ answers
+    the message outright ("人工客服几点上班" asks about the hours; ``decision`` is the FAQ's)."""
+    if text in config.transfer_keyword_set:
+        return True
+    return decision.outcome != Outcome.ANSWER and asks_for_person(text, config.human_intent_phrase_set)
 
 
-def worth_answering_first(text: str) -> bool:
-    """Whether a session's opening message gets an answer after the welcome: it does unless it only
-    greets ("你好", "在吗") or is no text (a picture, a sticker)."""
-    return bool(text) and not is_greeting(text)
+def no_question(text: str, *, opening: bool) -> bool:
+    """A text with nothing to answer: a greeting or thanks ("你好", "谢谢"), and, as the message that
+    opens a session (which the welcome answers), a bare number (the welcome's list stays usable)."""
+    return is_greeting(text) or (opening and menu_choice(text) is not None)
 
 
 def decision_for_choice(choice: str) -> BotDecision | None:

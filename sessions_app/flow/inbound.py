@@ -19,18 +19,19 @@ from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CsControl, MessagePayload, text_payload
 from seats.models import Seat
 from seats.services import seat_status_set
+from sessions_app.bot.intent import asks_for_person
 from sessions_app.bot.text import ZH, language_of
 from sessions_app.flow.assignment import session_request_human
 from sessions_app.flow.autoanswer import UNKNOWN as UNKNOWN_DECISION
-from sessions_app.flow.autoanswer import autoanswer_is_local, autoanswerer_get
+from sessions_app.flow.autoanswer import BotDecision, FaqAnswerer, autoanswer_is_local, autoanswerer_get
 from sessions_app.flow.bot import (
     HUMAN_CHOICE,
     bot_reply,
     decision_for_choice,
     menu_pick,
-    wants_person,
+    no_question,
+    person_asked,
     welcome_text,
-    worth_answering_first,
 )
 from sessions_app.flow.closing import session_close
 from sessions_app.flow.left_messages import left_message_created
@@ -102,7 +103,8 @@ def _left_message_keep(*, session: ServiceSession, payload: MessagePayload, conf
     )
     left_message_created(left_message=left)  # the consoles' left-message panels, live
     session.leaving_message = False
-    session.save(update_fields=["leaving_message"])
+    session.bot_menu = []  # the bot's last list is no longer the last thing said: "1" picks nothing now
+    session.save(update_fields=["leaving_message", "bot_menu"])
     customer_tell(session=session, text=config.text("left_message_received_text", session.language))
 
 
@@ -246,11 +248,11 @@ def _act(
     text = customer_text(payload)
     with_bot = session.state == ServiceSession.State.BOT and not session.leaving_message and control is None
     choice = menu_pick(session, text) if with_bot and not opened_now else None
+    faq = _faq_view(session=session, text=text, config=config, opening=opened_now) if with_bot and not choice else None
     if (
         control == CsControl.TRANSFER_TO_HUMAN
-        or text in config.transfer_keyword_set
         or choice == HUMAN_CHOICE
-        or (with_bot and wants_person(text, config))
+        or person_asked(text, config, faq if faq is not None else UNKNOWN_DECISION)
     ):
         session_request_human(session=session, config=config)
     elif control == CsControl.EXIT or text in config.exit_keyword_set:
@@ -264,7 +266,7 @@ def _act(
     elif session.state == ServiceSession.State.BOT and session.leaving_message:
         _left_message_keep(session=session, payload=payload, config=config)
     elif session.state == ServiceSession.State.BOT:
-        _bot_turn(session=session, text=text, choice=choice, config=config, opened_now=opened_now)
+        _bot_turn(session=session, text=text, choice=choice, faq=faq, config=config, opened_now=opened_now)
     elif session.state == ServiceSession.State.HUMAN and session.seat is not None and session.seat.im_user_id:
         outbox_enqueue(
             sender_kind=OutboundMessage.SenderKind.SHADOW,
@@ -274,22 +276,39 @@ def _act(
         )
 
 
+def _faq_view(*, session: ServiceSession, text: str, config: ServiceSettings, opening: bool) -> BotDecision | None:
+    """What the FAQ makes of a message in bot mode: the bot's answer when the FAQ answers here, and
+    also, with a remote answerer, whether a message with a "转人工" phrase is a question the FAQ
+    answers outright (see ``person_asked``). None when there is nothing to ask it."""
+    if not text or no_question(text, opening=opening):
+        return None
+    if autoanswer_is_local() or asks_for_person(text, config.human_intent_phrase_set):
+        return FaqAnswerer.configured(config).decide(text, customer_id=session.customer.im_user_id)
+    return None
+
+
 def _bot_turn(
-    *, session: ServiceSession, text: str, choice: str | None, config: ServiceSettings, opened_now: bool
+    *,
+    session: ServiceSession,
+    text: str,
+    choice: str | None,
+    faq: BotDecision | None,
+    config: ServiceSettings,
+    opened_now: bool,
 ) -> None:
     """The bot answers a customer's message: a line picked from its last list, or a question. The
-    opening message was answered by the welcome; it gets more only when it asks something."""
+    opening message was answered by the welcome: it gets more only when it asks something; later,
+    thanks and greetings get no answer, and a picture or a sticker gets "I don't know"."""
     if choice is not None and (picked := decision_for_choice(choice)) is not None:
         bot_reply(session=session, decision=picked, config=config)
         return
-    if opened_now and not worth_answering_first(text):
+    if not text:  # a picture, a file, a sticker: the bot reads text only
+        if not opened_now:
+            bot_reply(session=session, decision=UNKNOWN_DECISION, config=config)
+    elif no_question(text, opening=opened_now):
         return
-    if not text:  # a picture, a file, a sticker: the bot reads only text
-        bot_reply(session=session, decision=UNKNOWN_DECISION, config=config)
-        return
-    if autoanswer_is_local():  # the FAQ answers at once, in this transaction
-        decision = autoanswerer_get(config).decide(text, customer_id=session.customer.im_user_id)
-        bot_reply(session=session, decision=decision, config=config)
+    elif autoanswer_is_local():  # the FAQ answered at once, in this transaction
+        bot_reply(session=session, decision=faq or UNKNOWN_DECISION, config=config)
     else:  # a remote answerer may take seconds: a worker waits for it
         session_id = session.pk
         transaction.on_commit(lambda: task_enqueue("sessions_app.tasks.bot_answer_task", session_id, text))

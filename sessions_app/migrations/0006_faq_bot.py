@@ -113,7 +113,7 @@ class Migration(migrations.Migration):
             name="faq_synonyms",
             field=models.TextField(
                 blank=True,
-                default="退款 退钱 返款\n发票 开票 票据\n地址 收货地址 收件地址\n快递 物流 包裹\n优惠券 券 红包\n密码 登录密码",
+                default="退款 退钱 返款\n发票 开票 票据\n地址 收货地址 收件地址\n快递 物流 包裹\n优惠券 优惠卷 红包\n密码 登录密码",
                 help_text="One group per line, words separated by spaces: the bot treats every word of a line as the first one (“退款 退钱” makes “退钱” find the entries about “退款”).",
                 verbose_name="synonyms",
             ),

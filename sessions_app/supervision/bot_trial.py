@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sessions_app.bot.matcher import SUGGESTIONS, Outcome
 from sessions_app.bot.text import ZH, language_of
 from sessions_app.flow.autoanswer import FaqAnswerer, autoanswer_is_local
-from sessions_app.flow.bot import bot_reply_compose, wants_person
+from sessions_app.flow.bot import bot_reply_compose, person_asked
 from sessions_app.models import FaqEntry, ServiceSettings
 
 
@@ -62,6 +62,6 @@ def bot_trial(*, question: str, config: ServiceSettings) -> BotTrial:
         candidates=candidates,
         reply=reply.text,
         language=language,
-        asks_for_person=question.strip() in config.transfer_keyword_set or wants_person(question, config),
+        asks_for_person=person_asked(question.strip(), config, decision),
         remote_answerer=not autoanswer_is_local(),
     )

@@ -11,6 +11,7 @@ from string import Formatter
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from sessions_app.bot.matcher import Synonyms
 from sessions_app.models import ServiceSettings
 
 # The placeholders each text may use (what the services pass to ``str.format``).
@@ -73,7 +74,22 @@ class ServiceSettingsForm(forms.ModelForm[ServiceSettings]):
         start, end = cleaned.get("business_hours_start"), cleaned.get("business_hours_end")
         if start is not None and end is not None and start >= end:
             self.add_error("business_hours_end", _("Business hours must end after they start."))
-        threshold = cleaned.get("answer_threshold")
-        if isinstance(threshold, float) and not 0 <= threshold <= 1:
-            self.add_error("answer_threshold", _("Give a value between 0 and 1."))
+        self._bot_clean(cleaned)
         return cleaned
+
+    def _bot_clean(self, cleaned: dict[str, object]) -> None:
+        answer, suggest, margin = (
+            cleaned.get(name) for name in ("answer_threshold", "suggest_threshold", "answer_margin")
+        )
+        for name, value in (("answer_threshold", answer), ("suggest_threshold", suggest), ("answer_margin", margin)):
+            if isinstance(value, float) and not 0 <= value <= 1:
+                self.add_error(name, _("Give a value between 0 and 1."))
+        if isinstance(answer, float) and isinstance(suggest, float) and suggest > answer:
+            self.add_error("suggest_threshold", _("The suggestion threshold must not be above the answer threshold."))
+        synonyms = cleaned.get("faq_synonyms")
+        if isinstance(synonyms, str) and (single := Synonyms(synonyms).single_characters()):
+            self.add_error(
+                "faq_synonyms",
+                _("Words of one Chinese character would be replaced inside other words (“券” in “证券”): %(words)s.")
+                % {"words": "、".join(single)},
+            )

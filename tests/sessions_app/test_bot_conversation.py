@@ -170,3 +170,47 @@ def test_a_customer_who_writes_english_is_answered_in_english_and_in_chinese_aft
     cs_stack.im.say(customer, "你好，怎么开发票")
     cs_stack.im.wait_for_text(customer, "在订单详情页申请开票")
     assert _session(customer).language == "zh-hans"
+
+
+def test_thanks_get_no_reply_and_do_not_count_as_a_question_the_bot_missed(
+    cs_stack: Stack, shop_faq: list[FaqEntry]
+) -> None:
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "你好")
+    cs_stack.im.wait_for_text(customer, "欢迎咨询")
+    cs_stack.im.say(customer, "量子纠缠")
+    cs_stack.im.wait_for_text(customer, "没有找到答案")
+    cs_stack.im.say(customer, "谢谢")
+    cs_stack.im.say(customer, "发货时间")  # a reply to this proves the thanks was handled before it
+    cs_stack.im.wait_for_text(customer, "48 小时")
+    assert len(_bot_texts(cs_stack, customer)) == 3, "welcome, fallback, answer: nothing for the thanks"
+    assert _session(customer).bot_misses == 0
+
+
+def test_a_bare_number_opening_a_session_gets_the_welcome_whose_list_it_can_then_use(
+    cs_stack: Stack, shop_faq: list[FaqEntry]
+) -> None:
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "3")
+    cs_stack.im.wait_for_text(customer, "欢迎咨询")
+    cs_stack.im.say(customer, "3")
+    cs_stack.im.wait_for_text(customer, "在订单详情页申请开票")
+    assert len(_bot_texts(cs_stack, customer)) == 2
+
+
+def test_a_question_about_the_servicers_that_the_faq_answers_is_answered_not_transferred(
+    cs_stack: Stack, shop_faq: list[FaqEntry]
+) -> None:
+    FaqEntry.objects.create(
+        question="人工客服的工作时间", alternatives="人工客服几点上班", answer="每天 9:00–21:00。", rank=5
+    )
+    cs_stack.online_seat("hours")
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "你好")
+    cs_stack.im.wait_for_text(customer, "欢迎咨询")
+    cs_stack.im.say(customer, "请问人工客服几点上班？")
+    cs_stack.im.wait_for_text(customer, "9:00–21:00")
+    assert _session(customer).state == ServiceSession.State.BOT
+    cs_stack.im.say(customer, "我要找人工客服")
+    cs_stack.im.wait_for_text(customer, "为您服务")
+    assert _session(customer).state == ServiceSession.State.HUMAN

@@ -131,6 +131,10 @@ def test_settings_are_saved_without_a_restart(client: Client) -> None:
         ("rating_prompt_text_en", "Please rate us: {link}"),
         ("business_days", "1,2,8"),
         ("business_hours_end", "08:00:00"),
+        ("answer_threshold", "1.5"),
+        ("suggest_threshold", "0.9"),  # above the answer threshold: the bot would never answer
+        ("answer_margin", "-0.1"),
+        ("faq_synonyms", "优惠券 券"),  # one character: "证券" would read "证优惠券"
     ],
 )
 def test_settings_that_would_break_the_flow_are_refused(client: Client, field: str, value: str) -> None:

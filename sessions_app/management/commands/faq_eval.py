@@ -57,7 +57,7 @@ class Command(BaseCommand):
             suggest=config.suggest_threshold if options["suggest"] is None else options["suggest"],
             margin=config.answer_margin if options["margin"] is None else options["margin"],
         )
-        figures = evaluate(index, cases, thresholds, names=names)
+        figures = evaluate(index, cases, thresholds, person_phrases=config.human_intent_phrase_set, names=names)
         self.stdout.write(
             f"FAQ: {len(phrasings)} entries; thresholds: answer {thresholds.answer:g},"
             f" suggestions {thresholds.suggest:g}, margin {thresholds.margin:g}"

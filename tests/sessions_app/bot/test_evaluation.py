@@ -35,7 +35,8 @@ def figures() -> Figures:
         margin=float(str(_default("answer_margin"))),
     )
     cases = cases_read(CASES, entry_ids={entry.question: number for number, entry in enumerate(entries)})
-    return evaluate(index, cases, thresholds)
+    phrases = str(_default("human_intent_phrases")).split(",")
+    return evaluate(index, cases, thresholds, person_phrases=phrases)
 
 
 def test_the_set_is_as_large_as_promised(figures: Figures) -> None:

@@ -13,6 +13,13 @@ from sessions_app.bot.text import EN, ZH, chinese_words, compact, language_of, m
         ("How do I return this?", EN),
         ("ＨＥＬＬＯ", EN),
         ("ok", None),
+        ("SF1234567890", None),
+        ("iPhone", None),
+        ("https://shop.example.com/item/123", None),
+        ("me@example.com", None),
+        ("iPhone 15 Pro", None),
+        ("hello", EN),
+        ("my iphone broke", EN),
         ("OK!", None),
         ("123456", None),
         ("👍", None),
@@ -30,13 +37,25 @@ def test_compact_folds_width_case_spaces_and_punctuation() -> None:
 
 @pytest.mark.parametrize(
     ("text", "number"),
-    [("2", 2), ("２", 2), (" 2. ", 2), ("第2个", 2), ("选3", 3), ("1️⃣", 1), ("option 2", 2), ("12", 12)],
+    [
+        ("2", 2),
+        ("２", 2),
+        (" 2. ", 2),
+        ("第2个", 2),
+        ("选3", 3),
+        ("1️⃣", 1),
+        ("option 2", 2),
+        ("12", 12),
+        ("选择2", 2),
+        ("第二个", 2),
+        ("三", 3),
+    ],
 )
 def test_a_menu_choice_is_read_however_the_number_is_written(text: str, number: int) -> None:
     assert menu_choice(text) == number
 
 
-@pytest.mark.parametrize("text", ["", "二", "2 个发票", "123", "第", "发票"])
+@pytest.mark.parametrize("text", ["", "二十", "2 个发票", "123", "第", "发票", "一下"])
 def test_text_that_is_not_a_bare_number_picks_nothing(text: str) -> None:
     assert menu_choice(text) is None
 

@@ -16,6 +16,7 @@ from cs_project.json_input import storable_text
 from ratings.models import Rating
 from robots.models import InboundMessage
 from robots.wfprotocol import CallbackFormatError, CsControl, MessagePayload, control_data
+from sessions_app.flow.servicer_im import servicer_im_rated
 from sessions_app.flow.transcript import customer_tell, customer_text, transcript_in_from_im
 from sessions_app.models import Customer, ServiceSession
 
@@ -63,7 +64,8 @@ def rating_chat_session_lock(*, customer_id: int) -> ServiceSession | None:
 
 @transaction.atomic
 def rating_record(*, session: ServiceSession, score: int, comment: str = "", channel: Rating.Channel) -> Rating:
-    """One rating per session, credited to the seat fixed when the prompt was sent."""
+    """One rating per session, credited to the seat fixed when the prompt was sent, who hears of it
+    in their IM app."""
     if session.rated_seat_id is None:
         raise ApplicationError("This session was not offered a rating.", code="not_rateable", status=409)
     if not 1 <= score <= 5:
@@ -76,6 +78,7 @@ def rating_record(*, session: ServiceSession, score: int, comment: str = "", cha
     except IntegrityError:
         raise ApplicationError("This session has already been rated.", code="already_rated", status=409) from None
     ServiceSession.objects.filter(pk=session.pk).update(awaiting_rating_digit=False)
+    servicer_im_rated(session=session, score=rating.score, comment=rating.comment)
     return rating
 
 

@@ -102,34 +102,61 @@ class CsRobotSend:
     reference: int | None = None
 
 
-def outbox_enqueue_many(sends: Sequence[CsRobotSend]) -> list[int]:
-    """``outbox_enqueue`` for many CS Robot sends at once (a sweep's batch): one INSERT, its rows
-    passed as one JSON array rather than thousands of parameters. Each conversation keeps the order
-    of ``sends``. Returns the new rows' ids, in that order."""
+@dataclass(frozen=True)
+class ShadowSend:
+    """One message from the shadow of IM user ``shadow_of`` to a user, for ``outbox_enqueue_many``
+    (``befriend_first``: as in ``outbox_enqueue``)."""
+
+    shadow_of: str
+    target_user_id: str
+    payload: MessagePayload
+    line: int = 0
+    reference: int | None = None
+    befriend_first: bool = False
+
+
+def outbox_enqueue_many(sends: Sequence[CsRobotSend | ShadowSend]) -> list[int]:
+    """``outbox_enqueue`` for many sends at once (a sweep's batch; a console reply and its copy to
+    the servicer's IM app): one INSERT, its rows passed as one JSON array rather than thousands of
+    parameters. Each conversation keeps the order of ``sends``. Returns the new rows' ids, in that
+    order. Delivered inline, the heads of its conversations are claimed together (``outbox_deliver_keys``)."""
     if not sends:
         return []
     now = timezone.now()
-    keys = [_ordering_key("cs", send.target_user_id, send.line) for send in sends]
-    rows = json_param(
-        [
-            {"k": key, "t": send.target_user_id, "l": send.line, "p": send.payload.to_wire(), "r": send.reference}
-            for key, send in zip(keys, sends, strict=True)
-        ]
-    )
+    rows: list[dict[str, object]] = []
+    for send in sends:
+        if isinstance(send, ShadowSend):
+            if not send.shadow_of:
+                raise ValueError("a shadow send needs the IM user whose shadow speaks")
+            kind, speaker, shadow_of = OutboundMessage.SenderKind.SHADOW, f"shadow:{send.shadow_of}", send.shadow_of
+        else:
+            kind, speaker, shadow_of = OutboundMessage.SenderKind.CS_ROBOT, "cs", ""
+        rows.append(
+            {
+                "k": _ordering_key(speaker, send.target_user_id, send.line),
+                "s": kind.value,
+                "o": shadow_of,
+                "f": isinstance(send, ShadowSend) and send.befriend_first,
+                "t": send.target_user_id,
+                "l": send.line,
+                "p": send.payload.to_wire(),
+                "r": send.reference,
+            }
+        )
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_MANY, [OutboundMessage.SenderKind.CS_ROBOT.value, PENDING.value, now, now, rows])
+        cursor.execute(_INSERT_MANY, [PENDING.value, now, now, json_param(rows)])
         ids = [row[0] for row in cursor.fetchall()]
     if settings.CS_OUTBOX_DELIVERY == "inline":
-        for key in dict.fromkeys(keys):
-            transaction.on_commit(partial(_deliver_inline, key))
+        keys = [str(row["k"]) for row in rows]
+        transaction.on_commit(partial(_deliver_inline_many, list(dict.fromkeys(keys))))
     return ids
 
 
 _INSERT_MANY = f"""
 INSERT INTO {T} (ordering_key, sender_kind, shadow_of, target_user_id, befriend_first, conv_line, payload,
                  reference, state, attempts, next_attempt_at, last_error, created_at)
-SELECT u.row->>'k', %s, '', u.row->>'t', false, (u.row->>'l')::int, u.row->'p', (u.row->>'r')::bigint,
-       %s, 0, %s, '', %s
+SELECT u.row->>'k', u.row->>'s', u.row->>'o', u.row->>'t', (u.row->>'f')::boolean, (u.row->>'l')::int, u.row->'p',
+       (u.row->>'r')::bigint, %s, 0, %s, '', %s
   FROM jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS u(row, n)
  ORDER BY u.n
 RETURNING id
@@ -142,6 +169,13 @@ def _deliver_inline(key: str) -> None:
         outbox_deliver_key(key=key)
     except Exception:
         logger.exception("outbox key %s: inline delivery failed; the row stays pending", key)
+
+
+def _deliver_inline_many(keys: list[str]) -> None:
+    try:
+        outbox_deliver_keys(keys=keys)
+    except Exception:
+        logger.exception("outbox keys %s: inline delivery failed; the rows stay pending", keys)
 
 
 def _claim_head(key: str) -> tuple[OutboundMessage, bool] | None:
@@ -426,53 +460,138 @@ def outbox_deliver_key(*, key: str) -> float | None:
 
 
 def _deliver_key_rows(key: str) -> float | None:
-    """Deliver a key's due rows in order, until none is left behind the last one sent.
-
-    1. Claim the key's head row (its lease keeps other deliverers off it).
-    2. Ask the sending robot's rate limiter. "Wait": the row stays pending, due after the wait,
-       no attempt counted, and the key stops here.
-    3. Send. Code 250 from the robot API (the IM server's bucket was full after all) means slow down
-       and retry, never failure: the limiter learns the bucket is full, so every deliverer paces
-       that robot, and the row waits for its reserved slot.
-    4. Any other transient failure (or an unexpected error, logged with its traceback) backs off
-       exponentially; a permanent one fails the row, and the key moves on to its next row.
-    """
+    """Deliver a key's due rows in order, until none is left behind the last one sent: claim the
+    key's head row (its lease keeps other deliverers off it), then ``_row_deliver``."""
     limiter = rate_limiter()
     while (claimed := _claim_head(key)) is not None:
         row, behind = claimed
-        robot: Robot | None = None
-        try:
-            robot = outbox_sender(row)
-            wait = _rate_wait(limiter, robot, row)
-            if wait > 0:
-                outbox_defer(row, wait)
-                logger.debug("outbox %s: paced, %.3fs until %s may send", row, wait, robot.robot_id)
-                return wait
-            message_uid = _send(row, robot)
-        except WfcError as exc:
-            if outbox_auth_refused_first(row, exc):
-                # Inline delivery has no timer to come back later: the second try is now, with
-                # the robot read afresh (a second refusal fails the row).
-                outbox_mark_failed_attempt(row, exc, retry_in=0)
-                continue
-            if not exc.retryable:
-                outbox_mark_failed_attempt(row, exc, retry_in=None)
-                if not behind:
-                    return None
-                continue
-            refused = isinstance(exc, WfcRateLimited)
-            delay = _refusal_wait(limiter, robot, row, exc) if refused else outbox_backoff(row.attempts + 1)
-            outbox_mark_failed_attempt(row, exc, retry_in=delay, counted=not refused)
-            return delay
-        except Exception as exc:
-            logger.exception("outbox %s: unexpected error while sending", row)
-            delay = outbox_backoff(row.attempts + 1)
-            outbox_mark_failed_attempt(row, exc, retry_in=delay)
-            return delay
-        outbox_mark_sent([(row, message_uid)])
-        if not behind:
+        outcome = _row_deliver(limiter, row)
+        if isinstance(outcome, _Sent):
+            outbox_mark_sent([(row, outcome.message_uid)])
+        elif isinstance(outcome, _Stop):
+            return outcome.delay
+        if not behind and not isinstance(outcome, _Again):
             return None
     return None
+
+
+@dataclass(frozen=True)
+class _Sent:
+    message_uid: int
+
+
+@dataclass(frozen=True)
+class _Stop:
+    """The key stops here: its head is due again after ``delay`` seconds."""
+
+    delay: float
+
+
+@dataclass(frozen=True)
+class _Again:
+    """The head is due again now (an auth refusal on its first try)."""
+
+
+@dataclass(frozen=True)
+class _Failed:
+    """The head failed for good: the key moves on to its next row."""
+
+
+def _row_deliver(limiter: RobotRateLimiter, row: OutboundMessage) -> _Sent | _Stop | _Again | _Failed:
+    """Send one claimed head row; every outcome but a send is written to the row here.
+
+    1. Ask the sending robot's rate limiter. "Wait": the row stays pending, due after the wait,
+       no attempt counted, and the key stops here.
+    2. Send. Code 250 from the robot API (the IM server's bucket was full after all) means slow down
+       and retry, never failure: the limiter learns the bucket is full, so every deliverer paces
+       that robot, and the row waits for its reserved slot.
+    3. Any other transient failure (or an unexpected error, logged with its traceback) backs off
+       exponentially; a permanent one fails the row, and the key moves on to its next row.
+    """
+    robot: Robot | None = None
+    try:
+        robot = outbox_sender(row)
+        wait = _rate_wait(limiter, robot, row)
+        if wait > 0:
+            outbox_defer(row, wait)
+            logger.debug("outbox %s: paced, %.3fs until %s may send", row, wait, robot.robot_id)
+            return _Stop(wait)
+        return _Sent(_send(row, robot))
+    except WfcError as exc:
+        if outbox_auth_refused_first(row, exc):
+            # Inline delivery has no timer to come back later: the second try is now, with
+            # the robot read afresh (a second refusal fails the row).
+            outbox_mark_failed_attempt(row, exc, retry_in=0)
+            return _Again()
+        if not exc.retryable:
+            outbox_mark_failed_attempt(row, exc, retry_in=None)
+            return _Failed()
+        refused = isinstance(exc, WfcRateLimited)
+        delay = _refusal_wait(limiter, robot, row, exc) if refused else outbox_backoff(row.attempts + 1)
+        outbox_mark_failed_attempt(row, exc, retry_in=delay, counted=not refused)
+        return _Stop(delay)
+    except Exception as exc:
+        logger.exception("outbox %s: unexpected error while sending", row)
+        delay = outbox_backoff(row.attempts + 1)
+        outbox_mark_failed_attempt(row, exc, retry_in=delay)
+        return _Stop(delay)
+
+
+def outbox_deliver_keys(*, keys: Sequence[str]) -> None:
+    """Deliver the due rows of several keys (inline delivery of what one transaction wrote), as the
+    streaming deliverer does a batch: the keys' heads claimed by one statement, sent one after the
+    other, and marked sent by one statement. A key with rows behind its head, or one that another
+    thread of this process was delivering meanwhile, then goes on alone (``outbox_deliver_key``).
+    """
+    if len(keys) == 1:
+        outbox_deliver_key(key=keys[0])
+        return
+    with _inline_lock:
+        mine = [key for key in dict.fromkeys(keys) if key not in _inline_keys]
+        for key in keys:
+            _inline_keys[key] = key not in mine  # another thread's key: it looks again when done
+    more: list[str] = []
+    try:
+        limiter = rate_limiter()
+        sent: list[tuple[OutboundMessage, int]] = []
+        for row, behind in _claim_heads(mine):
+            if not outbox_lease_left_for_a_send(row):  # the sends before it took most of its claim
+                outbox_release(row)
+                more.append(row.ordering_key)
+                continue
+            outcome = _row_deliver(limiter, row)
+            if isinstance(outcome, _Sent):
+                sent.append((row, outcome.message_uid))
+            if isinstance(outcome, _Again) or (behind and not isinstance(outcome, _Stop)):
+                more.append(row.ordering_key)
+        outbox_mark_sent(sent)
+    finally:
+        with _inline_lock:
+            for key in mine:
+                if _inline_keys.pop(key, False) and key not in more:
+                    more.append(key)
+    for key in more:
+        outbox_deliver_key(key=key)
+
+
+def _claim_heads(keys: Sequence[str]) -> list[tuple[OutboundMessage, bool]]:
+    """``_claim_head`` for several keys in one statement, in id order."""
+    if not keys:
+        return []
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.CS_OUTBOX_LEASE_SECONDS)
+    claimed = OutboundMessage.objects.raw(_CLAIM_HEADS, [lease, list(keys), PENDING, PENDING, now, now, PENDING])
+    return sorted(((row, bool(getattr(row, "behind", False))) for row in claimed), key=lambda pair: pair[0].pk)
+
+
+_CLAIM_HEADS = f"""
+UPDATE {T} SET lease_until = %s
+ WHERE id IN (SELECT DISTINCT ON (ordering_key) id FROM {T} WHERE ordering_key = ANY(%s) AND state = %s
+               ORDER BY ordering_key, id)
+   AND state = %s AND next_attempt_at <= %s AND (lease_until IS NULL OR lease_until < %s)
+RETURNING *, EXISTS (SELECT 1 FROM {T} AS b WHERE b.ordering_key = {T}.ordering_key AND b.state = %s
+                     AND b.id > {T}.id) AS behind
+"""  # noqa: S608 - the table name is ours; every value is a parameter
 
 
 def outbox_retry_failed(*, row_ids: list[int]) -> int:

@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 
 from robots.wfprotocol._wire import CallbackFormatError, json_kind, loads_strict
 from robots.wfprotocol.messages import MessagePayload
@@ -102,6 +102,17 @@ def text_payload(text: str, *, extra: str = "") -> MessagePayload:
         type=int(ContentType.TEXT),
         searchable_content=text,
         persist_flag=int(PersistFlag.PERSIST_AND_COUNT),
+        extra=extra,
+    )
+
+
+def p_text_payload(text: str, *, extra: str = "") -> MessagePayload:
+    """§7.3 type 9, "P-text": a text that stock clients show like any other (their text cell) but
+    do not count as unread; persistFlag 1, as its client class declares (§7.2)."""
+    return MessagePayload(
+        type=int(ContentType.P_TEXT),
+        searchable_content=text,
+        persist_flag=int(PersistFlag.PERSIST),
         extra=extra,
     )
 
@@ -199,3 +210,79 @@ def extra_with_message_id(extra: str, message_id: str) -> str:
         return extra
     data["cs"] = {**ours, "mid": message_id}
     return json.dumps(data, ensure_ascii=False)
+
+
+class ServicerNotice(StrEnum):
+    """What a notice from a customer's shadow tells the servicer (``cs.notice``; schema is ours)."""
+
+    ASSIGNED = "assigned"
+    TRANSFERRED_OUT = "transferred_out"
+    CLOSED = "closed"
+    RATED = "rated"
+
+
+# ``cs.echo`` of a copy of a reply the servicer wrote in the CS server's web console.
+ECHO_FROM_CONSOLE = "console"
+
+
+def servicer_echo_extra(
+    *, session_id: str, servicer_id: str, name: str, avatar: str, prefix: str, caption: bool = False
+) -> str:
+    """``payload.extra`` of a copy of a servicer's console reply, sent by the customer's shadow to
+    the servicer's own IM account, so that a modified client shows it as theirs (``cs.echo``). A
+    text's copy starts with ``prefix`` for stock clients; ``caption``: the text line that names an
+    image or a file for stock clients, followed by the copy of that image or file.
+    """
+    card: dict[str, object] = {
+        "v": 1,
+        "echo": ECHO_FROM_CONSOLE,
+        "session": session_id,
+        "servicer": {"id": servicer_id, "name": name, "avatar": avatar},
+        "prefix": prefix,
+    }
+    if caption:
+        card["caption"] = True
+    return json.dumps({"cs": card}, ensure_ascii=False)
+
+
+def servicer_notice_extra(*, notice: ServicerNotice, session_id: str, detail: Mapping[str, object]) -> str:
+    """``payload.extra`` of a notice to a servicer about one of their sessions (``cs.notice``),
+    with what a modified client needs to show it its own way (``detail``)."""
+    card = {"v": 1, "notice": ServicerNotice(notice).value, "session": session_id, **detail}
+    return json.dumps({"cs": card}, ensure_ascii=False)
+
+
+def servicer_copy_kind(extra: str) -> str | None:
+    """``"echo"`` or ``"notice"`` when ``extra`` marks a message the CS server wrote to a servicer
+    itself (``servicer_echo_extra``, ``servicer_notice_extra``), None otherwise: such a message,
+    sent back to a shadow (a forward), is never relayed to the customer."""
+    if not extra.strip():
+        return None
+    try:
+        data = loads_strict(extra)
+    except (ValueError, RecursionError):
+        return None
+    ours = data.get("cs") if isinstance(data, dict) else None
+    if not isinstance(ours, dict):
+        return None
+    if isinstance(ours.get("echo"), str):
+        return "echo"
+    if isinstance(ours.get("notice"), str):
+        return "notice"
+    return None
+
+
+def extra_without_cs(extra: str) -> str:
+    """A customer's ``extra`` as relayed to a servicer: without a ``cs`` object of its own, which
+    could pass the message off as the servicer's own console reply or as a notice; anything else
+    in it is kept, and an ``extra`` that is not a JSON object is left as it is."""
+    if not extra.strip():
+        return extra
+    try:
+        data = loads_strict(extra)
+    except (ValueError, RecursionError):
+        return extra
+    if not isinstance(data, dict) or "cs" not in data:
+        return extra
+    del data["cs"]
+    return json.dumps(data, ensure_ascii=False) if data else ""

@@ -10,6 +10,7 @@ the condition.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.db.models import F, Q
@@ -19,7 +20,7 @@ from django.utils.formats import time_format
 from cs_project.task_queue import task_enqueue
 from robots.models import OutboundMessage
 from robots.outbox import outbox_enqueue
-from robots.wfprotocol import CsControl, text_payload
+from robots.wfprotocol import CsControl, ServicerNotice, servicer_notice_extra, text_payload
 from seats.models import Seat
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
@@ -165,16 +166,21 @@ def session_assign(*, session: ServiceSession, seat: Seat, config: ServiceSettin
     event_to_seat(seat.pk, event)
 
 
-def handover_to_im(*, session: ServiceSession, seat: Seat, heading: str) -> None:
+def handover_to_im(
+    *, session: ServiceSession, seat: Seat, heading: str, detail: Mapping[str, object] | None = None
+) -> None:
     """Tell a seat's IM app, through the customer's shadow, that a session is now theirs (on
-    assignment and on transfer): ``heading``, then the conversation so far. No IM account, no message."""
+    assignment and on transfer): ``heading``, then the conversation so far. No IM account, no message.
+    A text that counts as unread (a customer waits), marked as the "assigned" notice
+    (flow.servicer_im), with ``detail`` for a modified client."""
     if not seat.im_user_id:
         return
+    extra = servicer_notice_extra(notice=ServicerNotice.ASSIGNED, session_id=str(session.pk), detail=detail or {})
     outbox_enqueue(
         sender_kind=OutboundMessage.SenderKind.SHADOW,
         shadow_of=session.customer.im_user_id,
         target_user_id=seat.im_user_id,
-        payload=text_payload(_handover_summary(session, heading=heading)),
+        payload=text_payload(_handover_summary(session, heading=heading), extra=extra),
         befriend_first=True,
     )
 

@@ -16,6 +16,7 @@ from robots.wfprotocol import CsControl, control_payload, text_payload
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat, event_to_supervisors, timeline_event
 from sessions_app.flow.assignment import queue_announce_positions, seat_release
+from sessions_app.flow.servicer_im import servicer_im_closed
 from sessions_app.flow.transcript import customer_send_many, customer_signal, customer_tell
 from sessions_app.hooks import rating_hooks
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
@@ -29,8 +30,9 @@ def session_close(
     *, session: ServiceSession, reason: Reason, config: ServiceSettings | None = None, announce_queue: bool = True
 ) -> None:
     """Close an open session (the caller holds its row): tell the customer why, free the seat,
-    and, when a human served it, fix the rated seat and send the rating prompt. A queue timeout
-    offers to leave a message instead: the customer's next text is kept as one (inbound).
+    and, when a human served it, fix the rated seat, send the rating prompt and tell the
+    servicer's IM app. A queue timeout offers to leave a message instead: the customer's next
+    text is kept as one (inbound).
 
     ``announce_queue=False`` leaves re-announcing the queue positions to the caller: a sweep that
     closes many queued sessions announces once at the end, not once per close (each announcement
@@ -79,6 +81,7 @@ def session_close(
             "detail": {"reason": reason},
         }
         event_to_seat(seat.pk, event)
+        servicer_im_closed(session=session, seat=seat, reason=reason)
         seat_release(seat_id=seat.pk)
     if was_queued and announce_queue:
         transaction.on_commit(queue_announce_positions)

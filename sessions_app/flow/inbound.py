@@ -7,6 +7,7 @@ once per message.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from django.db import transaction
@@ -16,7 +17,7 @@ from django.utils import timezone
 from cs_project.task_queue import task_enqueue
 from robots.models import InboundMessage, OutboundMessage, Robot
 from robots.outbox import outbox_enqueue
-from robots.wfprotocol import CsControl, MessagePayload, text_payload
+from robots.wfprotocol import CsControl, MessagePayload, extra_without_cs, text_payload
 from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.bot.intent import asks_for_person
@@ -268,11 +269,12 @@ def _act(
     elif session.state == ServiceSession.State.BOT:
         _bot_turn(session=session, text=text, choice=choice, faq=faq, config=config, opened_now=opened_now)
     elif session.state == ServiceSession.State.HUMAN and session.seat is not None and session.seat.im_user_id:
+        # The customer's own "cs" marks would pass for ours in the servicer's app (flow.servicer_im).
         outbox_enqueue(
             sender_kind=OutboundMessage.SenderKind.SHADOW,
             shadow_of=session.customer.im_user_id,
             target_user_id=session.seat.im_user_id,
-            payload=payload,
+            payload=replace(payload, extra=extra_without_cs(payload.extra)),
         )
 
 

@@ -10,11 +10,12 @@ from django.utils import timezone
 from cs_project.errors import ApplicationError
 from robots.models import OutboundMessage
 from robots.outbox import outbox_enqueue
-from robots.wfprotocol import MessagePayload, PersistFlag, servicer_extra, text_payload
+from robots.wfprotocol import MessagePayload, PersistFlag, servicer_copy_kind, servicer_extra, text_payload
 from seats.models import Seat
 from sessions_app.events import SeatEvent, event_to_seat, event_to_supervisors
 from sessions_app.flow.assignment import queue_drain_soon
 from sessions_app.flow.closing import session_close
+from sessions_app.flow.servicer_im import servicer_im_copy_refused, servicer_im_echoes
 from sessions_app.flow.transcript import customer_send
 from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
 
@@ -38,15 +39,18 @@ def owned_session_lock(*, session_id: int, seat: Seat) -> ServiceSession:
 
 @transaction.atomic
 def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> Message:
-    """Send a servicer's message to the customer as the CS Robot, with the servicer in ``extra``."""
+    """Send a servicer's message, written in the console, to the customer as the CS Robot, with the
+    servicer in ``extra``; and its copy to the servicer's IM app (``flow.servicer_im``)."""
     if payload.type not in RELAYED_TYPES:
         raise ApplicationError("Only text, image and file messages can be sent.", code="bad_type")
     session = owned_session_lock(session_id=session_id, seat=seat)
-    return _reply_locked(session=session, seat=seat, payload=payload)
+    return _reply_locked(session=session, seat=seat, payload=payload, from_console=True)
 
 
-def _reply_locked(*, session: ServiceSession, seat: Seat, payload: MessagePayload) -> Message:
-    """``servicer_reply`` on a session the caller locked and checked (its seat's, in human mode)."""
+def _reply_locked(*, session: ServiceSession, seat: Seat, payload: MessagePayload, from_console: bool) -> Message:
+    """``servicer_reply`` on a session the caller locked and checked (its seat's, in human mode).
+    A reply from the console is copied to the servicer's IM app, in the same statement as the
+    reply's own outbox row; one from the IM app is there already."""
     extra = servicer_extra(name=seat.display_name, avatar=seat.avatar_url, servicer_id=str(seat.pk))
     relayed = replace(payload, extra=extra, persist_flag=PersistFlag.PERSIST_AND_COUNT)
     now = timezone.now()
@@ -60,7 +64,12 @@ def _reply_locked(*, session: ServiceSession, seat: Seat, payload: MessagePayloa
         SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.FIRST_HUMAN_REPLY, seat=seat)
     # Written with the transcript's sequence number, in one statement.
     return customer_send(
-        session=session, payload=relayed, author=Message.Author.SERVICER, seat=seat, session_fields=fields
+        session=session,
+        payload=relayed,
+        author=Message.Author.SERVICER,
+        seat=seat,
+        session_fields=fields,
+        shadow_sends=servicer_im_echoes(session=session, seat=seat, payload=payload) if from_console else (),
     )
 
 
@@ -73,7 +82,12 @@ def servicer_end_session(*, session_id: int, seat: Seat) -> None:
 def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: MessagePayload) -> None:
     """A servicer wrote to a customer's shadow in the IM app: relay it, or explain why not.
 
-    The common case in one statement: the customer's session in human mode (locked), with its seat."""
+    The common case in one statement: the customer's session in human mode (locked), with its seat.
+    A message the CS server wrote to a servicer (a console reply's copy, a notice) that comes back,
+    forwarded, is never relayed: the customer has the reply already, and a notice is not for them."""
+    if servicer_copy_kind(payload.extra) is not None:
+        servicer_im_copy_refused(customer_im_id=customer_im_id, sender_im_id=sender_im_id)
+        return
     session = (
         ServiceSession.objects.select_for_update(no_key=True, of=("self",))
         .select_related("customer", "seat")
@@ -82,7 +96,7 @@ def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: M
     )
     serving = session is not None and session.seat is not None and session.seat.im_user_id == sender_im_id
     if serving and session is not None and session.seat is not None and payload.type in RELAYED_TYPES:
-        _reply_locked(session=session, seat=session.seat, payload=payload)
+        _reply_locked(session=session, seat=session.seat, payload=payload, from_console=False)
         return
     if not Customer.objects.filter(im_user_id=customer_im_id).exists():
         raise ValueError(f"a shadow stands for {customer_im_id!r}, who is no customer")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cs_project.sql import json_param
 from robots.models import InboundMessage, OutboundMessage
-from robots.outbox import CsRobotSend, outbox_enqueue, outbox_enqueue_many
+from robots.outbox import CsRobotSend, ShadowSend, outbox_enqueue, outbox_enqueue_many
 from robots.wfprotocol import ContentType, CsControl, MessagePayload, control_payload, text_payload
 from seats.models import Seat
 from sessions_app.events import event_to_seat, message_event
@@ -121,9 +121,11 @@ def customer_send(
     seat: Seat | None = None,
     session_fields: Sequence[str] = (),
     bot_match: dict[str, object] | None = None,
+    shadow_sends: Sequence[ShadowSend] = (),
 ) -> Message:
     """Send a message to the customer as the CS Robot, recorded in the transcript
-    (``session_fields``, ``bot_match``: as in ``transcript_append``)."""
+    (``session_fields``, ``bot_match``: as in ``transcript_append``). ``shadow_sends`` go into
+    the outbox with it, by the same statement (a console reply's copies for the servicer's IM app)."""
     message = transcript_append(
         session=session,
         direction=Message.Direction.OUT,
@@ -133,6 +135,12 @@ def customer_send(
         session_fields=session_fields,
         bot_match=bot_match,
     )
+    if shadow_sends:
+        to_customer = CsRobotSend(
+            target_user_id=session.customer.im_user_id, payload=payload, line=session.conv_line, reference=message.pk
+        )
+        outbox_enqueue_many([to_customer, *shadow_sends])
+        return message
     outbox_enqueue(
         sender_kind=OutboundMessage.SenderKind.CS_ROBOT,
         target_user_id=session.customer.im_user_id,

@@ -11,6 +11,7 @@ from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat
 from sessions_app.flow.assignment import handover_to_im, seat_claim_one, seat_release
 from sessions_app.flow.servicer import owned_session_lock
+from sessions_app.flow.servicer_im import servicer_im_transferred_away
 from sessions_app.flow.transcript import customer_signal, customer_tell
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
 
@@ -26,7 +27,8 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
     3. Claim one unit of the target's capacity with the same conditional UPDATE as assignment
        (online, under capacity); refuse when it has no room. Release the source's unit.
     4. Record the transfer, tell the customer (text and the SERVICER_ASSIGNED control), brief
-       the target's IM app through the shadow, and tell both consoles.
+       the target's IM app through the shadow, tell the source's IM app where it went, and tell
+       both consoles.
     """
     note = note.strip()
     if len(note) > NOTE_MAX_LENGTH:
@@ -68,7 +70,9 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
     heading = f"【转接会话 #{session.pk}】{from_seat.display_name} 将客户 {customer} 转接给您。"
     if note:
         heading += f"备注：{note}。"
-    handover_to_im(session=session, seat=to_seat, heading=heading)
+    from_card = {"id": str(from_seat.pk), "name": from_seat.display_name}
+    handover_to_im(session=session, seat=to_seat, heading=heading, detail={"from": from_card, "note": note})
+    servicer_im_transferred_away(session=session, from_seat=from_seat, to_seat=to_seat, note=note)
     config = ServiceSettings.load()
     customer_tell(
         session=session, text=config.text("transferred_text", session.language).format(name=to_seat.display_name)

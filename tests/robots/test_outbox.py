@@ -8,20 +8,27 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage, Robot
 from robots.outbox import (
+    CsRobotSend,
+    ShadowSend,
     outbox_backoff,
     outbox_deliver_key,
+    outbox_deliver_keys,
     outbox_due_keys,
+    outbox_enqueue_many,
     outbox_lease_left_for_a_send,
     outbox_release,
     outbox_retry_failed,
 )
 from robots.robot_cache import robot_remember
 from robots.services import robots_forget
+from robots.wfprotocol import text_payload
 from sessions_app.flow.transcript import customer_tell
 from sessions_app.models import ServiceSession
 from tests.factories import customer_told
@@ -260,3 +267,50 @@ def test_a_claim_too_short_for_a_send_is_given_back_not_sent(lazy_stack: Stack) 
     OutboundMessage.objects.filter(pk=row.pk).update(lease_until=theirs)
     outbox_release(row)
     assert OutboundMessage.objects.get(pk=row.pk).lease_until == theirs
+
+
+def _written_together(stack: Stack) -> tuple[str, str, list[int]]:
+    """Two texts from the CS Robot to a customer and one from the customer's shadow to another
+    user, written by one ``outbox_enqueue_many``: a customer, the other user, the rows' ids."""
+    customer, servicer = stack.new_customer(), stack.new_customer()
+    sends: list[CsRobotSend | ShadowSend] = [
+        CsRobotSend(target_user_id=customer, payload=text_payload("一")),
+        ShadowSend(shadow_of=customer, target_user_id=servicer, payload=text_payload("抄送"), befriend_first=True),
+        CsRobotSend(target_user_id=customer, payload=text_payload("二")),
+    ]
+    with transaction.atomic():
+        ids = outbox_enqueue_many(sends)
+    return customer, servicer, ids
+
+
+def test_rows_of_several_conversations_written_together_are_all_delivered_in_order(lazy_stack: Stack) -> None:
+    customer, servicer, ids = _written_together(lazy_stack)
+    rows = {row.pk: row for row in OutboundMessage.objects.filter(pk__in=ids)}
+    shadow_row = rows[ids[1]]
+    assert (shadow_row.sender_kind, shadow_row.shadow_of, shadow_row.befriend_first) == ("shadow", customer, True)
+    assert rows[ids[0]].ordering_key == rows[ids[2]].ordering_key != shadow_row.ordering_key
+
+    with CaptureQueriesContext(connection) as counted:
+        outbox_deliver_keys(keys=[rows[ids[0]].ordering_key, shadow_row.ordering_key])
+
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["一", "二"]
+    shadow = Robot.objects.get(shadow_of=customer)
+    assert lazy_stack.im.texts(servicer, sender=shadow.robot_id) == ["抄送"]
+    assert not OutboundMessage.objects.filter(pk__in=ids).exclude(state=OutboundMessage.State.SENT).exists()
+    claims = [
+        q["sql"]
+        for q in counted.captured_queries
+        if q["sql"].lstrip().startswith("UPDATE") and "lease_until = " in q["sql"]
+    ]
+    assert "ANY(" in claims[0], "the heads of both conversations are claimed by one statement"
+
+
+def test_a_dead_row_in_one_conversation_does_not_hold_up_the_other(lazy_stack: Stack, sandbox: Sandbox) -> None:
+    customer, servicer, ids = _written_together(lazy_stack)
+    keys = list(OutboundMessage.objects.filter(pk__in=ids[:2]).order_by("pk").values_list("ordering_key", flat=True))
+    sandbox.configure(failMode="error_code", failCode=246, failScope="robot", failCount=1)
+    outbox_deliver_keys(keys=keys)
+    states = dict(OutboundMessage.objects.filter(pk__in=ids).values_list("pk", "state"))
+    assert [states[pk] for pk in ids] == ["failed", "sent", "sent"]
+    assert lazy_stack.im.texts(customer, sender=lazy_stack.cs_robot) == ["二"]
+    assert lazy_stack.im.texts(servicer) == ["抄送"]

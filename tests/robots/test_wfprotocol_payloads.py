@@ -16,14 +16,20 @@ from robots.wfprotocol import (
     PersistFlag,
     RobotInfo,
     SendResult,
+    ServicerNotice,
     UserInfo,
     WireFormatError,
     control_data,
     control_payload,
     extra_with_message_id,
+    extra_without_cs,
     file_payload,
     image_payload,
+    p_text_payload,
+    servicer_copy_kind,
+    servicer_echo_extra,
     servicer_extra,
+    servicer_notice_extra,
     text_payload,
     tip_payload,
 )
@@ -370,3 +376,53 @@ def test_every_message_we_send_carries_its_stable_id_in_extra() -> None:
 @pytest.mark.parametrize("extra", ["plain text", "[1, 2]", '{"cs": "theirs"}', "[" * 5000])
 def test_an_extra_of_someone_elses_is_sent_as_it_is(extra: str) -> None:
     assert extra_with_message_id(extra, "45") == extra
+
+
+def test_p_text_is_shown_without_counting_as_unread() -> None:
+    assert p_text_payload("抄送").to_wire() == {"type": 9, "searchableContent": "抄送", "persistFlag": 1}
+
+
+def test_a_console_reply_s_copy_says_so_in_extra() -> None:
+    extra = servicer_echo_extra(session_id="12", servicer_id="7", name="小王", avatar="", prefix="【我（控制台）】")
+    assert json.loads(extra) == {
+        "cs": {
+            "v": 1,
+            "echo": "console",
+            "session": "12",
+            "servicer": {"id": "7", "name": "小王", "avatar": ""},
+            "prefix": "【我（控制台）】",
+        }
+    }
+    caption = servicer_echo_extra(session_id="12", servicer_id="7", name="小王", avatar="", prefix="", caption=True)
+    assert json.loads(caption)["cs"]["caption"] is True
+    assert servicer_copy_kind(extra_with_message_id(extra, "50")) == "echo", "the stable id does not hide the mark"
+
+
+def test_a_notice_to_a_servicer_carries_its_kind_session_and_detail() -> None:
+    extra = servicer_notice_extra(notice=ServicerNotice.RATED, session_id="12", detail={"score": 5, "comment": "好"})
+    assert json.loads(extra) == {"cs": {"v": 1, "notice": "rated", "session": "12", "score": 5, "comment": "好"}}
+    assert servicer_copy_kind(extra) == "notice"
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["", "plain", "[1]", '{"cs": "x"}', '{"cs": {"v": 1, "mid": "3"}}', '{"cs": {"echo": 1}}', "{" * 5000],
+)
+def test_other_extras_are_no_copy_of_ours(extra: str) -> None:
+    assert servicer_copy_kind(extra) is None
+
+
+@pytest.mark.parametrize(
+    ("extra", "relayed"),
+    [
+        ("", ""),
+        ("plain", "plain"),
+        ('{"cs": {"echo": "console"}}', ""),
+        ('{"app": 1, "cs": {"notice": "closed"}}', '{"app": 1}'),
+        ('{"\\u0063s": {"echo": "console"}}', ""),
+        ('{"app": 1}', '{"app": 1}'),
+        ("{" * 5000, "{" * 5000),
+    ],
+)
+def test_a_customer_s_own_cs_object_is_not_relayed_to_the_servicer(extra: str, relayed: str) -> None:
+    assert extra_without_cs(extra) == relayed

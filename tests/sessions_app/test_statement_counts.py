@@ -114,4 +114,7 @@ def test_a_console_reply(cs_stack: Stack) -> None:
     with CaptureQueriesContext(connection) as counted:
         servicer_reply(session_id=session.pk, seat=session.seat, payload=text_payload("您好，请稍等"))
     cs_stack.im.wait_for_text(customer, "您好，请稍等")
+    # Its copy in the servicer's IM app costs nothing more: written by the reply's own outbox
+    # INSERT, claimed and marked sent with it (sessions_app.flow.servicer_im, issue 15).
+    cs_stack.im.wait_for_text(session.seat.im_user_id, "【我（控制台）】您好，请稍等")
     assert _report("console reply", counted) <= 7

@@ -15,6 +15,7 @@ from seats.models import Seat
 from sessions_app.events import SeatEvent, event_to_seat, event_to_supervisors
 from sessions_app.flow.assignment import queue_drain_soon
 from sessions_app.flow.closing import session_close
+from sessions_app.flow.im_history import history_to_im, is_history_command
 from sessions_app.flow.transcript import customer_send
 from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
 
@@ -73,7 +74,10 @@ def servicer_end_session(*, session_id: int, seat: Seat) -> None:
 def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: MessagePayload) -> None:
     """A servicer wrote to a customer's shadow in the IM app: relay it, or explain why not.
 
+    The history command is answered by the shadow and never relayed (sessions_app.flow.im_history).
     The common case in one statement: the customer's session in human mode (locked), with its seat."""
+    if is_history_command(payload) and history_to_im(customer_im_id=customer_im_id, sender_im_id=sender_im_id):
+        return
     session = (
         ServiceSession.objects.select_for_update(no_key=True, of=("self",))
         .select_related("customer", "seat")

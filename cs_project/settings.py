@@ -73,6 +73,11 @@ CS_ROBOT_ID = env_im_id("CS_ROBOT_ID", default="cs_robot")
 # message. Wildfire's message.disable_stranger_chat exempts robots (isAllowUserMessage), so no server
 # we know needs it; it only fills servicers' contact lists. On for a server that refuses robots (248).
 CS_BEFRIEND_SHADOWS = env_bool("CS_BEFRIEND_SHADOWS", default=False)
+# What a servicer sends to a customer's shadow in the IM app to get that customer's history
+# (sessions_app.flow.im_history); the whole message, trimmed, must equal it. Never relayed.
+CS_HISTORY_COMMAND = env_str("CS_HISTORY_COMMAND", default="历史")
+if len(CS_HISTORY_COMMAND) > 32:
+    raise EnvError("CS_HISTORY_COMMAND", "must be at most 32 characters")
 # Optional remote auto-answer endpoint (bot mode); empty means the built-in FAQ matcher only.
 CS_AUTOANSWER_URL = env_url("CS_AUTOANSWER_URL", default="") if env_str("CS_AUTOANSWER_URL", default="") else ""
 # The whole exchange with it (connect, send, read) ends within this, and its body may not exceed

@@ -18,6 +18,7 @@ urlpatterns = [
     path("wfc/", include("robots.urls")),
     path("rate/", include("ratings.urls")),
     path("console/", include("sessions_app.console.urls")),
+    path("api/tokens/", include("seats.api_urls")),
     path("api/", include("sessions_app.console.api_urls")),
     path("api/schema/", SchemaApi.as_view(), name="openapi-schema"),
     path("api/docs/", SchemaDocsApi.as_view(url_name="openapi-schema"), name="openapi-docs"),

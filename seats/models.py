@@ -64,3 +64,29 @@ class Seat(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+
+class ApiToken(models.Model):
+    """A servicer's key for a custom client (the history and message APIs), issued and revoked in the console.
+
+    The key is shown once, when it is issued; only its SHA-256 is kept. A slow password hash buys
+    nothing here: the key is 32 random bytes, not something a person chose, so it cannot be guessed
+    from its digest, and the digest is looked up directly on every request.
+    """
+
+    seat = models.ForeignKey(Seat, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("seat"))
+    name = models.CharField(_("name"), max_length=64, blank=True)
+    # The key's first characters, so that its owner can tell their tokens apart; not enough to use it.
+    prefix = models.CharField(_("prefix"), max_length=16)
+    digest = models.CharField(_("SHA-256 of the key"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        indexes = [models.Index(fields=["seat", "revoked_at"], name="api_token_seat_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})" if self.name else f"{self.prefix}…"

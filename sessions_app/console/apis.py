@@ -3,12 +3,14 @@ from __future__ import annotations
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from cs_project.api import ApiView
+from seats.authentication import SeatTokenAuthentication, request_by_token
 from sessions_app.console import selectors
 from sessions_app.console.attachments import attachment_send
 from sessions_app.console.canned import canned_reply_create, canned_reply_delete, canned_reply_update
@@ -22,6 +24,11 @@ class PagePagination(PageNumberPagination):
     page_size = 20
     max_page_size = 100
     page_size_query_param = "page_size"
+
+
+# The reads a servicer's own client may make with an API token (docs/client-protocol.md); the token
+# first, so that a request without credentials is answered 401 with ``WWW-Authenticate: Token``.
+TOKEN_OR_LOGIN = [SeatTokenAuthentication, SessionAuthentication]
 
 
 class MessageOutputSerializer(serializers.Serializer[object]):
@@ -38,6 +45,8 @@ class MessageOutputSerializer(serializers.Serializer[object]):
 class CustomerHistoryApi(ApiView):
     """A customer's sessions, newest first, each with its transcript (paginated by session)."""
 
+    authentication_classes = TOKEN_OR_LOGIN
+
     class OutputSerializer(serializers.Serializer[object]):
         id = serializers.IntegerField()
         state = serializers.CharField()
@@ -49,7 +58,9 @@ class CustomerHistoryApi(ApiView):
 
     @extend_schema(responses=OutputSerializer(many=True), operation_id="customer_history")
     def get(self, request: Request, customer_id: int) -> Response:
-        customer = selectors.customer_visible_to(user=request.user, customer_id=customer_id)
+        customer = selectors.customer_visible_to(
+            user=request.user, customer_id=customer_id, supervising=not request_by_token(request)
+        )
         if customer is None:
             raise Http404
         paginator = PagePagination()
@@ -61,6 +72,8 @@ class CustomerHistoryApi(ApiView):
 
 class ConsoleSessionListApi(ApiView):
     """The servicer's sessions in progress, for the console's list."""
+
+    authentication_classes = TOKEN_OR_LOGIN
 
     @extend_schema_serializer(component_name="ConsoleSession")
     class OutputSerializer(serializers.Serializer[object]):
@@ -85,6 +98,8 @@ class ConsoleSessionListApi(ApiView):
 class SessionMessageListApi(ApiView):
     """A session's messages after a sequence number: what a console missed while disconnected."""
 
+    authentication_classes = TOKEN_OR_LOGIN
+
     class FilterSerializer(serializers.Serializer[object]):
         after_seq = serializers.IntegerField(min_value=0, default=0)
         limit = serializers.IntegerField(min_value=1, max_value=500, default=200)
@@ -97,7 +112,9 @@ class SessionMessageListApi(ApiView):
 
     @extend_schema(parameters=[FilterSerializer], responses=OutputSerializer, operation_id="session_messages")
     def get(self, request: Request, session_id: int) -> Response:
-        session = selectors.session_visible_to(user=request.user, session_id=session_id)
+        session = selectors.session_visible_to(
+            user=request.user, session_id=session_id, supervising=not request_by_token(request)
+        )
         if session is None:
             raise Http404
         filters = self.FilterSerializer(data=request.query_params)

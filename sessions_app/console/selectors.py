@@ -19,10 +19,14 @@ def seat_of(user: AbstractBaseUser | AnonymousUser) -> Seat | None:
     return Seat.objects.filter(user_id=user.pk).first()
 
 
-def customer_visible_to(*, user: AbstractBaseUser | AnonymousUser, customer_id: int) -> Customer | None:
-    """Supervisors see every customer; a servicer only the customers of their open sessions."""
+def customer_visible_to(
+    *, user: AbstractBaseUser | AnonymousUser, customer_id: int, supervising: bool = True
+) -> Customer | None:
+    """Supervisors see every customer; a servicer only the customers of their open sessions.
+
+    ``supervising=False`` leaves out the supervisor's rights: a seat's API token carries a servicer's only."""
     customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None or user_may_supervise(user):
+    if customer is None or (supervising and user_may_supervise(user)):
         return customer
     seat = seat_of(user)
     if seat is None:
@@ -31,13 +35,15 @@ def customer_visible_to(*, user: AbstractBaseUser | AnonymousUser, customer_id: 
     return customer if owns else None
 
 
-def session_visible_to(*, user: AbstractBaseUser | AnonymousUser, session_id: int) -> ServiceSession | None:
+def session_visible_to(
+    *, user: AbstractBaseUser | AnonymousUser, session_id: int, supervising: bool = True
+) -> ServiceSession | None:
     session = ServiceSession.objects.select_related("customer", "seat").filter(pk=session_id).first()
     if session is None:
         return None
-    if user_may_supervise(user):
+    if supervising and user_may_supervise(user):
         return session
-    if customer_visible_to(user=user, customer_id=session.customer_id) is None:
+    if customer_visible_to(user=user, customer_id=session.customer_id, supervising=False) is None:
         return None
     return session
 

@@ -15,6 +15,7 @@ from seats.models import Seat
 from sessions_app.events import SeatEvent, event_to_seat, event_to_supervisors
 from sessions_app.flow.assignment import queue_drain_soon
 from sessions_app.flow.closing import session_close
+from sessions_app.flow.im_history import history_to_im, is_history_command
 from sessions_app.flow.servicer_im import servicer_im_copy_refused, servicer_im_echoes
 from sessions_app.flow.transcript import customer_send
 from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
@@ -84,9 +85,12 @@ def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: M
 
     The common case in one statement: the customer's session in human mode (locked), with its seat.
     A message the CS server wrote to a servicer (a console reply's copy, a notice) that comes back,
-    forwarded, is never relayed: the customer has the reply already, and a notice is not for them."""
+    forwarded, is never relayed: the customer has the reply already, and a notice is not for them.
+    The history command is answered by the shadow and never relayed (sessions_app.flow.im_history)."""
     if servicer_copy_kind(payload.extra) is not None:
         servicer_im_copy_refused(customer_im_id=customer_im_id, sender_im_id=sender_im_id)
+        return
+    if is_history_command(payload) and history_to_im(customer_im_id=customer_im_id, sender_im_id=sender_im_id):
         return
     session = (
         ServiceSession.objects.select_for_update(no_key=True, of=("self",))

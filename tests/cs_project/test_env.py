@@ -137,6 +137,12 @@ def test_settings_stop_start_up_on_a_malformed_variable() -> None:
     assert "WFC_ROBOT_API_URL: must start with" in result.stderr
 
 
+def test_settings_refuse_a_history_command_longer_than_32_characters() -> None:
+    result = _import_settings(DJANGO_DEBUG="1", CS_HISTORY_COMMAND="历史" * 17)
+    assert result.returncode != 0
+    assert "CS_HISTORY_COMMAND: must be at most 32 characters" in result.stderr
+
+
 def test_settings_have_no_secret_key_default_outside_development() -> None:
     result = _import_settings(DJANGO_DEBUG="0", DJANGO_ALLOWED_HOSTS="cs.example.com")
     assert result.returncode != 0

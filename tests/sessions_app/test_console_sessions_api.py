@@ -54,4 +54,4 @@ def test_a_user_without_a_seat_is_refused(supervisor: User) -> None:
 
 
 def test_anonymous_users_are_refused() -> None:
-    assert Client().get(URL).status_code == 403
+    assert Client().get(URL).status_code == 401  # the API token's challenge (test_token_auth_api)

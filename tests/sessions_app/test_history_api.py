@@ -54,9 +54,11 @@ def test_supervisors_see_every_customer(supervisor: User) -> None:
 
 
 def test_anonymous_users_are_refused() -> None:
+    """401 with the API token's challenge: the endpoint also takes a servicer's token (test_token_auth_api)."""
     customer = customer_make()
     response = Client().get(_url(customer.pk))
-    assert response.status_code == 403
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Token")
 
 
 def test_history_is_paginated(supervisor: User) -> None:

@@ -59,4 +59,4 @@ def test_supervisors_may_read_any_session(supervisor: User, servicer_seat: Seat)
 
 def test_anonymous_users_are_refused(servicer_seat: Seat) -> None:
     session = session_make(seat=servicer_seat)
-    assert Client().get(_url(session.pk)).status_code == 403
+    assert Client().get(_url(session.pk)).status_code == 401  # the API token's challenge (test_token_auth_api)

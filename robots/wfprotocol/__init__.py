@@ -14,6 +14,7 @@ from robots.wfprotocol._wire import CallbackFormatError, WireFormatError, loads_
 from robots.wfprotocol.clients import AdminClient, AsyncRobotSender, RobotClient
 from robots.wfprotocol.content import (
     IMAGE_SEARCHABLE_TEXT,
+    TEXT_MAX_LENGTH,
     ContentType,
     CsControl,
     MediaType,
@@ -51,6 +52,7 @@ from robots.wfprotocol.users import ProfileField, RobotInfo, RobotUpsert, UserIn
 
 __all__ = [
     "IMAGE_SEARCHABLE_TEXT",
+    "TEXT_MAX_LENGTH",
     "AdminClient",
     "AsyncRobotSender",
     "CallbackFormatError",

@@ -88,6 +88,19 @@ class CsControl(IntEnum):
 # §7.5: what the image recipe puts in searchableContent (and what clients show in lists).
 IMAGE_SEARCHABLE_TEXT = "[图片]"
 
+# The longest text message, in characters (code points, Python's ``len``), either way: what a
+# servicer may send (console, API, IM app), what a bot may answer, and what a customer can send.
+# It is the IM server's own limit. im-server (c4421fc9) checks no length when it takes a message
+# (SendMessageHandler, the robot API's SendMessageAction; only the MQTT frame is capped, 256 KB).
+# On MySQL it stores the content as protobuf bytes in a ``BLOB`` (``_data``, at most 65,535 bytes)
+# and the text again in a ``TEXT`` (``_searchable_key``, the same), after delivery
+# (DatabaseStore.persistMessage): a longer message reaches the recipient once and is missing from
+# the history and from the other devices. 16,000 characters fit in 65,535 bytes even when every one
+# takes four bytes in UTF-8 (emoji), with room left for the servicer card in ``extra``. A
+# customer's text up to this length is stored whole by the IM server; a longer one may be too
+# (65,535 ASCII letters fit), and is kept whole in our transcript.
+TEXT_MAX_LENGTH = 16_000
+
 _CONTROL_TYPES = frozenset(int(kind) for kind in CsControl)
 
 

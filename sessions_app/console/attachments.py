@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from robots.wfprotocol import file_payload, image_payload
@@ -67,10 +68,12 @@ def attachment_send(*, session_id: int, seat: Seat, upload: UploadedFile[bytes])
     owned_session_lock(session_id=session_id, seat=seat)
     size = upload.size or 0
     if size == 0:
-        raise ApplicationError("The file is empty.", code="empty_file")
+        raise ApplicationError(_("The file is empty."), code="empty_file")
     if size > settings.CS_UPLOAD_MAX_MB * 1024 * 1024:
         raise ApplicationError(
-            f"The file is larger than {settings.CS_UPLOAD_MAX_MB} MB.", code="file_too_large", status=413
+            _("The file is larger than %(mb)s MB.") % {"mb": settings.CS_UPLOAD_MAX_MB},
+            code="file_too_large",
+            status=413,
         )
     name = attachment_name(upload.name or "file")
     upload.seek(0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
@@ -13,7 +14,7 @@ def _own(*, seat: Seat, reply_id: int) -> CannedReply:
     reply = CannedReply.objects.select_for_update(no_key=True).filter(pk=reply_id, owner=seat).first()
     if reply is None:
         # Global replies and other servicers' replies look the same as missing ones.
-        raise ApplicationError("No such canned reply of yours.", code="not_found", status=404)
+        raise ApplicationError(_("No such canned reply of yours."), code="not_found", status=404)
     return reply
 
 
@@ -22,7 +23,7 @@ def _save(reply: CannedReply) -> CannedReply:
         with transaction.atomic():
             reply.save()
     except IntegrityError:
-        raise ApplicationError("You already have a reply with this shortcut.", code="shortcut_taken") from None
+        raise ApplicationError(_("You already have a reply with this shortcut."), code="shortcut_taken") from None
     return reply
 
 

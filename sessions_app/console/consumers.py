@@ -8,6 +8,8 @@ Client to server, one JSON object per frame: ``{"action": ..., "request_id": ...
 Server to client: every event of ``sessions_app.events`` as it is (``{"type": "message.new", ...}``),
 plus ``hello`` on connect, ``ack`` / ``error`` answering an action (``request_id`` echoed).
 Close codes: 4401 not logged in (or logged out since), 4403 the user has no seat.
+Every error's ``reason`` is in the language of the console's page (the language switch's cookie,
+else the browser's), as the errors of the REST API are; ``code`` is for programs.
 
 Asynchronous on purpose: forwarding events, the frequent case, never waits for a thread;
 only actions go to the database, through the same services as everything else. Each action
@@ -25,10 +27,14 @@ from typing import Any, Literal, TypedDict
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
-from cs_project.json_input import JSONRefused, json_parse, json_problem
-from robots.wfprotocol import text_payload
+from cs_project.json_input import MAX_DEPTH, JSONRefused, json_parse, json_problem
+from robots.wfprotocol import TEXT_MAX_LENGTH, text_payload
 from seats import presence
 from seats.models import Seat
 from seats.services import seat_status_set
@@ -37,16 +43,15 @@ from sessions_app.console.revocation import login_group, user_group
 from sessions_app.console.selectors import ConsoleSession
 from sessions_app.events import CONSOLES_GROUP, ConsoleEvent, MessageEvent, message_event, seat_group
 from sessions_app.flow.servicer import servicer_end_session, servicer_reply
-from sessions_app.flow.transcript import TEXT_MAX_LENGTH
 from sessions_app.flow.transfer import session_transfer
 
 logger = logging.getLogger(__name__)
 
 CLOSE_NOT_LOGGED_IN = 4401
 CLOSE_NO_SEAT = 4403
-# The largest frame a console sends is a reply of TEXT_MAX_LENGTH characters; anything far larger is
-# refused before it is parsed.
-FRAME_MAX_CHARS = 64 * 1024
+# The largest frame a console sends is a reply of TEXT_MAX_LENGTH characters, each of which JSON may
+# write as twelve (an emoji as two escapes, ``\ud83d\ude00``); anything larger is refused unparsed.
+FRAME_MAX_CHARS = 12 * TEXT_MAX_LENGTH + 4096
 RESYNC_MESSAGES_PER_SESSION = 500
 
 Json = dict[str, Any]
@@ -94,20 +99,52 @@ def seat_info(seat: Seat) -> SeatInfo:
     }
 
 
+def scope_language(scope: dict[str, Any]) -> str:
+    """The language of the console's page, chosen as ``LocaleMiddleware`` chose it for the page:
+    the language switch's cookie, else the browser's Accept-Language, else the site's default."""
+    request = HttpRequest()
+    request.COOKIES = scope.get("cookies", {})  # channels' CookieMiddleware, in AuthMiddlewareStack
+    for name, value in scope.get("headers", []):
+        if name == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
+
+
 def _int(content: Json, key: str) -> int:
     value = content.get(key)
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ApplicationError(f"'{key}' must be a number.", code="bad_request")
+        raise ApplicationError(_("'%(field)s' must be a number.") % {"field": key}, code="bad_request")
     return value
 
 
-def _text(content: Json, key: str, *, max_length: int, required: bool = True) -> str:
+def _text(content: Json, key: str, *, max_length: int | None = None, required: bool = True) -> str:
+    """A text field; ``max_length`` None leaves the length to the service (a reply's is checked there)."""
     value = content.get(key, "")
     if not isinstance(value, str) or (required and not value.strip()):
-        raise ApplicationError(f"'{key}' must be a non-empty text.", code="bad_request")
-    if len(value) > max_length:
-        raise ApplicationError(f"'{key}' is longer than {max_length} characters.", code="bad_request")
+        raise ApplicationError(_("'%(field)s' must be a non-empty text.") % {"field": key}, code="bad_request")
+    if max_length is not None and len(value) > max_length:
+        message = _("'%(field)s' is longer than %(max)s characters.") % {"field": key, "max": f"{max_length:,}"}
+        raise ApplicationError(message, code="too_long")
     return value
+
+
+def _refused_frame(reason: str) -> str:
+    """``JSONRefused.reason`` (cs_project.json_input, plain Python) in the console's language."""
+    reasons = {
+        "is not JSON": _("Send a JSON object: this frame is not JSON."),
+        f"nested deeper than {MAX_DEPTH} levels": _(
+            "Send a JSON object: this frame is nested deeper than %(depth)s levels."
+        )
+        % {"depth": MAX_DEPTH},
+        "contains a NUL character": _("Send a JSON object: this frame contains a NUL character."),
+        "contains a lone surrogate (not Unicode text)": _(
+            "Send a JSON object: this frame contains a lone surrogate (not Unicode text)."
+        ),
+        "contains a number that is not finite": _(
+            "Send a JSON object: this frame contains a number that is not finite."
+        ),
+    }
+    return reasons.get(reason) or _("Send a JSON object: this frame is refused (%(reason)s).") % {"reason": reason}
 
 
 def _addressed(document: object) -> tuple[str, object]:
@@ -140,10 +177,12 @@ def _resync(seat: Seat, seen: dict[int, int]) -> Json:
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     seat_id: int | None = None
     heartbeat: asyncio.Task[None] | None = None
+    language: str = settings.LANGUAGE_CODE
 
     async def connect(self) -> None:
         # Accepted first: only an open websocket can tell the browser why it is closed.
         await self.accept()
+        self.language = scope_language(self.scope)
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_NOT_LOGGED_IN)
@@ -220,30 +259,36 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: object) -> None:
         """Every frame gets an answer: one that is not a JSON text, or not one the project's input
         policy takes (binary, too large, too deeply nested, a NUL or a lone surrogate anywhere, not
-        JSON), an error frame with the reason, and the socket stays open."""
+        JSON), an error frame with the reason, and the socket stays open. Answered in the console's
+        language, the services' errors too: the language reaches their thread (asgiref's ``Local``
+        travels with ``sync_to_async``)."""
+        with translation.override(self.language):
+            await self._receive_in_language(text_data)
+
+    async def _receive_in_language(self, text_data: str | None) -> None:
         if text_data is None:
-            problem = "Send text frames holding a JSON object."
+            problem = _("Send text frames holding a JSON object.")
         elif len(text_data) > FRAME_MAX_CHARS:
-            problem = f"A frame may hold at most {FRAME_MAX_CHARS} characters."
+            problem = _("A frame may hold at most %(max)s characters.") % {"max": f"{FRAME_MAX_CHARS:,}"}
         else:
             try:
                 content = json_parse(text_data)
             except JSONRefused as exc:
-                error = ApplicationError(f"Send a JSON object: this frame {exc.reason}.", code="bad_request")
+                error = ApplicationError(_refused_frame(exc.reason), code="bad_request")
                 await self._error(*_addressed(exc.document), error)
                 return
-            await self.receive_json(content, **kwargs)
+            await self.receive_json(content)
             return
         await self._error("", None, ApplicationError(problem, code="bad_request"))
 
     async def receive_json(self, content: object, **kwargs: object) -> None:
         if not isinstance(content, dict):
-            await self._error("", None, ApplicationError("Send a JSON object.", code="bad_request"))
+            await self._error("", None, ApplicationError(_("Send a JSON object."), code="bad_request"))
             return
         action, request_id = str(content.get("action", "")), content.get("request_id")
         handler = self._actions().get(action)
         if handler is None:
-            await self._error(action, request_id, ApplicationError("Unknown action.", code="unknown_action"))
+            await self._error(action, request_id, ApplicationError(_("Unknown action."), code="unknown_action"))
             return
         seat = await database_sync_to_async(self._current_seat)()
         if seat is None:
@@ -287,7 +332,7 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
         await self.send_json(error)
 
     async def action_reply(self, seat: Seat, content: Json) -> Json:
-        session_id, text = _int(content, "session_id"), _text(content, "text", max_length=TEXT_MAX_LENGTH)
+        session_id, text = _int(content, "session_id"), _text(content, "text")
         message = await database_sync_to_async(servicer_reply)(
             session_id=session_id, seat=seat, payload=text_payload(text)
         )
@@ -309,18 +354,19 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
     async def action_status(self, seat: Seat, content: Json) -> Json:
         status = content.get("status")
         if status not in (Seat.Status.ONLINE, Seat.Status.AWAY):
-            raise ApplicationError("'status' must be online or away.", code="bad_request")
+            raise ApplicationError(_("'status' must be online or away."), code="bad_request")
         seat = await database_sync_to_async(seat_status_set)(seat=seat, status=Seat.Status(status))
         return {"seat": seat_info(seat)}
 
     async def action_resync(self, seat: Seat, content: Json) -> Json:
         raw = content.get("sessions", {})
+        refusal = ApplicationError(_("'sessions' must map session ids to sequence numbers."), code="bad_request")
         if not isinstance(raw, dict):
-            raise ApplicationError("'sessions' must map session ids to sequence numbers.", code="bad_request")
+            raise refusal
         try:
             seen = {int(key): int(value) for key, value in raw.items()}
         except (TypeError, ValueError):
-            raise ApplicationError("'sessions' must map session ids to sequence numbers.", code="bad_request") from None
+            raise refusal from None
         result: Json = await database_sync_to_async(_resync)(seat, seen)
         return result
 

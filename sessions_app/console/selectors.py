@@ -6,6 +6,7 @@ from typing import TypedDict
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
@@ -148,5 +149,5 @@ def seat_required(user: AbstractBaseUser | AnonymousUser) -> Seat:
     """The user's seat, for operations only servicers may do."""
     seat = seat_of(user)
     if seat is None:
-        raise ApplicationError("Only servicers with a seat can do this.", code="no_seat", status=403)
+        raise ApplicationError(_("Only servicers with a seat can do this."), code="no_seat", status=403)
     return seat

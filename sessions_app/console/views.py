@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.static import serve
 
+from robots.wfprotocol import TEXT_MAX_LENGTH
 from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.console.consumers import CLOSE_NO_SEAT, CLOSE_NOT_LOGGED_IN, seat_info
@@ -50,6 +51,7 @@ def console_page(request: HttpRequest) -> HttpResponse:
         "loginUrl": reverse("console:login"),
         "closeCodes": {"notLoggedIn": CLOSE_NOT_LOGGED_IN, "noSeat": CLOSE_NO_SEAT},
         "uploadMaxMb": settings.CS_UPLOAD_MAX_MB,
+        "textMaxLength": TEXT_MAX_LENGTH,
         "api": {
             "sessions": reverse("sessions_app:console-sessions"),
             "messages": reverse("sessions_app:session-messages", args=[0]),

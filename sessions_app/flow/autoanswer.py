@@ -18,8 +18,8 @@ import aiohttp
 from django.conf import settings
 
 from cs_project.json_input import json_problem
+from robots.wfprotocol import TEXT_MAX_LENGTH
 from sessions_app.bot.matcher import Candidate, FaqIndex, Outcome, Thresholds, decide
-from sessions_app.flow.transcript import TEXT_MAX_LENGTH
 from sessions_app.models import FaqEntry, ServiceSettings
 
 logger = logging.getLogger(__name__)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
@@ -32,6 +33,6 @@ def left_message_handle(*, message_id: int, seat: Seat) -> LeftMessage:
     """A servicer takes one message; refused when someone else marked it first."""
     if not left_messages_mark_handled(message_ids=[message_id], seat=seat):
         if not LeftMessage.objects.filter(pk=message_id).exists():
-            raise ApplicationError("No such left message.", code="not_found", status=404)
-        raise ApplicationError("Someone else has already handled this message.", code="already_handled", status=409)
+            raise ApplicationError(_("No such left message."), code="not_found", status=404)
+        raise ApplicationError(_("Someone else has already handled this message."), code="already_handled", status=409)
     return LeftMessage.objects.select_related("customer", "handled_by").get(pk=message_id)

@@ -6,11 +6,20 @@ from dataclasses import replace
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from robots.models import OutboundMessage
 from robots.outbox import outbox_enqueue
-from robots.wfprotocol import MessagePayload, PersistFlag, servicer_copy_kind, servicer_extra, text_payload
+from robots.wfprotocol import (
+    TEXT_MAX_LENGTH,
+    ContentType,
+    MessagePayload,
+    PersistFlag,
+    servicer_copy_kind,
+    servicer_extra,
+    text_payload,
+)
 from seats.models import Seat
 from sessions_app.events import SeatEvent, event_to_seat, event_to_supervisors
 from sessions_app.flow.assignment import queue_drain_soon
@@ -32,10 +41,19 @@ def owned_session_lock(*, session_id: int, seat: Seat) -> ServiceSession:
         .first()
     )
     if session is None or session.seat_id != seat.pk:
-        raise ApplicationError("This session is not yours.", code="not_owner", status=403)
+        raise ApplicationError(_("This session is not yours."), code="not_owner", status=403)
     if session.state != ServiceSession.State.HUMAN:
-        raise ApplicationError("This session has ended.", code="closed", status=409)
+        raise ApplicationError(_("This session has ended."), code="closed", status=409)
     return session
+
+
+def text_too_long(payload: MessagePayload) -> ApplicationError | None:
+    """The refusal of a text over the one limit (``TEXT_MAX_LENGTH``), or None for any other message."""
+    length = len(payload.searchable_content)
+    if payload.type != ContentType.TEXT or length <= TEXT_MAX_LENGTH:
+        return None
+    message = _("The message is too long: at most %(max)s characters, this one has %(length)s.")
+    return ApplicationError(message % {"max": f"{TEXT_MAX_LENGTH:,}", "length": f"{length:,}"}, code="too_long")
 
 
 @transaction.atomic
@@ -43,7 +61,9 @@ def servicer_reply(*, session_id: int, seat: Seat, payload: MessagePayload) -> M
     """Send a servicer's message, written in the console, to the customer as the CS Robot, with the
     servicer in ``extra``; and its copy to the servicer's IM app (``flow.servicer_im``)."""
     if payload.type not in RELAYED_TYPES:
-        raise ApplicationError("Only text, image and file messages can be sent.", code="bad_type")
+        raise ApplicationError(_("Only text, image and file messages can be sent."), code="bad_type")
+    if (refusal := text_too_long(payload)) is not None:
+        raise refusal
     session = owned_session_lock(session_id=session_id, seat=seat)
     return _reply_locked(session=session, seat=seat, payload=payload, from_console=True)
 
@@ -99,7 +119,8 @@ def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: M
         .first()
     )
     serving = session is not None and session.seat is not None and session.seat.im_user_id == sender_im_id
-    if serving and session is not None and session.seat is not None and payload.type in RELAYED_TYPES:
+    too_long = text_too_long(payload) is not None
+    if serving and session is not None and session.seat is not None and payload.type in RELAYED_TYPES and not too_long:
         _reply_locked(session=session, seat=session.seat, payload=payload, from_console=False)
         return
     if not Customer.objects.filter(im_user_id=customer_im_id).exists():
@@ -108,6 +129,8 @@ def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: M
         problem = "您不是客服，无法通过此会话联系客户。"
     elif not serving:
         problem = "该客户当前没有由您接待的会话，消息未转发。"
+    elif too_long:
+        problem = f"消息过长（最多 {TEXT_MAX_LENGTH:,} 字），未转发，请分开发送。"
     else:
         problem = "暂不支持转发此类消息（仅文字、图片、文件）。"
     outbox_enqueue(

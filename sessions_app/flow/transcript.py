@@ -18,11 +18,6 @@ from seats.models import Seat
 from sessions_app.events import event_to_seat, message_event
 from sessions_app.models import Message, ServiceSession
 
-# The longest text we send a customer: a servicer's reply (sessions_app.console) or a bot's answer
-# (sessions_app.flow.autoanswer). The IM server sets no limit of its own below its MySQL TEXT column
-# (64 KiB); this one keeps a message readable in a chat window.
-TEXT_MAX_LENGTH = 4000
-
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000

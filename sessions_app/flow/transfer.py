@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from robots.wfprotocol import CsControl
@@ -32,14 +33,16 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
     """
     note = note.strip()
     if len(note) > NOTE_MAX_LENGTH:
-        raise ApplicationError(f"The note is longer than {NOTE_MAX_LENGTH} characters.", code="note_too_long")
+        raise ApplicationError(
+            _("The note is longer than %(max)s characters.") % {"max": NOTE_MAX_LENGTH}, code="note_too_long"
+        )
     session = owned_session_lock(session_id=session_id, seat=from_seat)
     if to_seat_id == from_seat.pk:
-        raise ApplicationError("The session is already yours.", code="same_seat")
+        raise ApplicationError(_("The session is already yours."), code="same_seat")
     list(Seat.objects.select_for_update(no_key=True).filter(pk__in=[from_seat.pk, to_seat_id]).order_by("pk"))
     to_seat = seat_claim_one(seat_id=to_seat_id)
     if to_seat is None:
-        raise ApplicationError("That servicer is not online or has no room.", code="seat_unavailable", status=409)
+        raise ApplicationError(_("That servicer is not online or has no room."), code="seat_unavailable", status=409)
     seat_release(seat_id=from_seat.pk)
     session.seat = to_seat
     session.save(update_fields=["seat"])

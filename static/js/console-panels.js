@@ -202,6 +202,7 @@ window.ConsolePanels = {
     function hidePopup() { popup.hidden = true; }
     function pick(reply) {
       input.value = input.value.startsWith("/") ? reply.text : `${input.value}${reply.text}`;
+      app.updateComposerLimit();
       hidePopup();
       input.focus();
     }

@@ -19,7 +19,9 @@
     seat: config.seat,
     sessions: new Map(), // id -> {id, info, messages: Map(seq -> message), lastSeq, ended}
     activeId: null,
-    pending: [], // messages being sent: {localId, sessionId, text, state, seq, reason}
+    // Messages being sent or not sent: {localId, sessionId, text, state ("sending" | "failed"), seq,
+    // reason, afterSeq}. Each is shown where it was sent: after message afterSeq, before any later one.
+    pending: [],
     drafts: new Map(),
     readSeq: JSON.parse(localStorage.getItem(`cs-console-read-${config.seat.id}`) || "{}"),
     link: null,
@@ -80,11 +82,17 @@
     }
   };
 
+  // An ended session once it is out of sight: its messages not sent go with it.
+  app.forgetSession = (id) => {
+    app.sessions.delete(id);
+    app.pending = app.pending.filter((item) => item.sessionId !== id);
+  };
+
   app.endSession = (id, why) => {
     const session = app.session(id);
     if (!session) return;
     session.ended = why;
-    if (app.activeId !== session.id) app.sessions.delete(session.id);
+    if (app.activeId !== session.id) app.forgetSession(session.id);
     app.render();
   };
 
@@ -229,13 +237,27 @@
       $(id).disabled = Boolean(session.ended);
     }
     $("composer").classList.toggle("disabled", Boolean(session.ended));
+    app.updateComposerLimit();
     app.renderMessages(session);
+  };
+
+  // Where a node goes in the chat: message n at 2n, a message being sent (or not sent) after
+  // message n at 2n + 1, so that later messages come after it and it never sticks to the bottom.
+  app.orderKey = (node) => (node.dataset.seq !== undefined ? 2 * Number(node.dataset.seq) : 2 * Number(node.dataset.afterSeq) + 1);
+
+  app.placeNode = (node) => {
+    const list = $("messages");
+    const key = app.orderKey(node);
+    const next = [...list.children].find((other) => other !== node && app.orderKey(other) > key);
+    list.insertBefore(node, next || null);
   };
 
   app.renderMessages = (session) => {
     const ordered = [...session.messages.values()].filter(app.isVisible).sort((a, b) => a.seq - b.seq);
     const nodes = ordered.map((message) => app.messageNode(message, session));
     for (const item of app.pending.filter((entry) => entry.sessionId === session.id)) nodes.push(app.pendingNode(item));
+    // A stable sort: pending messages after the same message keep the order they were sent in.
+    nodes.sort((a, b) => app.orderKey(a) - app.orderKey(b));
     $("messages").replaceChildren(...nodes);
     app.scrollToEnd(true);
   };
@@ -244,10 +266,7 @@
     if (!app.isVisible(message)) return;
     const list = $("messages");
     const stick = list.scrollHeight - list.scrollTop - list.clientHeight < 80;
-    const node = app.messageNode(message, session);
-    const after = [...list.querySelectorAll("li[data-seq]")].find((other) => Number(other.dataset.seq) > message.seq);
-    const firstPending = list.querySelector("li.pending");
-    list.insertBefore(node, after || firstPending || null);
+    app.placeNode(app.messageNode(message, session));
     for (const item of list.querySelectorAll("li.pending")) {
       if (!app.pending.some((entry) => String(entry.localId) === item.dataset.localId)) item.remove();
     }
@@ -264,7 +283,7 @@
     const previous = app.session(app.activeId);
     if (previous) {
       app.drafts.set(previous.id, $("composer-input").value);
-      if (previous.ended) app.sessions.delete(previous.id);
+      if (previous.ended) app.forgetSession(previous.id);
     }
     app.activeId = id === null ? null : Number(id);
     const session = app.session(app.activeId);
@@ -304,47 +323,164 @@
     }
   };
 
-  // Sending
+  // Sending. One limit for every text, the IM server's (config.textMaxLength, in characters as the
+  // server counts them: code points, so an emoji is one). The server checks it again.
+
+  const numberFormat = new Intl.NumberFormat(document.documentElement.lang);
+  const COUNTER_FROM = 0.8; // the counter shows from 80 % of the limit
+
+  app.textLength = (text) => {
+    let length = text.length;
+    for (let i = 1; i < text.length; i += 1) {
+      const code = text.charCodeAt(i);
+      const before = text.charCodeAt(i - 1);
+      if (code >= 0xdc00 && code <= 0xdfff && before >= 0xd800 && before <= 0xdbff) length -= 1; // a surrogate pair
+    }
+    return length;
+  };
+
+  app.tooLongText = () => app.fmt(T.tooLong, { max: numberFormat.format(config.textMaxLength) });
+
+  // The counter near the limit, the warning past it, and the send button.
+  app.updateComposerLimit = () => {
+    const input = $("composer-input");
+    const text = input.value.trim();
+    const limit = config.textMaxLength;
+    // A string's length in UTF-16 units is never below its length in characters: short texts are not counted.
+    const length = text.length > limit * COUNTER_FROM ? app.textLength(text) : text.length;
+    const over = length > limit;
+    const counter = $("composer-counter");
+    counter.hidden = length <= limit * COUNTER_FROM;
+    counter.textContent = `${numberFormat.format(length)} / ${numberFormat.format(limit)}`;
+    counter.classList.toggle("over", over);
+    const warning = $("composer-limit");
+    if (warning.hidden === over) {
+      warning.hidden = !over;
+      warning.textContent = over ? app.tooLongText() : "";
+    }
+    input.setAttribute("aria-invalid", String(over));
+    const session = app.session(app.activeId);
+    $("send-button").disabled = over || !session || Boolean(session.ended);
+    return over;
+  };
 
   app.pendingNode = (item) => {
+    const failed = item.state === "failed";
     const node = app.el("li", `msg msg-out pending ${item.state}`);
     node.dataset.localId = item.localId;
-    node.append(app.el("div", "msg-meta", item.state === "failed" ? `${T.notSent}: ${item.reason}` : T.sending));
+    node.dataset.afterSeq = item.afterSeq;
+    node.append(app.el("div", "msg-meta", failed ? app.fmt(T.notSent, { reason: item.reason }) : T.sending));
     const bubble = app.el("div", "bubble");
     bubble.append(app.el("div", "text", item.text));
     node.append(bubble);
-    if (item.state === "failed") {
-      node.title = T.clickToRetry;
-      node.addEventListener("click", () => {
-        app.pending = app.pending.filter((entry) => entry !== item);
-        node.remove();
-        app.sendText(item.sessionId, item.text);
-      });
+    if (failed) {
+      const actions = app.el("div", "msg-actions");
+      const retry = app.el("button", "btn btn-small retry", T.retry);
+      retry.type = "button";
+      retry.title = T.retryTitle;
+      const session = app.session(item.sessionId);
+      retry.disabled = !session || Boolean(session.ended);
+      retry.addEventListener("click", () => app.retry(item));
+      const copy = app.el("button", "btn btn-small copy", T.copy);
+      copy.type = "button";
+      copy.title = T.copyTitle;
+      copy.addEventListener("click", () => app.copyText(item.text));
+      actions.append(retry, copy);
+      node.append(actions);
     }
     return node;
   };
 
-  app.sendText = async (sessionId, text) => {
-    const item = { localId: Date.now() + Math.random(), sessionId, text, state: "sending", seq: null, reason: "" };
-    app.pending.push(item);
+  app.pendingNodeOf = (item) => document.querySelector(`li.pending[data-local-id="${item.localId}"]`);
+
+  app.showPending = (item) => {
+    if (item.sessionId !== app.activeId) return;
+    const old = app.pendingNodeOf(item);
+    const node = app.pendingNode(item);
+    if (old) old.replaceWith(node);
+    else app.placeNode(node);
+  };
+
+  app.dropPending = (item) => {
+    app.pending = app.pending.filter((entry) => entry !== item);
+    app.pendingNodeOf(item)?.remove();
+  };
+
+  // The text in a session's message box: the box itself for the open session, else its draft.
+  app.composerText = (sessionId) => (sessionId === app.activeId ? $("composer-input").value : app.drafts.get(sessionId) || "");
+  app.setComposerText = (sessionId, text) => {
     if (sessionId === app.activeId) {
-      $("messages").append(app.pendingNode(item));
-      app.scrollToEnd(true);
-    }
+      $("composer-input").value = text;
+      app.updateComposerLimit();
+    } else if (text) app.drafts.set(sessionId, text);
+    else app.drafts.delete(sessionId);
+  };
+
+  app.deliver = async (item) => {
     try {
-      const result = await app.link.request("reply", { session_id: sessionId, text });
+      const result = await app.link.request("reply", { session_id: item.sessionId, text: item.text });
       item.seq = result.seq;
-      const session = app.session(sessionId);
-      if (!session || session.messages.has(result.seq)) {
-        app.pending = app.pending.filter((entry) => entry !== item);
-        document.querySelector(`li.pending[data-local-id="${item.localId}"]`)?.remove();
+      const session = app.session(item.sessionId);
+      if (!session || session.messages.has(result.seq)) app.dropPending(item);
+      // Sent: other copies of this text that failed are sent now too, and the text left in the box is done.
+      for (const other of app.pending.filter((entry) => entry !== item && entry.sessionId === item.sessionId)) {
+        if (other.state === "failed" && other.text === item.text) app.dropPending(other);
       }
+      if (app.composerText(item.sessionId).trim() === item.text) app.setComposerText(item.sessionId, "");
     } catch (error) {
       item.state = "failed";
       item.reason = app.errorText(error);
-      const node = document.querySelector(`li.pending[data-local-id="${item.localId}"]`);
-      node?.replaceWith(app.pendingNode(item));
+      app.showPending(item);
+      // The text is kept: back in the message box unless something else was typed there meanwhile.
+      if (!app.composerText(item.sessionId).trim()) app.setComposerText(item.sessionId, item.text);
     }
+  };
+
+  app.sendText = (sessionId, text) => {
+    const session = app.session(sessionId);
+    const item = {
+      localId: Date.now() + Math.random(),
+      sessionId,
+      text,
+      state: "sending",
+      seq: null,
+      reason: "",
+      afterSeq: session ? session.lastSeq : 0,
+    };
+    app.pending.push(item);
+    app.showPending(item);
+    app.scrollToEnd(sessionId === app.activeId);
+    return app.deliver(item);
+  };
+
+  // 重试: the same text again, from the same place in the chat.
+  app.retry = (item) => {
+    const hadFocus = app.pendingNodeOf(item)?.contains(document.activeElement);
+    item.state = "sending";
+    item.reason = "";
+    app.showPending(item);
+    if (hadFocus) $("composer-input").focus();
+    return app.deliver(item);
+  };
+
+  app.copyText = async (text) => {
+    try {
+      await navigator.clipboard.writeText(text);
+    } catch {
+      // No clipboard API (a page not served over HTTPS): the older way, through a selected text box.
+      const box = app.el("textarea", "clipboard-helper");
+      box.value = text;
+      box.setAttribute("readonly", "");
+      document.body.append(box);
+      box.select();
+      const copied = document.execCommand("copy");
+      box.remove();
+      if (!copied) {
+        app.toast(T.copyFailed, "error");
+        return;
+      }
+    }
+    app.toast(T.copied, "success");
   };
 
   app.sendComposer = () => {
@@ -352,11 +488,16 @@
     const text = input.value.trim();
     const session = app.session(app.activeId);
     if (!text || !session || session.ended) return;
+    if (app.updateComposerLimit()) {
+      app.toast(app.tooLongText(), "error");
+      return;
+    }
     if (!app.link.connected) {
       app.toast(T.notConnected, "error");
       return;
     }
     input.value = "";
+    app.updateComposerLimit();
     app.drafts.delete(session.id);
     app.sendText(session.id, text);
   };
@@ -460,6 +601,7 @@
       button.addEventListener("click", () => app.setStatus(button.dataset.status));
     }
     $("send-button").addEventListener("click", app.sendComposer);
+    $("composer-input").addEventListener("input", app.updateComposerLimit);
     window.addEventListener("focus", app.markRead);
     document.addEventListener("visibilitychange", app.markRead);
     setInterval(app.tickWaiting, 1000);

@@ -81,6 +81,15 @@ def test_another_servicer_is_refused_and_nothing_is_stored(
     assert not any(path.is_file() for path in media.rglob("*"))
 
 
+def test_refusals_are_in_the_servicers_language(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
+    session = session_make(seat=servicer_seat)
+    bob = _client_for(other_servicer_seat.user)
+    chinese = bob.post(_url(session.pk), {"file": SimpleUploadedFile("x.png", PNG)})
+    english = bob.post(_url(session.pk), {"file": SimpleUploadedFile("x.png", PNG)}, headers={"accept-language": "en"})
+    assert chinese.json() == {"error": "这不是您接待的会话。", "code": "not_owner"}
+    assert english.json() == {"error": "This session is not yours.", "code": "not_owner"}
+
+
 def test_anonymous_users_and_requests_without_csrf_are_refused(servicer_seat: Seat) -> None:
     session = session_make(seat=servicer_seat)
     assert Client().post(_url(session.pk), {"file": SimpleUploadedFile("x.png", PNG)}).status_code == 403

@@ -23,10 +23,10 @@ import redis
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.models import OutboundMessage
+from robots.wfprotocol import TEXT_MAX_LENGTH
 from sessions_app.bot.matcher import Thresholds
 from sessions_app.flow.autoanswer import Answer, FaqAnswerer, HttpAnswerer
 from sessions_app.flow.inbound import bot_answer
-from sessions_app.flow.transcript import TEXT_MAX_LENGTH
 from sessions_app.models import FaqEntry, Message, ServiceSession
 from tests.factories import session_make
 

@@ -21,7 +21,8 @@ from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from cs_project.celery import app as celery_app
-from robots.wfprotocol import text_payload
+from robots.models import OutboundMessage
+from robots.wfprotocol import TEXT_MAX_LENGTH, text_payload
 from seats.models import Seat
 from sessions_app.flow.assignment import session_request_human
 from sessions_app.flow.transcript import transcript_append
@@ -109,7 +110,7 @@ async def test_another_servicers_session_is_refused_for_reply_end_and_transfer(
 
 
 async def test_malformed_actions_get_a_reason(servicer_seat: Seat) -> None:
-    alice = await console_connect(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user, accept_language="en")
     unknown = await _ask(alice, "dance")
     assert (unknown["type"], unknown["code"]) == ("error", "unknown_action")
     bad = await _ask(alice, "reply", session_id="1", text="hi")
@@ -310,7 +311,7 @@ async def test_frames_the_json_policy_refuses_get_its_reason_and_write_nothing(s
     """cs_project.json_input, as for callbacks and the API: before, a lone surrogate in a reply
     reached PostgreSQL and 1e400 (infinity) the resync's int(); each crashed the consumer (close 1011)."""
     session = await sync_to_async(_serving)(servicer_seat)
-    alice = await console_connect(servicer_seat.user)
+    alice = await console_connect(servicer_seat.user, accept_language="en")
     refused = [
         await _ask(alice, "reply", session_id=session.pk, text="a\u0000b"),
         await _ask(alice, "reply", session_id=session.pk, text="\ud800"),
@@ -324,11 +325,81 @@ async def test_frames_the_json_policy_refuses_get_its_reason_and_write_nothing(s
         "Send a JSON object: this frame contains a lone surrogate (not Unicode text).",
         "Send a JSON object: this frame contains a NUL character.",
         "Send a JSON object: this frame contains a number that is not finite.",
-        "Send a JSON object: this frame nested deeper than 32 levels.",
+        "Send a JSON object: this frame is nested deeper than 32 levels.",
     ]
     assert not await Message.objects.filter(session=session).aexists()
     session = await ServiceSession.objects.aget(pk=session.pk)
     assert (session.state, session.seat_id, session.last_seq) == (ServiceSession.State.HUMAN, servicer_seat.pk, 0)
     pong = await _ask(alice, "ping")
     assert pong["type"] == "ack", "still open"
+    await alice.disconnect()
+
+
+async def test_a_reply_over_the_limit_is_refused_in_the_consoles_language_and_nothing_is_sent(
+    servicer_seat: Seat,
+) -> None:
+    session = await sync_to_async(_serving)(servicer_seat)
+    site_default = await console_connect(servicer_seat.user)
+    english = await console_connect(servicer_seat.user, accept_language="en-US,en;q=0.9")
+    switched = await console_connect(servicer_seat.user, accept_language="en", language_cookie="zh-hans")
+    too_long = "好" * (TEXT_MAX_LENGTH + 1)
+    answers = [
+        await _ask(console, "reply", session_id=session.pk, text=too_long)
+        for console in (site_default, english, switched)
+    ]
+    assert [(frame["type"], frame["code"]) for frame in answers] == [("error", "too_long")] * 3
+    most, given = f"{TEXT_MAX_LENGTH:,}", f"{TEXT_MAX_LENGTH + 1:,}"
+    assert answers[0]["reason"] == f"消息过长：每条消息最多 {most} 个字，这条有 {given} 个字。"
+    assert answers[1]["reason"] == f"The message is too long: at most {most} characters, this one has {given}."
+    assert answers[2]["reason"] == answers[0]["reason"], "the language switch's choice wins over the browser's"
+    assert not await Message.objects.filter(session=session).aexists()
+    assert not await OutboundMessage.objects.aexists()
+    for console in (site_default, english, switched):
+        await console.disconnect()
+
+
+async def test_the_longest_reply_is_counted_in_characters_and_sent_whole(servicer_seat: Seat) -> None:
+    """Emoji count one each, as the console counts them, however the frame writes them (Python's
+    json escapes each as two \\u escapes, twelve characters of the frame)."""
+    session = await sync_to_async(_serving)(servicer_seat)
+    alice = await console_connect(servicer_seat.user)
+    longest = "😀" * (TEXT_MAX_LENGTH - 1) + "好"
+    ack = await _ask(alice, "reply", session_id=session.pk, text=longest)
+    assert ack["type"] == "ack", ack
+    message = await Message.objects.aget(session=session)
+    assert message.payload["searchableContent"] == longest
+    sent = await OutboundMessage.objects.aget(reference=message.pk)
+    assert sent.payload["searchableContent"] == longest
+    await alice.disconnect()
+
+
+async def test_the_services_refusals_come_in_the_consoles_language(servicer_seat: Seat) -> None:
+    session = await sync_to_async(_serving)(servicer_seat)
+    await ServiceSession.objects.filter(pk=session.pk).aupdate(state=ServiceSession.State.CLOSED)
+    chinese = await console_connect(servicer_seat.user)
+    english = await console_connect(servicer_seat.user, accept_language="en")
+    for console, ended, long_note in (
+        (chinese, "本次会话已结束。", "“note”超过 500 个字。"),
+        (english, "This session has ended.", "'note' is longer than 500 characters."),
+    ):
+        reply = await _ask(console, "reply", session_id=session.pk, text="您好")
+        assert (reply["code"], reply["reason"]) == ("closed", ended)
+        transfer = await _ask(console, "transfer", session_id=session.pk, to_seat_id=1, note="x" * 501)
+        assert (transfer["code"], transfer["reason"]) == ("too_long", long_note)
+        await console.disconnect()
+
+
+async def test_frames_refused_before_any_action_are_explained_in_the_consoles_language(servicer_seat: Seat) -> None:
+    alice = await console_connect(servicer_seat.user)
+    await alice.send_to(bytes_data=b"\x00")
+    await alice.send_to(text_data="not json")
+    await alice.send_to(text_data="[]")
+    await alice.send_to(text_data=json.dumps({"action": "dance", "request_id": "d"}))
+    reasons = [(await next_frame(alice, "error"))["reason"] for _ in range(4)]
+    assert reasons == [
+        "请发送包含 JSON 对象的文本帧。",
+        "请发送 JSON 对象：此帧不是 JSON。",
+        "请发送 JSON 对象。",
+        "未知操作。",
+    ]
     await alice.disconnect()

@@ -2,12 +2,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from robots.wfprotocol import TEXT_MAX_LENGTH
 from seats.models import Seat
 from sessions_app.console.views import media_file
 
@@ -46,6 +48,29 @@ def test_the_console_speaks_english_when_asked(servicer_seat: Seat) -> None:
     html = _client_for(servicer_seat.user).get("/console/", headers={"accept-language": "en"}).content.decode()
     assert "Service console" in html
     assert "Sessions in progress" in html
+
+
+def _console_json(html: str, element_id: str) -> Any:
+    return json.loads(html.split(f'id="{element_id}" type="application/json">')[1].split("</script>")[0])
+
+
+def _texts(strings: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in strings.items():
+        flat.update(_texts(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return flat
+
+
+def test_every_word_the_console_script_shows_is_translated_and_the_text_limit_is_given(servicer_seat: Seat) -> None:
+    client = _client_for(servicer_seat.user)
+    chinese = client.get("/console/").content.decode()
+    english = client.get("/console/", headers={"accept-language": "en"}).content.decode()
+    zh, en = _texts(_console_json(chinese, "console-strings")), _texts(_console_json(english, "console-strings"))
+    assert zh.keys() == en.keys()
+    assert [key for key in zh if zh[key] == en[key]] == [], "every text has its Chinese"
+    assert (zh["retry"], zh["copy"]) == ("重试", "复制")
+    assert _console_json(chinese, "console-config")["textMaxLength"] == TEXT_MAX_LENGTH
+    assert 'id="composer-counter"' in chinese
 
 
 def test_a_supervisor_without_a_seat_gets_a_clear_page(supervisor: User) -> None:

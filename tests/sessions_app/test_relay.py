@@ -88,8 +88,9 @@ def test_the_bot_stays_silent_while_a_human_owns_the_session(cs_stack: Stack) ->
 def test_another_servicer_cannot_reply_to_a_session_that_is_not_theirs(cs_stack: Stack) -> None:
     customer, session = _human_session(cs_stack)
     other = cs_stack.online_seat("mallory")
-    with pytest.raises(ApplicationError, match="not yours"):
+    with pytest.raises(ApplicationError) as not_yours:
         servicer_reply(session_id=session.pk, seat=other, payload=text_payload("hi"))
+    assert not_yours.value.code == "not_owner"
     shadow = Robot.objects.get(shadow_of=session.customer.im_user_id)
     cs_stack.im.say(other.im_user_id, "我冒充客服", to=shadow.robot_id)
     cs_stack.im.wait_for_text(other.im_user_id, "没有由您接待的会话")

@@ -98,8 +98,9 @@ def test_it_refuses_a_seat_that_cannot_take_the_session(
 def test_only_the_serving_seat_may_transfer(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
     _online(servicer_seat, other_servicer_seat)
     session = _serving(servicer_seat)
-    with pytest.raises(ApplicationError, match="not yours"):
+    with pytest.raises(ApplicationError) as not_yours:
         session_transfer(session_id=session.pk, from_seat=other_servicer_seat, to_seat_id=other_servicer_seat.pk)
+    assert not_yours.value.code == "not_owner"
     with pytest.raises(ApplicationError) as same:
         session_transfer(session_id=session.pk, from_seat=servicer_seat, to_seat_id=servicer_seat.pk)
     assert same.value.code == "same_seat"

@@ -23,24 +23,44 @@ def cookie_for(user: User) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-async def console_open(user: User | None = None, *, cookie: str | None = None) -> WebsocketCommunicator:
+async def console_open(
+    user: User | None = None,
+    *,
+    cookie: str | None = None,
+    accept_language: str | None = None,
+    language_cookie: str | None = None,
+) -> WebsocketCommunicator:
     """A websocket at ``ws/console/``, as ``user`` (a new login) or with a login's session ``cookie``
-    (or anonymous); accepted, hello not read yet."""
+    (or anonymous); accepted, hello not read yet. The browser's language (``accept_language``) and
+    the language switch's cookie (``language_cookie``) as a browser would send them."""
     # The page's origin: the CS server's public URL (cs_project.asgi checks scheme, host and port).
     headers = [(b"origin", settings.CS_PUBLIC_URL.encode()), (b"host", b"127.0.0.1")]
     if user is not None:
         cookie = await sync_to_async(cookie_for)(user)
-    if cookie is not None:
-        headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()))
+    cookies = [f"{settings.SESSION_COOKIE_NAME}={cookie}"] if cookie is not None else []
+    if language_cookie is not None:
+        cookies.append(f"{settings.LANGUAGE_COOKIE_NAME}={language_cookie}")
+    if cookies:
+        headers.append((b"cookie", "; ".join(cookies).encode()))
+    if accept_language is not None:
+        headers.append((b"accept-language", accept_language.encode()))
     communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
     connected, _ = await communicator.connect(timeout=5)
     assert connected, "accepted first, so that a refusal can carry its reason"
     return communicator
 
 
-async def console_connect(user: User | None = None, *, cookie: str | None = None) -> WebsocketCommunicator:
+async def console_connect(
+    user: User | None = None,
+    *,
+    cookie: str | None = None,
+    accept_language: str | None = None,
+    language_cookie: str | None = None,
+) -> WebsocketCommunicator:
     """A logged-in console past its hello (a new login of ``user``, or the login of ``cookie``)."""
-    communicator = await console_open(user, cookie=cookie)
+    communicator = await console_open(
+        user, cookie=cookie, accept_language=accept_language, language_cookie=language_cookie
+    )
     hello = await communicator.receive_json_from(timeout=5)
     assert hello["type"] == "hello"
     return communicator

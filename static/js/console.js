@@ -210,7 +210,10 @@
     $("chat").hidden = !session;
     $("chat-empty").hidden = Boolean(session);
     $("customer-card").hidden = !session;
-    if (!session) return;
+    if (!session) {
+      app.customer.clear();
+      return;
+    }
     const info = session.info;
     app.avatar($("chat-avatar"), info.customer_name, info.customer_avatar);
     app.avatar($("customer-avatar"), info.customer_name, info.customer_avatar);
@@ -229,6 +232,7 @@
       $(id).disabled = Boolean(session.ended);
     }
     $("composer").classList.toggle("disabled", Boolean(session.ended));
+    app.customer.renderSession(session);
     app.renderMessages(session);
   };
 
@@ -273,6 +277,7 @@
     app.render();
     if (session) {
       app.panels.loadHistory(session);
+      app.customer.load(session);
       $("composer-input").focus();
     }
     app.markRead();
@@ -424,6 +429,8 @@
       // The customer's IM profile (name, avatar) is usually fetched a moment after the assignment.
       setTimeout(app.resyncSoon, 3000);
     } else if (event.type === "session.closed") {
+      const session = app.session(event.session_id);
+      if (session) session.closed = true; // a close, not a transfer: a wrap-up can still be written
       app.endSession(event.session_id, T.sessionEnded);
     } else if (event.type === "session.transferred_out") {
       app.endSession(event.session_id, app.fmt(T.transferredTo, { name: event.detail.to_seat }));
@@ -431,7 +438,20 @@
       app.updateSeat({ status: event.status, automatic: event.automatic, active_sessions: event.active_sessions });
     } else if (event.type === "left_message.new" || event.type === "left_message.handled") {
       app.leftMessages.onEvent(event);
+    } else if (event.type === "customer.updated") {
+      app.customerUpdated(event);
     }
+  };
+
+  // A customer's IM profile was read (their first contact): their name replaces their IM id everywhere.
+  app.customerUpdated = (event) => {
+    for (const session of app.sessions.values()) {
+      if (session.info.customer_id !== event.customer_id) continue;
+      session.info = { ...session.info, customer_name: event.customer_name, customer_avatar: event.customer_avatar };
+    }
+    app.customer.onCustomerUpdated(event);
+    app.leftMessages.reloadSoon();
+    app.render();
   };
 
   app.onFatal = (why) => {
@@ -449,6 +469,7 @@
   app.start = () => {
     app.panels = window.ConsolePanels.install(app);
     app.leftMessages = window.ConsoleLeftMessages.install(app);
+    app.customer = window.ConsoleCustomer.install(app);
     app.avatar($("my-avatar"), app.seat.name, app.seat.avatar);
     app.alerts = app.panels.alerts;
     app.updateSeat(app.seat);

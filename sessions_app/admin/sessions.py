@@ -236,7 +236,7 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         (None, {"fields": ("customer_link", "state", "seat", "close_reason", "rated_seat", "score")}),
         (_("Times"), {"fields": ("opened_at", "queued_at", "assigned_at", "first_human_reply_at", "closed_at")}),
         (_("Figures"), {"fields": ("queue_wait", "first_response", "segments")}),
-        (_("Wrap-up"), {"fields": ("wrap_up",)}),
+        (_("Wrap-up"), {"fields": ("wrap_up_shown",)}),
     )
     readonly_fields = (
         "customer_link",
@@ -253,7 +253,7 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         "queue_wait",
         "first_response",
         "segments",
-        "wrap_up",
+        "wrap_up_shown",
     )
 
     def get_search_results(
@@ -304,8 +304,9 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
             return "–"
 
     @admin.display(description=_("wrap-up"))
-    def wrap_up(self, session: ServiceSession) -> SafeString | str:
-        """The tags and summary its servicer gave the chat when it ended."""
+    def wrap_up_shown(self, session: ServiceSession) -> SafeString | str:
+        """The tags and summary its servicer gave the chat when it ended (not named ``wrap_up``: the
+        admin would show the model's reverse relation of that name instead)."""
         wrap_up = SessionWrapUp.objects.filter(session=session).select_related("seat").first()
         if wrap_up is None:
             return "–"

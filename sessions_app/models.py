@@ -67,7 +67,7 @@ class CustomerNote(models.Model):
     )
     text = models.TextField(_("text"), max_length=2000)
     created_at = models.DateTimeField(_("written at"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("customer note")

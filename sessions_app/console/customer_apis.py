@@ -40,7 +40,7 @@ class CustomerNoteOutputSerializer(serializers.Serializer[CustomerNote]):
     author = serializers.CharField(source="author.display_name", allow_null=True, default=None)
     mine = serializers.SerializerMethodField()
     created_at = serializers.DateTimeField()
-    updated_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
 
     def get_mine(self, note: CustomerNote) -> bool:
         seat: Seat | None = self.context.get("seat")

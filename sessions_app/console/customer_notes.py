@@ -6,6 +6,7 @@ The caller has checked that the servicer may see the customer (``selectors.custo
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
@@ -32,8 +33,8 @@ def _own_note(*, seat: Seat, note_id: int) -> CustomerNote:
 @transaction.atomic
 def customer_note_update(*, note_id: int, seat: Seat, text: str) -> CustomerNote:
     note = _own_note(seat=seat, note_id=note_id)
-    note.text = text.strip()
-    note.save(update_fields=["text", "updated_at"])
+    note.text, note.edited_at = text.strip(), timezone.now()
+    note.save(update_fields=["text", "edited_at"])
     return note
 
 

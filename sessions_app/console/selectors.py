@@ -106,8 +106,9 @@ class ConsoleSession(TypedDict):
 
     id: int
     customer_id: int
-    customer_name: str
+    customer_name: str  # the IM display name, else the IM id (then the profile is being read)
     customer_avatar: str
+    customer_im_user_id: str
     opened_at: str
     assigned_at: str | None
     last_seq: int
@@ -149,6 +150,7 @@ def console_sessions(*, seat: Seat) -> list[ConsoleSession]:
             "customer_id": row.customer_id,
             "customer_name": str(row.customer),
             "customer_avatar": row.customer.avatar_url,
+            "customer_im_user_id": row.customer.im_user_id,
             "opened_at": row.opened_at.isoformat(),
             "assigned_at": row.assigned_at.isoformat() if row.assigned_at else None,
             "last_seq": row.last_seq,

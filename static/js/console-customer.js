@@ -75,7 +75,7 @@ window.ConsoleCustomer = {
       const item = app.el("li", "note");
       item.dataset.noteId = note.id;
       const head = app.el("div", "note-head muted small");
-      const edited = note.updated_at && Date.parse(note.updated_at) - Date.parse(note.created_at) > 1000;
+      const edited = Boolean(note.edited_at);
       head.append(app.el("span", "note-author", note.author || T.formerServicer));
       head.append(app.el("span", "", `${app.dateTime(Date.parse(note.created_at))}${edited ? ` · ${T.edited}` : ""}`));
       item.append(head);

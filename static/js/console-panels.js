@@ -32,6 +32,9 @@ window.ConsolePanels = {
       },
       newSession(event, name) {
         alerts.chime();
+        alerts.announce(event, name);
+      },
+      announce(event, name) {
         const note = event.detail && event.detail.note ? ` — ${event.detail.note}` : "";
         const title = event.detail && event.detail.from_seat ? app.fmt(T.transferIn, { name: event.detail.from_seat }) : T.newSession;
         app.toast(`${title}: ${name}${note}`, "success");

@@ -61,7 +61,14 @@
 
   app.session = (id) => app.sessions.get(Number(id));
 
+  // Profiles read since the page loaded (customer.updated), for rows read before them.
+  app.profiles = new Map(); // customer id -> {customer_name, customer_avatar}
+  app.nameWaiters = new Map(); // customer id -> called with the name once it is known
+  app.nameUnknown = (info) => info.customer_name === info.customer_im_user_id;
+
   app.upsertSession = (info) => {
+    const profile = app.profiles.get(info.customer_id);
+    if (profile && app.nameUnknown(info)) info = { ...info, ...profile };
     let session = app.session(info.id);
     if (!session) {
       session = { id: info.id, info, messages: new Map(), lastSeq: 0, ended: null };
@@ -424,7 +431,14 @@
           session.fresh = session.id !== app.activeId;
           app.renderList();
         }
-        app.alerts.newSession(event, session ? session.info.customer_name : event.customer_name);
+        if (session && app.nameUnknown(session.info)) {
+          // A first contact: their IM profile is read a moment after the assignment. The chime now,
+          // the toast with their name as soon as it is known (their IM id only if it takes long).
+          app.alerts.chime();
+          app.awaitName(session.info.customer_id, (name) => app.alerts.announce(event, name || event.customer_name));
+        } else {
+          app.alerts.newSession(event, session ? session.info.customer_name : event.customer_name);
+        }
       });
       // The customer's IM profile (name, avatar) is usually fetched a moment after the assignment.
       setTimeout(app.resyncSoon, 3000);
@@ -444,10 +458,26 @@
   };
 
   // A customer's IM profile was read (their first contact): their name replaces their IM id everywhere.
+  app.awaitName = (customerId, then, timeoutMs = 2500) => {
+    const timer = setTimeout(() => {
+      app.nameWaiters.delete(customerId);
+      const session = [...app.sessions.values()].find((other) => other.info.customer_id === customerId);
+      then(session ? session.info.customer_name : "");
+    }, timeoutMs);
+    app.nameWaiters.set(customerId, (name) => {
+      clearTimeout(timer);
+      app.nameWaiters.delete(customerId);
+      then(name);
+    });
+  };
+
   app.customerUpdated = (event) => {
+    const profile = { customer_name: event.customer_name, customer_avatar: event.customer_avatar };
+    app.profiles.set(event.customer_id, profile);
+    app.nameWaiters.get(event.customer_id)?.(event.customer_name);
     for (const session of app.sessions.values()) {
       if (session.info.customer_id !== event.customer_id) continue;
-      session.info = { ...session.info, customer_name: event.customer_name, customer_avatar: event.customer_avatar };
+      session.info = { ...session.info, ...profile };
     }
     app.customer.onCustomerUpdated(event);
     app.leftMessages.reloadSoon();

@@ -69,9 +69,11 @@ def test_notes_are_shared_with_every_servicer_and_kept_across_chats(
 def test_the_author_edits_and_deletes_their_note(servicer_seat: Seat, customer: Customer) -> None:
     client = _client_for(servicer_seat.user)
     note = _add_note(client, customer, "初稿")
+    assert note["edited_at"] is None
     updated = client.post(f"/api/customer-notes/{note['id']}/update/", {"text": "改过的"})
     assert updated.status_code == 200
     assert updated.json()["text"] == "改过的"
+    assert updated.json()["edited_at"] is not None
     assert CustomerNote.objects.get(pk=note["id"]).text == "改过的"
     assert client.post(f"/api/customer-notes/{note['id']}/delete/").status_code == 204
     assert not CustomerNote.objects.exists()

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from cs_project.task_queue import task_enqueue
-from sessions_app.events import CustomerEvent, event_to_consoles, event_to_seat
+from sessions_app.events import CustomerEvent, event_to_consoles, event_to_seat, event_to_supervisors
 from sessions_app.models import Customer, LeftMessage, ServiceSession, Tag
 
 TAG_MAX_LENGTH = 32
@@ -27,8 +27,8 @@ def customer_profile_fetch_soon(*, im_user_id: str) -> None:
 
 def customer_profile_read(*, im_user_id: str, display_name: str, avatar_url: str) -> None:
     """The IM server's profile of a user was read (robots.handlers): keep it on the customer, if one,
-    and tell the consoles that show them by id (their servicer's, and every console while the
-    customer has a left message waiting).
+    and tell the views that show them by id: their servicer's console, every console while the
+    customer has a left message waiting, and the supervisors' live view while they are queued or served.
 
     Cut to the columns' sizes: an IM display name may be longer than ours (128).
     """
@@ -50,12 +50,14 @@ def customer_profile_read(*, im_user_id: str, display_name: str, avatar_url: str
         "customer_name": str(customer),
         "customer_avatar": customer.avatar_url,
     }
-    serving = ServiceSession.objects.filter(customer=customer, state=ServiceSession.State.HUMAN).values_list(
-        "seat_id", flat=True
-    )
-    for seat_id in serving:
-        if seat_id is not None:
+    live = ServiceSession.objects.filter(
+        customer=customer, state__in=[ServiceSession.State.QUEUED, ServiceSession.State.HUMAN]
+    ).values_list("state", "seat_id")
+    for state, seat_id in live:
+        if state == ServiceSession.State.HUMAN and seat_id is not None:
             event_to_seat(seat_id, event)
+    if live:
+        event_to_supervisors(event)
     if LeftMessage.objects.filter(customer=customer, handled_at__isnull=True).exists():
         event_to_consoles(event)
 

@@ -6,9 +6,13 @@ from __future__ import annotations
 import pytest
 import redis
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.test import Client
 
+from cs_project.asgi import application
 from robots.models import Robot
 from robots.tasks import user_profile_read_task
 from seats.models import Seat
@@ -114,3 +118,36 @@ async def test_consoles_that_show_the_customer_learn_their_name(servicer_seat: S
         assert (event["customer_id"], event["customer_name"]) == (leaving.pk, "夜猫子")
     await alice.disconnect()
     await bob.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("_empty_redis")
+async def test_the_supervisors_live_view_learns_the_name_of_a_queued_customer(supervisor: User) -> None:
+    def queued() -> Customer:
+        customer = Customer.objects.create(im_user_id="q-1")
+        session_make(customer=customer, state=ServiceSession.State.QUEUED)
+        return customer
+
+    customer = await sync_to_async(queued)()
+    feed = WebsocketCommunicator(application, "/ws/supervisor/", headers=await sync_to_async(_headers)(supervisor))
+    assert (await feed.connect(timeout=5))[0]
+    assert await feed.receive_json_from(timeout=5) == {"type": "hello"}
+    await sync_to_async(customer_profile_read)(im_user_id="q-1", display_name="排队的人", avatar_url="")
+    event = await feed.receive_json_from(timeout=5)
+    assert (event["type"], event["customer_id"], event["customer_name"]) == (
+        "customer.updated",
+        customer.pk,
+        "排队的人",
+    )
+    await feed.disconnect()
+
+
+def _headers(user: User) -> list[tuple[bytes, bytes]]:
+    client = Client()
+    client.force_login(user)
+    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
+    return [
+        (b"origin", settings.CS_PUBLIC_URL.encode()),
+        (b"host", b"localhost"),
+        (b"cookie", f"{settings.SESSION_COOKIE_NAME}={cookie}".encode()),
+    ]

@@ -15,6 +15,7 @@ from robots.im import callback_url, im_admin, robot_client
 from robots.models import Robot, new_callback_token
 from robots.robot_cache import robot_by_robot_id, robot_cache_forget, robot_remember
 from robots.robot_ids import shadow_robot_id
+from robots.wfprotocol import UserInfo
 
 logger = logging.getLogger(__name__)
 
@@ -119,9 +120,8 @@ def shadow_ensure(*, user_im_id: str) -> Robot:
         robot.provisioned_at = provisioned_at
         return robot
     admin = im_admin()
-    profile = admin.get_user_info(user_id=user_im_id)
+    profile = user_profile_read(user_im_id=user_im_id)
     display_name = profile.display_name or profile.name
-    flow_handlers().profile_read(im_user_id=user_im_id, display_name=display_name, avatar_url=profile.portrait)
     _user_id, returned_secret = admin.create_robot(
         user_id=robot.robot_id,
         name=robot.robot_id,
@@ -139,6 +139,17 @@ def shadow_ensure(*, user_im_id: str) -> Robot:
     robot_cache_forget(robot.robot_id)
     logger.info("shadow %s created for IM user %s", robot.robot_id, user_im_id)
     return robot
+
+
+def user_profile_read(*, user_im_id: str) -> UserInfo:
+    """Read an IM user's profile (display name, avatar) through the admin API and hand it to the
+    flow, which keeps it on the customer (``FlowHandlers.profile_read``). Raises ``WfcNotFound``
+    when the IM server has no such user; holds no lock while it waits for the IM server."""
+    profile = im_admin().get_user_info(user_id=user_im_id)
+    flow_handlers().profile_read(
+        im_user_id=user_im_id, display_name=profile.display_name or profile.name, avatar_url=profile.portrait
+    )
+    return profile
 
 
 def robots_forget() -> None:

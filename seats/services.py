@@ -90,6 +90,8 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "sessions_app.sessionevent": ("view",),
     "sessions_app.message": ("view",),
     "sessions_app.customer": ("view",),
+    "sessions_app.customernote": ("view",),
+    "sessions_app.tag": ("view", "change", "delete"),
     "sessions_app.leftmessage": ("view", "change"),
     "sessions_app.faqentry": ("view", "add", "change", "delete"),
     "sessions_app.cannedreply": ("view", "add", "change", "delete"),

@@ -91,8 +91,18 @@ class LeftMessageHandledEvent(TypedDict):
     seat_id: int | None
 
 
+class CustomerEvent(TypedDict):
+    """A customer's IM profile was read (their first contact): consoles showing them by their IM id
+    show their name and avatar instead."""
+
+    type: Literal["customer.updated"]
+    customer_id: int
+    customer_name: str
+    customer_avatar: str
+
+
 LeftMessageEvent = LeftMessageNewEvent | LeftMessageHandledEvent
-ConsoleEvent = MessageEvent | SessionEvent | SeatEvent | LeftMessageEvent
+ConsoleEvent = MessageEvent | SessionEvent | SeatEvent | LeftMessageEvent | CustomerEvent
 SupervisorEvent = ConsoleEvent | TimelineEvent
 
 
@@ -140,7 +150,7 @@ def event_to_supervisors(event: SupervisorEvent) -> None:
     transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, event))
 
 
-def event_to_consoles(event: LeftMessageEvent) -> None:
+def event_to_consoles(event: LeftMessageEvent | CustomerEvent) -> None:
     transaction.on_commit(lambda: _send(CONSOLES_GROUP, event))
 
 

@@ -6,6 +6,7 @@ from time import monotonic
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -16,6 +17,29 @@ from seats.models import Seat
 CUSTOMER_LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 
 
+class Tag(models.Model):
+    """A label servicers put on customers and on chats' wrap-ups ("VIP", "退款"): one shared list,
+    so that the console offers the tags already in use and the same word is one tag whatever its case."""
+
+    name = models.CharField(_("name"), max_length=32)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tag_name_unique_ignoring_case",
+                violation_error_message=_("A tag with this name already exists."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Customer(models.Model):
     """A Wildfire IM user who talks to the CS Robot."""
 
@@ -23,6 +47,7 @@ class Customer(models.Model):
     display_name = models.CharField(_("display name"), max_length=128, blank=True)
     avatar_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("first contact"), auto_now_add=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
 
     class Meta:
         verbose_name = _("customer")
@@ -30,6 +55,28 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.display_name or self.im_user_id
+
+
+class CustomerNote(models.Model):
+    """What a servicer wrote down about a customer: every servicer who serves them reads it, in every chat."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    # Only the author edits or deletes a note; a deleted seat's notes stay, unsigned.
+    author = models.ForeignKey(
+        Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("written by")
+    )
+    text = models.TextField(_("text"), max_length=2000)
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+    edited_at = models.DateTimeField(_("edited at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer note")
+        verbose_name_plural = _("customer notes")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="customer_note_newest_idx")]
+
+    def __str__(self) -> str:
+        return self.text[:40]
 
 
 class ServiceSession(models.Model):
@@ -119,6 +166,30 @@ class ServiceSession(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state != self.State.CLOSED
+
+
+class SessionWrapUp(models.Model):
+    """How a chat ended, in its servicer's words: tags and a short summary, written when it ends.
+
+    A row of its own rather than columns on the session: the session row is read and written by
+    every customer message, and most sessions (bot-only ones) never get a wrap-up."""
+
+    session = models.OneToOneField(
+        ServiceSession, on_delete=models.CASCADE, primary_key=True, related_name="wrap_up", verbose_name=_("session")
+    )
+    summary = models.TextField(_("summary"), max_length=1000, blank=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="wrap_ups", verbose_name=_("tags"))
+    seat = models.ForeignKey(
+        Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("written by")
+    )
+    written_at = models.DateTimeField(_("written at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("wrap-up")
+        verbose_name_plural = _("wrap-ups")
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.summary[:40]}"
 
 
 class SessionEvent(models.Model):
@@ -423,6 +494,12 @@ class ServiceSettings(models.Model):
         max_length=300,
         default="抱歉，我好像没能帮上忙。回复“1”为您转接人工客服，也可以换个说法再问我。",
         help_text=_("Sent after two questions in a row the bot could not answer; a reply “1” asks for a servicer."),
+    )
+    wrap_up_required = models.BooleanField(
+        _("wrap-up required"),
+        default=False,
+        db_default=False,
+        help_text=_("Servicers must give tags or a summary to end a chat; otherwise the wrap-up can be skipped."),
     )
     # What customers who write English are sent: each text above in English (empty: the Chinese one).
     welcome_text_en = models.TextField(

@@ -150,6 +150,7 @@ class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
             (),
         ),
         (_("Rating"), ("rating_prompt_text",), ()),
+        (_("Servicers' console"), ("wrap_up_required",), ()),
         (
             _("English texts"),
             (

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
@@ -23,7 +23,7 @@ from seats.models import Seat
 from sessions_app.bot.matcher import Outcome
 from sessions_app.flow.closing import session_supervisor_end
 from sessions_app.flow.left_messages import left_messages_mark_handled
-from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, SessionEvent
+from sessions_app.models import LeftMessage, Message, ServiceSession, SessionEvent, SessionWrapUp
 from sessions_app.reports.figures import seat_segments
 from sessions_app.reports.tables import duration_text
 
@@ -236,6 +236,7 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         (None, {"fields": ("customer_link", "state", "seat", "close_reason", "rated_seat", "score")}),
         (_("Times"), {"fields": ("opened_at", "queued_at", "assigned_at", "first_human_reply_at", "closed_at")}),
         (_("Figures"), {"fields": ("queue_wait", "first_response", "segments")}),
+        (_("Wrap-up"), {"fields": ("wrap_up_shown",)}),
     )
     readonly_fields = (
         "customer_link",
@@ -252,6 +253,7 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         "queue_wait",
         "first_response",
         "segments",
+        "wrap_up_shown",
     )
 
     def get_search_results(
@@ -301,6 +303,23 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         except ObjectDoesNotExist:
             return "–"
 
+    @admin.display(description=_("wrap-up"))
+    def wrap_up_shown(self, session: ServiceSession) -> SafeString | str:
+        """The tags and summary its servicer gave the chat when it ended (not named ``wrap_up``: the
+        admin would show the model's reverse relation of that name instead)."""
+        wrap_up = SessionWrapUp.objects.filter(session=session).select_related("seat").first()
+        if wrap_up is None:
+            return "–"
+        tags = format_html_join(" ", '<span class="cs-tag">{}</span>', ((tag.name,) for tag in wrap_up.tags.all()))
+        written = date_format(timezone.localtime(wrap_up.written_at), "Y-m-d H:i")
+        return format_html(
+            '<div>{}</div><div class="cs-wrap-up">{}</div><div class="cs-quiet">{} · {}</div>',
+            tags,
+            wrap_up.summary,
+            wrap_up.seat or "–",
+            written,
+        )
+
     @admin.display(description=_("seat segments"))
     def segments(self, session: ServiceSession) -> SafeString | str:
         """Each seat's part of the session, as the reports count it."""
@@ -333,21 +352,6 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
     def force_end(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> None:
         ended = sum(session_supervisor_end(session_id=pk) for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended}, messages.SUCCESS)
-
-
-@admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin[Customer]):
-    list_display = ("im_user_id", "display_name", "created_at", "session_count")
-    search_fields = ("im_user_id", "display_name")
-    readonly_fields = ("im_user_id", "display_name", "avatar_url", "created_at", "session_count")
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Customer]:
-        return super().get_queryset(request).annotate(session_total=Count("sessions"))
-
-    @admin.display(description=_("sessions"), ordering="session_total")
-    def session_count(self, customer: Customer) -> str:
-        url = reverse("admin:sessions_app_servicesession_changelist") + f"?q={customer.im_user_id}"
-        return format_html('<a href="{}">{}</a>', url, getattr(customer, "session_total", 0))
 
 
 class HandledFilter(admin.SimpleListFilter):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions_app.console import apis
+from sessions_app.console import apis, customer_apis
 
 app_name = "sessions_app"
 urlpatterns = [
@@ -17,4 +17,29 @@ urlpatterns = [
     path("left-messages/", apis.LeftMessageListApi.as_view(), name="left-message-list"),
     path("left-messages/<int:message_id>/handle/", apis.LeftMessageHandleApi.as_view(), name="left-message-handle"),
     path("seats/transfer-targets/", apis.TransferTargetListApi.as_view(), name="transfer-targets"),
+    path("customers/<int:customer_id>/card/", customer_apis.CustomerCardApi.as_view(), name="customer-card"),
+    path(
+        "customers/<int:customer_id>/notes/create/",
+        customer_apis.CustomerNoteCreateApi.as_view(),
+        name="customer-note-create",
+    ),
+    path(
+        "customer-notes/<int:note_id>/update/",
+        customer_apis.CustomerNoteUpdateApi.as_view(),
+        name="customer-note-update",
+    ),
+    path(
+        "customer-notes/<int:note_id>/delete/",
+        customer_apis.CustomerNoteDeleteApi.as_view(),
+        name="customer-note-delete",
+    ),
+    path("customers/<int:customer_id>/tags/add/", customer_apis.CustomerTagAddApi.as_view(), name="customer-tag-add"),
+    path(
+        "customers/<int:customer_id>/tags/remove/",
+        customer_apis.CustomerTagRemoveApi.as_view(),
+        name="customer-tag-remove",
+    ),
+    path("tags/", customer_apis.TagListApi.as_view(), name="tag-list"),
+    path("sessions/<int:session_id>/end/", customer_apis.SessionEndApi.as_view(), name="session-end"),
+    path("sessions/<int:session_id>/wrap-up/", customer_apis.SessionWrapUpApi.as_view(), name="session-wrap-up"),
 ]

@@ -81,6 +81,7 @@ class ConsoleSessionListApi(ApiView):
         customer_id = serializers.IntegerField()
         customer_name = serializers.CharField()
         customer_avatar = serializers.CharField()
+        customer_im_user_id = serializers.CharField()
         opened_at = serializers.CharField()
         assigned_at = serializers.CharField(allow_null=True)
         last_seq = serializers.IntegerField()

@@ -250,6 +250,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
     async def left_message_handled(self, message: dict[str, ConsoleEvent]) -> None:
         await self.send_json(message["event"])
 
+    async def customer_updated(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
     async def console_revoked(self, message: dict[str, str]) -> None:
         """The login ended (logged out, or the user deactivated): close now, not at the next action."""
         await self.close(code=CLOSE_NOT_LOGGED_IN)

@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import TypedDict
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
 from seats.services import user_may_supervise
-from sessions_app.models import CannedReply, Customer, LeftMessage, Message, ServiceSession, SessionEvent
+from sessions_app.models import (
+    CannedReply,
+    Customer,
+    CustomerNote,
+    LeftMessage,
+    Message,
+    ServiceSession,
+    SessionEvent,
+    Tag,
+)
 
 
 def seat_of(user: AbstractBaseUser | AnonymousUser) -> Seat | None:
@@ -34,6 +43,48 @@ def customer_visible_to(
         return None
     owns = ServiceSession.objects.filter(customer=customer, seat=seat, state=ServiceSession.State.HUMAN).exists()
     return customer if owns else None
+
+
+def customer_known_to(*, user: AbstractBaseUser | AnonymousUser, customer_id: int) -> Customer | None:
+    """Whose notes and tags a user may read and write. Supervisors: every customer; a servicer: the
+    customers they serve or have served, in a session of theirs now or before, or one assigned or
+    transferred to them and passed on since (the timeline keeps who had it)."""
+    customers = Customer.objects.filter(pk=customer_id)
+    if user_may_supervise(user):
+        return customers.first()
+    seat = seat_of(user)
+    if seat is None:
+        return None
+    served = ServiceSession.objects.filter(customer=OuterRef("pk"), seat=seat)
+    handed = SessionEvent.objects.filter(
+        session__customer=OuterRef("pk"),
+        seat=seat,
+        kind__in=[SessionEvent.Kind.ASSIGNED, SessionEvent.Kind.TRANSFERRED],
+    )
+    return customers.filter(Exists(served) | Exists(handed)).first()
+
+
+def customer_notes(*, customer: Customer) -> QuerySet[CustomerNote]:
+    """Newest first, with their authors."""
+    return CustomerNote.objects.filter(customer=customer).select_related("author").order_by("-created_at", "-pk")
+
+
+def customer_tag_names(*, customer: Customer) -> list[str]:
+    return list(customer.tags.order_by("name").values_list("name", flat=True))
+
+
+def tags_matching(*, query: str, limit: int = 10) -> list[str]:
+    """Tags for the console's autocomplete: those starting with ``query`` first, then those
+    containing it; with no query, the most used."""
+    query = " ".join(query.split())
+    if not query:
+        tags = Tag.objects.annotate(uses=Count("customers", distinct=True) + Count("wrap_ups", distinct=True)).order_by(
+            "-uses", "name"
+        )
+        return list(tags.values_list("name", flat=True)[:limit])
+    starting = list(Tag.objects.filter(name__istartswith=query).order_by("name").values_list("name", flat=True)[:limit])
+    containing = Tag.objects.filter(name__icontains=query).exclude(name__in=starting).order_by("name")
+    return starting + list(containing.values_list("name", flat=True)[: limit - len(starting)])
 
 
 def session_visible_to(
@@ -62,8 +113,9 @@ class ConsoleSession(TypedDict):
 
     id: int
     customer_id: int
-    customer_name: str
+    customer_name: str  # the IM display name, else the IM id (then the profile is being read)
     customer_avatar: str
+    customer_im_user_id: str
     opened_at: str
     assigned_at: str | None
     last_seq: int
@@ -105,6 +157,7 @@ def console_sessions(*, seat: Seat) -> list[ConsoleSession]:
             "customer_id": row.customer_id,
             "customer_name": str(row.customer),
             "customer_avatar": row.customer.avatar_url,
+            "customer_im_user_id": row.customer.im_user_id,
             "opened_at": row.opened_at.isoformat(),
             "assigned_at": row.assigned_at.isoformat() if row.assigned_at else None,
             "last_seq": row.last_seq,

@@ -21,6 +21,7 @@ from seats.services import seat_status_set
 from sessions_app.console.consumers import CLOSE_NO_SEAT, CLOSE_NOT_LOGGED_IN, seat_info
 from sessions_app.console.selectors import seat_of
 from sessions_app.console.text import console_strings
+from sessions_app.models import ServiceSettings
 
 
 class ConsoleLoginView(LoginView):
@@ -64,7 +65,17 @@ def console_page(request: HttpRequest) -> HttpResponse:
             "transferTargets": reverse("sessions_app:transfer-targets"),
             "leftMessages": reverse("sessions_app:left-message-list"),
             "leftMessageHandle": reverse("sessions_app:left-message-handle", args=[0]),
+            "customerCard": reverse("sessions_app:customer-card", args=[0]),
+            "noteCreate": reverse("sessions_app:customer-note-create", args=[0]),
+            "noteUpdate": reverse("sessions_app:customer-note-update", args=[0]),
+            "noteDelete": reverse("sessions_app:customer-note-delete", args=[0]),
+            "tagAdd": reverse("sessions_app:customer-tag-add", args=[0]),
+            "tagRemove": reverse("sessions_app:customer-tag-remove", args=[0]),
+            "tags": reverse("sessions_app:tag-list"),
+            "end": reverse("sessions_app:session-end", args=[0]),
+            "wrapUp": reverse("sessions_app:session-wrap-up", args=[0]),
         },
+        "wrapUpRequired": ServiceSettings.load().wrap_up_required,
     }
     context = {"seat": seat, "console_config": config, "console_strings": console_strings()}
     return render(request, "sessions_app/console.html", context)

@@ -35,6 +35,7 @@ from sessions_app.flow.bot import (
     welcome_text,
 )
 from sessions_app.flow.closing import session_close
+from sessions_app.flow.customers import customer_profile_fetch_soon
 from sessions_app.flow.left_messages import left_message_created
 from sessions_app.flow.servicer import servicer_reply_from_im
 from sessions_app.flow.transcript import customer_tell, customer_text, transcript_in_from_im
@@ -233,7 +234,9 @@ def _customer_locked(im_user_id: str) -> Customer:
     locked = Customer.objects.select_for_update(no_key=True, of=("self",))
     customer = locked.filter(im_user_id=im_user_id).first()
     if customer is None:
-        Customer.objects.get_or_create(im_user_id=im_user_id)
+        _row, created = Customer.objects.get_or_create(im_user_id=im_user_id)
+        if created:  # the IM profile is read after commit, by a worker: never in this transaction
+            customer_profile_fetch_soon(im_user_id=im_user_id)
         customer = locked.get(im_user_id=im_user_id)
     return customer
 

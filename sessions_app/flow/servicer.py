@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from django.db import transaction
@@ -27,7 +28,8 @@ from sessions_app.flow.closing import session_close
 from sessions_app.flow.im_history import history_to_im, is_history_command
 from sessions_app.flow.servicer_im import servicer_im_copy_refused, servicer_im_echoes
 from sessions_app.flow.transcript import customer_send
-from sessions_app.models import Customer, Message, ServiceSession, SessionEvent
+from sessions_app.flow.wrap_up import session_wrap_up_write, wrap_up_given
+from sessions_app.models import Customer, Message, ServiceSession, ServiceSettings, SessionEvent, SessionWrapUp
 
 RELAYED_TYPES = frozenset({1, 3, 5})  # text, image, file (§7.3)
 
@@ -95,8 +97,16 @@ def _reply_locked(*, session: ServiceSession, seat: Seat, payload: MessagePayloa
 
 
 @transaction.atomic
-def servicer_end_session(*, session_id: int, seat: Seat) -> None:
+def servicer_end_session(*, session_id: int, seat: Seat, tags: Sequence[str] = (), summary: str = "") -> None:
+    """End a session the seat serves, keeping its wrap-up (``tags``, ``summary``) when given. With
+    the "wrap-up required" setting on, a session without one (given now or written before) stays open."""
     session = owned_session_lock(session_id=session_id, seat=seat)
+    if wrap_up_given(tags=tags, summary=summary):
+        session_wrap_up_write(session=session, seat=seat, tags=tags, summary=summary)
+    elif ServiceSettings.load().wrap_up_required and not SessionWrapUp.objects.filter(session=session).exists():
+        raise ApplicationError(
+            _("A wrap-up is required: give at least one tag or a summary to end the chat."), code="wrap_up_required"
+        )
     session_close(session=session, reason=ServiceSession.CloseReason.SERVICER_END)
 
 

@@ -50,6 +50,9 @@ class SupervisorConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # c
     async def session_timeline(self, message: dict[str, Any]) -> None:
         await self._forward(message)
 
+    async def customer_updated(self, message: dict[str, Any]) -> None:
+        await self._forward(message)
+
     async def _forward(self, message: dict[str, Any]) -> None:
         if time.monotonic() - self.checked_at > RECHECK_SECONDS and not await self._allowed():
             await self.close(code=FORBIDDEN)

@@ -38,7 +38,9 @@ window.ConsoleLeftMessages = {
       const avatar = app.el("span", "avatar avatar-sm");
       app.avatar(avatar, row.customer_name, row.customer_avatar);
       const who = app.el("div", "left-who");
-      who.append(app.el("span", "left-name", row.customer_name), app.el("span", "left-im muted small", row.customer_im_user_id));
+      who.append(app.el("span", "left-name", row.customer_name));
+      // The IM id beside the name, to contact the customer; alone only while the name is unknown.
+      if (row.customer_name !== row.customer_im_user_id) who.append(app.el("span", "left-im muted small", row.customer_im_user_id));
       const at = Date.parse(row.created_at);
       const when = app.el("time", "muted small", app.time(at));
       when.dateTime = row.created_at;

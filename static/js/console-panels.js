@@ -1,4 +1,4 @@
-/* The console's side panels and dialogs: alerts, the customer's earlier sessions, transfer, end,
+/* The console's side panels and dialogs: alerts, the customer's earlier sessions, transfer,
  * canned replies (the "/" picker and the manager) and uploads. Installed by console.js.
  */
 "use strict";
@@ -32,6 +32,9 @@ window.ConsolePanels = {
       },
       newSession(event, name) {
         alerts.chime();
+        alerts.announce(event, name);
+      },
+      announce(event, name) {
         const note = event.detail && event.detail.note ? ` — ${event.detail.note}` : "";
         const title = event.detail && event.detail.from_seat ? app.fmt(T.transferIn, { name: event.detail.from_seat }) : T.newSession;
         app.toast(`${title}: ${name}${note}`, "success");
@@ -99,18 +102,7 @@ window.ConsolePanels = {
       for (const button of dialog.querySelectorAll("[data-close]")) button.addEventListener("click", () => dialog.close());
     }
 
-    $("end-button").addEventListener("click", () => $("end-dialog").showModal());
-    $("end-confirm").addEventListener("click", async (event) => {
-      event.preventDefault();
-      const sessionId = app.activeId;
-      try {
-        await app.link.request("end", { session_id: sessionId });
-        $("end-dialog").close();
-        app.endSession(sessionId, T.sessionEnded);
-      } catch (error) {
-        app.toast(app.errorText(error), "error");
-      }
-    });
+    // Ending a session asks for its wrap-up: console-customer.js.
 
     $("transfer-button").addEventListener("click", async () => {
       const box = $("transfer-targets");

@@ -63,7 +63,14 @@
 
   app.session = (id) => app.sessions.get(Number(id));
 
+  // Profiles read since the page loaded (customer.updated), for rows read before them.
+  app.profiles = new Map(); // customer id -> {customer_name, customer_avatar}
+  app.nameWaiters = new Map(); // customer id -> called with the name once it is known
+  app.nameUnknown = (info) => info.customer_name === info.customer_im_user_id;
+
   app.upsertSession = (info) => {
+    const profile = app.profiles.get(info.customer_id);
+    if (profile && app.nameUnknown(info)) info = { ...info, ...profile };
     let session = app.session(info.id);
     if (!session) {
       session = { id: info.id, info, messages: new Map(), lastSeq: 0, ended: null };
@@ -218,7 +225,10 @@
     $("chat").hidden = !session;
     $("chat-empty").hidden = Boolean(session);
     $("customer-card").hidden = !session;
-    if (!session) return;
+    if (!session) {
+      app.customer.clear();
+      return;
+    }
     const info = session.info;
     app.avatar($("chat-avatar"), info.customer_name, info.customer_avatar);
     app.avatar($("customer-avatar"), info.customer_name, info.customer_avatar);
@@ -238,6 +248,7 @@
     }
     $("composer").classList.toggle("disabled", Boolean(session.ended));
     app.updateComposerLimit();
+    app.customer.renderSession(session);
     app.renderMessages(session);
   };
 
@@ -292,6 +303,7 @@
     app.render();
     if (session) {
       app.panels.loadHistory(session);
+      app.customer.load(session);
       $("composer-input").focus();
     }
     app.markRead();
@@ -560,11 +572,20 @@
           session.fresh = session.id !== app.activeId;
           app.renderList();
         }
-        app.alerts.newSession(event, session ? session.info.customer_name : event.customer_name);
+        if (session && app.nameUnknown(session.info)) {
+          // A first contact: their IM profile is read a moment after the assignment. The chime now,
+          // the toast with their name as soon as it is known (their IM id only if it takes long).
+          app.alerts.chime();
+          app.awaitName(session.info.customer_id, (name) => app.alerts.announce(event, name || event.customer_name));
+        } else {
+          app.alerts.newSession(event, session ? session.info.customer_name : event.customer_name);
+        }
       });
       // The customer's IM profile (name, avatar) is usually fetched a moment after the assignment.
       setTimeout(app.resyncSoon, 3000);
     } else if (event.type === "session.closed") {
+      const session = app.session(event.session_id);
+      if (session) session.closed = true; // a close, not a transfer: a wrap-up can still be written
       app.endSession(event.session_id, T.sessionEnded);
     } else if (event.type === "session.transferred_out") {
       app.endSession(event.session_id, app.fmt(T.transferredTo, { name: event.detail.to_seat }));
@@ -572,7 +593,36 @@
       app.updateSeat({ status: event.status, automatic: event.automatic, active_sessions: event.active_sessions });
     } else if (event.type === "left_message.new" || event.type === "left_message.handled") {
       app.leftMessages.onEvent(event);
+    } else if (event.type === "customer.updated") {
+      app.customerUpdated(event);
     }
+  };
+
+  // A customer's IM profile was read (their first contact): their name replaces their IM id everywhere.
+  app.awaitName = (customerId, then, timeoutMs = 2500) => {
+    const timer = setTimeout(() => {
+      app.nameWaiters.delete(customerId);
+      const session = [...app.sessions.values()].find((other) => other.info.customer_id === customerId);
+      then(session ? session.info.customer_name : "");
+    }, timeoutMs);
+    app.nameWaiters.set(customerId, (name) => {
+      clearTimeout(timer);
+      app.nameWaiters.delete(customerId);
+      then(name);
+    });
+  };
+
+  app.customerUpdated = (event) => {
+    const profile = { customer_name: event.customer_name, customer_avatar: event.customer_avatar };
+    app.profiles.set(event.customer_id, profile);
+    app.nameWaiters.get(event.customer_id)?.(event.customer_name);
+    for (const session of app.sessions.values()) {
+      if (session.info.customer_id !== event.customer_id) continue;
+      session.info = { ...session.info, ...profile };
+    }
+    app.customer.onCustomerUpdated(event);
+    app.leftMessages.reloadSoon();
+    app.render();
   };
 
   app.onFatal = (why) => {
@@ -590,6 +640,7 @@
   app.start = () => {
     app.panels = window.ConsolePanels.install(app);
     app.leftMessages = window.ConsoleLeftMessages.install(app);
+    app.customer = window.ConsoleCustomer.install(app);
     app.avatar($("my-avatar"), app.seat.name, app.seat.avatar);
     app.alerts = app.panels.alerts;
     app.updateSeat(app.seat);

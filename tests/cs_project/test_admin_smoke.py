@@ -16,7 +16,17 @@ from ratings.models import Rating
 from robots.models import InboundMessage, OutboundMessage, Robot
 from seats.models import Seat, SkillGroup
 from seats.services import SUPERVISOR_PERMISSIONS
-from sessions_app.models import CannedReply, FaqEntry, LeftMessage, ServiceSession, ServiceSettings, SessionEvent
+from sessions_app.models import (
+    CannedReply,
+    CustomerNote,
+    FaqEntry,
+    LeftMessage,
+    ServiceSession,
+    ServiceSettings,
+    SessionEvent,
+    SessionWrapUp,
+    Tag,
+)
 from tests.factories import message_make, session_make
 
 pytestmark = pytest.mark.django_db
@@ -35,6 +45,10 @@ def one_of_each(servicer_seat: Seat, supervisor: User) -> None:
     message_make(session, "你好")
     Rating.objects.create(session=session, seat=servicer_seat, score=4, comment="不错", channel=Rating.Channel.FORM)
     LeftMessage.objects.create(customer=session.customer, session=session, text="请回电")
+    tag = Tag.objects.create(name="VIP")
+    session.customer.tags.add(tag)
+    CustomerNote.objects.create(customer=session.customer, author=servicer_seat, text="老客户")
+    SessionWrapUp.objects.create(session=session, seat=servicer_seat, summary="已解决").tags.add(tag)
     FaqEntry.objects.create(question="怎么退货？", answer="七天内申请。")
     CannedReply.objects.create(shortcut="hi", text="您好，请问有什么可以帮您？")
     ServiceSettings.load()

@@ -164,7 +164,7 @@ class TagListApi(ApiView):
 
     @extend_schema(
         parameters=[OpenApiParameter("q", str, required=False)],
-        responses=serializers.ListField(child=serializers.CharField()),
+        responses={200: {"type": "array", "items": {"type": "string"}}},
         operation_id="tag_list",
     )
     def get(self, request: Request) -> Response:

@@ -12,7 +12,7 @@ from django.db.models import Field
 
 from sessions_app.bot.evaluation import Figures, cases_read, evaluate
 from sessions_app.bot.faq_file import DEMO_FAQ, demo_synonyms, faq_file_read
-from sessions_app.bot.matcher import FaqIndex, Thresholds
+from sessions_app.bot.matcher import FaqIndex, Outcome, Thresholds
 from sessions_app.models import ServiceSettings
 
 CASES = Path(__file__).with_name("faq_eval_set.jsonl")
@@ -24,16 +24,20 @@ def _default(name: str) -> object:
     return field.get_default()
 
 
+def _thresholds() -> Thresholds:
+    return Thresholds(
+        answer=float(str(_default("answer_threshold"))),
+        suggest=float(str(_default("suggest_threshold"))),
+        margin=float(str(_default("answer_margin"))),
+    )
+
+
 @pytest.fixture(scope="module")
 def figures() -> Figures:
     """The demo FAQ and its synonyms (as ``seed_demo`` sets them up), the thresholds' defaults."""
     entries = faq_file_read(DEMO_FAQ)
     index = FaqIndex(((number, entry.phrasings()) for number, entry in enumerate(entries)), synonyms=demo_synonyms())
-    thresholds = Thresholds(
-        answer=float(str(_default("answer_threshold"))),
-        suggest=float(str(_default("suggest_threshold"))),
-        margin=float(str(_default("answer_margin"))),
-    )
+    thresholds = _thresholds()
     cases = cases_read(CASES, entry_ids={entry.question: number for number, entry in enumerate(entries)})
     phrases = str(_default("human_intent_phrases")).split(",")
     return evaluate(index, cases, thresholds, person_phrases=phrases)
@@ -100,3 +104,24 @@ def test_faq_eval_refuses_a_set_naming_an_entry_the_faq_does_not_have(tmp_path: 
     cases.write_text(json.dumps({"q": "x", "expect": "没有这个问题"}, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(CommandError, match="没有这个问题"):
         call_command("faq_eval", str(cases), "--faq", str(DEMO_FAQ), stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("question", "right"),
+    [
+        # The issue's examples, each of which got a wrong answer from the old matcher: now the right
+        # entry, or a list / the fallback (None: no entry answers it), never another entry's answer.
+        ("发票怎么开", "怎么开发票？"),
+        ("退款什么时候到账", "退款多久到账？"),
+        ("什么时候上班", None),
+        ("怎么修改密码", None),
+        ("我要投诉", None),
+        ("怎么还没发货", "什么时候发货？"),
+    ],
+)
+def test_the_issues_examples_get_no_wrong_answer_on_the_demo_faq(question: str, right: str | None) -> None:
+    entries = faq_file_read(DEMO_FAQ)
+    index = FaqIndex(((number, entry.phrasings()) for number, entry in enumerate(entries)), synonyms=demo_synonyms())
+    verdict = index.decide(question, _thresholds())
+    answered = entries[verdict.best.entry_id].question if verdict.outcome == Outcome.ANSWER and verdict.best else None
+    assert answered == right, (question, verdict)

@@ -158,11 +158,17 @@ def _session_open(*, customer: Customer, line: int, config: ServiceSettings, lan
     ServiceSession.objects.filter(customer=customer, state=ServiceSession.State.CLOSED).filter(
         Q(awaiting_rating_digit=True) | Q(leaving_message=True)
     ).update(awaiting_rating_digit=False, leaving_message=False)
-    welcome, menu = welcome_text(config, language)
+    _welcome, menu = welcome_text(config, language)
     session = ServiceSession.objects.create(customer=customer, conv_line=line, language=language, bot_menu=menu)
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.OPENED)
-    customer_tell(session=session, text=welcome, author=Message.Author.BOT)
     return session
+
+
+def _welcome(*, session: ServiceSession, config: ServiceSettings) -> None:
+    """The welcome of a session opened now: after the customer's first message in the transcript,
+    as it was in the chat."""
+    welcome, _menu = welcome_text(config, session.language)
+    customer_tell(session=session, text=welcome, author=Message.Author.BOT)
 
 
 def customer_message(
@@ -202,7 +208,9 @@ def customer_message(
         session = _session_open(customer=customer, line=inbound.conv_line, config=config, language=language or ZH)
         session.customer = customer
     if control == CsControl.ENTER:
-        return  # never shown to anyone; the welcome went out when the session opened
+        if opened_now:
+            _welcome(session=session, config=config)
+        return  # never shown to anyone
     now = timezone.now()
     session.last_customer_activity_at = now
     session.idle_warned_at = None
@@ -221,6 +229,8 @@ def customer_message(
         transcript_in_from_im(session=session, inbound=inbound, payload=payload, session_fields=activity)
     else:
         session.save(update_fields=list(activity))
+    if opened_now:
+        _welcome(session=session, config=config)
     _act(session=session, payload=payload, control=control, config=config, opened_now=opened_now)
 
 

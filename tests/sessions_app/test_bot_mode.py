@@ -20,7 +20,8 @@ def test_the_first_message_opens_a_bot_session_and_gets_the_welcome_with_common_
     assert incoming.payload["searchableContent"] == "你好"
     assert incoming.im_message_id is not None
     assert incoming.im_message_id > 2**53
-    assert session.messages.filter(author=Message.Author.BOT).exists()
+    # The transcript keeps the chat's order: the customer's message, then the welcome.
+    assert [m.author for m in session.messages.order_by("seq")] == [Message.Author.CUSTOMER, Message.Author.BOT]
 
 
 def test_the_enter_message_opens_the_session_but_is_never_stored_in_the_transcript(cs_stack: Stack) -> None:

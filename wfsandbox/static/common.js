@@ -216,7 +216,8 @@ const WFS = (() => {
       node.dataset.type = String(type);
       return node;
     }
-    const known = type === 1 || type === 3 || type === 5 || type === 14 || type === 15;
+    // 9 is the P-text: stock clients show it in their text cell (it only does not count as unread).
+    const known = type === 1 || type === 3 || type === 5 || type === 9 || type === 14 || type === 15;
     if (!known && (payload.persistFlag === 0 || payload.persistFlag === 4)) return null;
 
     let name = mine ? t("you") : displayName(message.sender);

@@ -127,7 +127,9 @@
       const conversation = conversations.get(peer);
       conversation.messages.push(message);
       if (!WFS.users.has(peer)) unknown = true;
-      if (peer !== active && message.sender !== me && visible(message)) conversation.unread += 1;
+      // As a Wildfire client: only what carries the "count" bit of persistFlag (3) counts as unread.
+      const counts = message.payload.persistFlag === undefined || (message.payload.persistFlag & 2) !== 0;
+      if (peer !== active && message.sender !== me && visible(message) && counts) conversation.unread += 1;
     }
     if (unknown) await WFS.loadUsers();
     if (!active) {

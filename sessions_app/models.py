@@ -5,7 +5,9 @@ from datetime import time
 from time import monotonic
 from typing import Any
 
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models, transaction
+from django.db.models.fields.json import KT
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -252,7 +254,11 @@ class Message(models.Model):
         verbose_name_plural = _("messages")
         ordering = ["server_timestamp", "seq"]
         constraints = [models.UniqueConstraint(fields=["session", "seq"], name="message_seq_unique")]
-        indexes = [models.Index(fields=["session", "server_timestamp"], name="message_time_idx")]
+        indexes = [
+            models.Index(fields=["session", "server_timestamp"], name="message_time_idx"),
+            # The console's search (sessions_app/console/search.py): ILIKE '%…%' on the text, any language.
+            GinIndex(OpClass(KT("payload__searchableContent"), name="gin_trgm_ops"), name="message_text_trgm_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.session_id}#{self.seq}"

@@ -2,12 +2,19 @@ from __future__ import annotations
 
 from django.urls import path
 
-from sessions_app.console import apis, customer_apis
+from sessions_app.console import apis, customer_apis, search_apis
 
 app_name = "sessions_app"
 urlpatterns = [
     path("customers/<int:customer_id>/history/", apis.CustomerHistoryApi.as_view(), name="customer-history"),
     path("console/sessions/", apis.ConsoleSessionListApi.as_view(), name="console-sessions"),
+    path("console/search/", search_apis.ConsoleSearchApi.as_view(), name="console-search"),
+    path("console/ended/", search_apis.ConsoleEndedSessionListApi.as_view(), name="console-ended"),
+    path(
+        "console/sessions/<int:session_id>/transcript/",
+        search_apis.ConsoleTranscriptApi.as_view(),
+        name="console-transcript",
+    ),
     path("sessions/<int:session_id>/messages/", apis.SessionMessageListApi.as_view(), name="session-messages"),
     path("sessions/<int:session_id>/attachments/", apis.SessionAttachmentApi.as_view(), name="session-attach"),
     path("canned-replies/", apis.CannedReplyListApi.as_view(), name="canned-reply-list"),

@@ -45,6 +45,26 @@ window.ConsoleRender = {
 
     app.safeUrl = (url) => (/^https?:\/\//i.test(url || "") ? url : "");
 
+    // A text with its http(s) addresses as links (a new tab, no opener, no referrer); all else stays text.
+    const LINK = /https?:\/\/[^\s<>"'\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+/gi;
+    app.linkedText = (text) => {
+      const node = app.el("div", "text");
+      let last = 0;
+      for (const match of text.matchAll(LINK)) {
+        const url = match[0].replace(/[.,;:!?)\]}'"]+$/, "");
+        if (!app.safeUrl(url) || url.length <= match[0].indexOf("//") + 2) continue;
+        node.append(text.slice(last, match.index));
+        const link = app.el("a", "msg-link", url);
+        link.href = url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        node.append(link);
+        last = match.index + url.length;
+      }
+      node.append(text.slice(last));
+      return node;
+    };
+
     app.servicerName = (payload) => {
       try {
         return JSON.parse(payload.extra || "{}").cs.servicer.name;
@@ -58,7 +78,7 @@ window.ConsoleRender = {
     app.messageBody = (message) => {
       const payload = message.payload || {};
       const type = message.content_type;
-      if (type === 1) return app.el("div", "text", payload.searchableContent || "");
+      if (type === 1) return app.linkedText(payload.searchableContent || "");
       if (type === 3 && app.safeUrl(payload.remoteMediaUrl)) {
         const url = app.safeUrl(payload.remoteMediaUrl);
         const link = app.el("a", "image");

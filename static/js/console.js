@@ -164,11 +164,14 @@
     return since;
   };
 
+  // The list's order: who has waited longest first, then those answered, in the order they came.
+  app.byWaiting = (a, b) => (app.waitingSince(a) ?? Infinity) - (app.waitingSince(b) ?? Infinity) || a.id - b.id;
+
   // Rendering
 
   app.renderList = () => {
     const list = $("session-list");
-    const open = [...app.sessions.values()].filter((session) => !session.ended);
+    const open = [...app.sessions.values()].filter((session) => !session.ended).sort(app.byWaiting);
     const nodes = open.map((session) => {
       const item = app.el("li");
       const button = app.el("button", "session-item");

@@ -11,7 +11,7 @@ from typing import Any
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var" / "bench"
 DOC_PATH = BASE_DIR / "docs" / "benchmarks.md"
-SCENARIOS = ("serving", "ingest", "relay", "storm", "idle", "fanout", "faq")
+SCENARIOS = ("serving", "ingest", "relay", "storm", "idle", "fanout", "faq", "search")
 
 
 def _int(name: str, default: int) -> int:

@@ -24,7 +24,7 @@ from bench.processes import ProcessGroups, exit_on_sigterm
 from bench.stack import plan_stack
 
 # Scenarios that run the whole stack on a database of their own (the baseline brings its own).
-STACK_SCENARIOS = ("ingest", "relay", "storm", "idle", "fanout")
+STACK_SCENARIOS = ("ingest", "relay", "storm", "idle", "fanout", "search")
 # Settings a scenario's stack needs beyond the production-like defaults.
 EXTRA_ENV = {
     # The harness runs the idle sweep itself and times it; beat must not start one in between.

@@ -160,6 +160,7 @@ class ServiceSession(models.Model):
             models.Index(fields=["state", "queued_at"], name="session_queue_idx"),
             models.Index(fields=["state", "idle_since"], name="session_idle_clock_idx"),
             models.Index(fields=["seat", "state"], name="session_seat_idx"),
+            models.Index(fields=["seat", "-opened_at"], name="session_seat_newest_idx"),  # the console's search
         ]
 
     def __str__(self) -> str:

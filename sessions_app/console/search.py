@@ -6,7 +6,9 @@ Message texts are matched with ``ILIKE '%…%'`` on ``payload->>'searchableConte
 trigram index ``message_text_trgm_idx`` (pg_trgm, migration 0008) answers quickly for any query of
 three characters or more, Chinese included. A query of one or two characters has no trigram, so
 the index cannot help: it is then looked for only in the servicer's most recent sessions
-(``SHORT_QUERY_SESSIONS``), which stays fast whatever the size of the table.
+(``SHORT_QUERY_SESSIONS``), which stays fast whatever the size of the table. A frequent word is
+found in the recent sessions first (``_message_hits``), so that the index is used only for words
+it answers quickly: figures in docs/benchmarks.md, scenario ``search``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from sessions_app.models import Customer, Message, ServiceSession
 QUERY_MAX_CHARS = 100
 TRIGRAM_MIN_CHARS = 3
 SHORT_QUERY_SESSIONS = 50
+FIRST_PASS_SESSIONS = 200
 CUSTOMER_HITS = 10
 MESSAGE_HITS = 20
 ENDED_LIMIT = 30
@@ -133,11 +136,14 @@ def _customer_hits(*, seat: Seat, query: str) -> list[CustomerHit]:
     return hits
 
 
-def _message_hits(*, seat: Seat, query: str, recent_only: bool) -> list[MessageHit]:
-    messages = Message.objects.filter(ILike(message_text(), like_pattern(query)), session__seat=seat)
-    if recent_only:
-        recent = ServiceSession.objects.filter(seat=seat).order_by("-opened_at", "-pk").values("pk")
-        messages = messages.filter(session__in=list(recent[:SHORT_QUERY_SESSIONS].values_list("pk", flat=True)))
+def _recent_session_ids(*, seat: Seat, count: int) -> list[int]:
+    sessions = ServiceSession.objects.filter(seat=seat).order_by("-opened_at", "-pk")
+    return list(sessions.values_list("pk", flat=True)[:count])
+
+
+def _matching_messages(*, seat: Seat, query: str, session_ids: list[int] | None) -> list[MessageHit]:
+    messages = Message.objects.filter(ILike(message_text(), like_pattern(query)))
+    messages = messages.filter(session__seat=seat) if session_ids is None else messages.filter(session__in=session_ids)
     rows = (
         messages.annotate(text=message_text())
         .select_related("session__customer")
@@ -157,6 +163,21 @@ def _message_hits(*, seat: Seat, query: str, recent_only: bool) -> list[MessageH
         }
         for row in rows
     ]
+
+
+def _message_hits(*, seat: Seat, query: str, recent_only: bool) -> list[MessageHit]:
+    """The newest matching messages of the seat's sessions, in two passes:
+
+    1. the seat's most recent sessions, read through the session index: cheap, and enough for a
+       word found in many messages (where a trigram scan would visit every one of them);
+    2. if that found fewer than MESSAGE_HITS, all the seat's sessions through the trigram index:
+       the word is then rare, so the index hands back few rows.
+    """
+    window = SHORT_QUERY_SESSIONS if recent_only else FIRST_PASS_SESSIONS
+    hits = _matching_messages(seat=seat, query=query, session_ids=_recent_session_ids(seat=seat, count=window))
+    if recent_only or len(hits) >= MESSAGE_HITS:
+        return hits
+    return _matching_messages(seat=seat, query=query, session_ids=None)
 
 
 def console_search(*, seat: Seat, query: str) -> SearchResult:

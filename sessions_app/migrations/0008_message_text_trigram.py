@@ -5,7 +5,7 @@
 import django.contrib.postgres.indexes
 import django.db.models.fields.json
 from django.contrib.postgres.operations import AddIndexConcurrently, TrigramExtension
-from django.db import migrations
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -18,6 +18,10 @@ class Migration(migrations.Migration):
 
     operations = [
         TrigramExtension(),
+        AddIndexConcurrently(
+            model_name='servicesession',
+            index=models.Index(fields=['seat', '-opened_at'], name='session_seat_newest_idx'),
+        ),
         AddIndexConcurrently(
             model_name='message',
             index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.fields.json.KeyTextTransform('searchableContent', 'payload'), name='gin_trgm_ops'), name='message_text_trgm_idx'),

@@ -42,7 +42,9 @@ def test_the_servicer_finds_opens_and_follows_links(page: Page) -> None:
     seat = seat_create_with_user(username="alice", password="alice-pw", display_name="Alice", im_user_id="alice-im")
     bob = seat_create_with_user(username="bob", password="bob-pw", display_name="Bob", im_user_id="bob-im")
     recent = session_make(seat=seat, customer=_customer("李雷"))
-    _said(recent, "请问什么时候发货？详情见 https://shop.example.com/help?x=1 ，不是 javascript:alert(1)", minutes_ago=1)
+    _said(
+        recent, "请问什么时候发货？详情见 https://shop.example.com/help?x=1 ，不是 javascript:alert(1)", minutes_ago=1
+    )
     longest = session_make(seat=seat, customer=_customer("韩梅梅"))
     _said(longest, "在吗？等了好久了", minutes_ago=9)
     Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 2)

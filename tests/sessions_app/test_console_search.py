@@ -156,3 +156,14 @@ def test_another_servicers_transcript_is_refused(
     assert response.json()["code"] == "not_found"
     assert _client_for(servicer_seat.user).get("/api/console/sessions/999999/transcript/").status_code == 404
     assert _client_for(supervisor).get(url).status_code == 403
+
+
+def test_links_and_markup_come_back_as_plain_text(servicer_seat: Seat) -> None:
+    """The console makes http(s) links clickable itself (console-render.js), from the plain text."""
+    session = session_make(seat=servicer_seat)
+    text = '看这里 https://shop.example.com/a?b=1 <img src=x onerror="alert(1)"> javascript:alert(1)'
+    message_make(session, text)
+    [hit] = _search(servicer_seat.user, "shop.example")["messages"]
+    assert hit["text"] == text
+    body = _client_for(servicer_seat.user).get(f"/api/console/sessions/{session.pk}/transcript/").json()
+    assert body["messages"][0]["payload"]["searchableContent"] == text

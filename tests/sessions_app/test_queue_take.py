@@ -4,20 +4,26 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import redis
-from django.db import connection
+from asgiref.sync import sync_to_async
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
 from seats.services import seat_create_with_user
-from sessions_app.flow.assignment import queue_drain
+from sessions_app import events
+from sessions_app.flow.assignment import queue_drain, session_request_human
+from sessions_app.flow.closing import session_close
 from sessions_app.flow.queue import queue_list, queue_take, queue_take_next
-from sessions_app.models import ServiceSession
+from sessions_app.models import Customer, ServiceSession, ServiceSettings
 from tests.factories import message_make, session_make
+from tests.support.consoles import console_connect, next_frame
 
 
 def _queued(minutes_ago: int, first_text: str = "") -> ServiceSession:
@@ -175,3 +181,47 @@ def test_concurrent_takes_and_drains_never_double_assign_nor_exceed_capacity(red
     assert outcomes.count("taken") <= SEATS
     refusals = {f"409 {code}" for code in ("not_queued", "at_capacity", "queue_empty", "busy")}
     assert set(outcomes) <= {"taken"} | refusals
+
+
+def _customer_queues() -> ServiceSession:
+    with transaction.atomic():
+        session = ServiceSession.objects.create(customer=Customer.objects.create(im_user_id="wx-q"))
+        session_request_human(session=session, config=ServiceSettings.load())
+    session.refresh_from_db()
+    return session
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_every_console_learns_that_the_queue_changed(
+    servicer_seat: Seat, other_servicer_seat: Seat, redis_client: redis.Redis
+) -> None:
+    alice, bob = await console_connect(servicer_seat.user), await console_connect(other_servicer_seat.user)
+    # Online but full: the customer is queued rather than told nobody is there.
+    await Seat.objects.filter(pk=servicer_seat.pk).aupdate(status=Seat.Status.ONLINE, capacity=0)
+
+    session = await sync_to_async(_customer_queues)()
+    assert session.state == ServiceSession.State.QUEUED
+    for console in (alice, bob):
+        assert (await next_frame(console, "queue.changed")) == {"type": "queue.changed"}
+
+    await Seat.objects.filter(pk=servicer_seat.pk).aupdate(capacity=1)
+    await sync_to_async(queue_take)(seat=servicer_seat, session_id=session.pk)
+    for console in (alice, bob):
+        assert (await next_frame(console, "queue.changed")) == {"type": "queue.changed"}
+    await alice.disconnect()
+    await bob.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_customer_leaving_the_queue_or_timing_out_is_published(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(events, "_send", lambda group, event: sent.append((group, event["type"])))
+    cancelled, timed_out = _queued(5), _queued(3)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        session_close(session=cancelled, reason=ServiceSession.CloseReason.QUEUE_CANCELLED)
+        session_close(session=timed_out, reason=ServiceSession.CloseReason.QUEUE_TIMEOUT)
+
+    assert sent.count((events.CONSOLES_GROUP, "queue.changed")) == 2

@@ -101,8 +101,15 @@ class CustomerEvent(TypedDict):
     customer_avatar: str
 
 
+class QueueChangedEvent(TypedDict):
+    """Someone joined or left the queue (queued, assigned, taken, left, timed out): every console
+    reloads its queue panel (``GET /api/console/queue/``), which holds positions and first messages."""
+
+    type: Literal["queue.changed"]
+
+
 LeftMessageEvent = LeftMessageNewEvent | LeftMessageHandledEvent
-ConsoleEvent = MessageEvent | SessionEvent | SeatEvent | LeftMessageEvent | CustomerEvent
+ConsoleEvent = MessageEvent | SessionEvent | SeatEvent | LeftMessageEvent | CustomerEvent | QueueChangedEvent
 SupervisorEvent = ConsoleEvent | TimelineEvent
 
 
@@ -150,8 +157,13 @@ def event_to_supervisors(event: SupervisorEvent) -> None:
     transaction.on_commit(lambda: _send(SUPERVISORS_GROUP, event))
 
 
-def event_to_consoles(event: LeftMessageEvent | CustomerEvent) -> None:
+def event_to_consoles(event: LeftMessageEvent | CustomerEvent | QueueChangedEvent) -> None:
     transaction.on_commit(lambda: _send(CONSOLES_GROUP, event))
+
+
+def queue_changed_publish() -> None:
+    """Tell every console that the queue changed, once the transaction commits."""
+    event_to_consoles({"type": "queue.changed"})
 
 
 def timeline_row_saved(sender: object, instance: TimelineRow, created: bool, **kwargs: object) -> None:  # noqa: FBT001

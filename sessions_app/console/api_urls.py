@@ -23,6 +23,10 @@ urlpatterns = [
     path("canned-replies/<int:reply_id>/delete/", apis.CannedReplyDeleteApi.as_view(), name="canned-reply-delete"),
     path("left-messages/", apis.LeftMessageListApi.as_view(), name="left-message-list"),
     path("left-messages/<int:message_id>/handle/", apis.LeftMessageHandleApi.as_view(), name="left-message-handle"),
+    path("left-messages/<int:message_id>/answer/", apis.LeftMessageAnswerApi.as_view(), name="left-message-answer"),
+    path("console/queue/", apis.ConsoleQueueApi.as_view(), name="console-queue"),
+    path("console/queue/take-next/", apis.ConsoleQueueTakeNextApi.as_view(), name="console-queue-take-next"),
+    path("console/queue/<int:session_id>/take/", apis.ConsoleQueueTakeApi.as_view(), name="console-queue-take"),
     path("seats/transfer-targets/", apis.TransferTargetListApi.as_view(), name="transfer-targets"),
     path("customers/<int:customer_id>/card/", customer_apis.CustomerCardApi.as_view(), name="customer-card"),
     path(

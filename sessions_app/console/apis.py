@@ -14,7 +14,8 @@ from seats.authentication import SeatTokenAuthentication, request_by_token
 from sessions_app.console import selectors
 from sessions_app.console.attachments import attachment_send
 from sessions_app.console.canned import canned_reply_create, canned_reply_delete, canned_reply_update
-from sessions_app.flow.left_messages import left_message_handle
+from sessions_app.flow.left_messages import left_message_answer, left_message_handle
+from sessions_app.flow.queue import queue_list, queue_take, queue_take_next
 from sessions_app.models import CannedReply
 
 
@@ -236,6 +237,76 @@ class LeftMessageHandleApi(ApiView):
         seat = selectors.seat_required(request.user)
         message = left_message_handle(message_id=message_id, seat=seat)
         return Response(LeftMessageOutputSerializer(message).data)
+
+
+class LeftMessageAnswerApi(ApiView):
+    """Answer a left message: the customer receives it from the CS Robot, the transcript keeps it,
+    and the message is handled by this servicer. 400 when empty or too long; 409 when another
+    servicer handled it first."""
+
+    @extend_schema_serializer(component_name="LeftMessageAnswerInput")
+    class InputSerializer(serializers.Serializer[object]):
+        # The length is checked by the service (the one limit, with a translated reason).
+        text = serializers.CharField(allow_blank=True, trim_whitespace=False)
+
+    @extend_schema_serializer(component_name="LeftMessageAnswer")
+    class OutputSerializer(serializers.Serializer[object]):
+        left_message = LeftMessageOutputSerializer()
+        answer = MessageOutputSerializer()
+
+    @extend_schema(request=InputSerializer, responses=OutputSerializer, operation_id="left_message_answer")
+    def post(self, request: Request, message_id: int) -> Response:
+        seat = selectors.seat_required(request.user)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        answer = left_message_answer(message_id=message_id, seat=seat, text=serializer.validated_data["text"])
+        left = selectors.left_message_get(message_id=message_id)
+        return Response(self.OutputSerializer({"left_message": left, "answer": answer}).data)
+
+
+class QueueEntryOutputSerializer(serializers.Serializer[object]):
+    session_id = serializers.IntegerField()
+    position = serializers.IntegerField()
+    customer_id = serializers.IntegerField()
+    customer_name = serializers.CharField()
+    customer_avatar = serializers.CharField()
+    queued_at = serializers.DateTimeField()
+    waiting_seconds = serializers.IntegerField()
+    first_message = serializers.CharField()
+
+
+class QueueTakenOutputSerializer(serializers.Serializer[object]):
+    session_id = serializers.IntegerField(source="pk")
+    customer_id = serializers.IntegerField()
+    customer_name = serializers.CharField(source="customer")
+
+
+class ConsoleQueueApi(ApiView):
+    """Every queued customer, oldest first: position, waiting time, first message."""
+
+    @extend_schema(responses=QueueEntryOutputSerializer(many=True), operation_id="console_queue")
+    def get(self, request: Request) -> Response:
+        selectors.seat_required(request.user)
+        return Response(QueueEntryOutputSerializer(queue_list(), many=True).data)
+
+
+class ConsoleQueueTakeNextApi(ApiView):
+    """Take the customer who has waited longest; 409 with a reason when the queue is empty, the
+    servicer is not online or has no room."""
+
+    @extend_schema(request=None, responses=QueueTakenOutputSerializer, operation_id="console_queue_take_next")
+    def post(self, request: Request) -> Response:
+        seat = selectors.seat_required(request.user)
+        return Response(QueueTakenOutputSerializer(queue_take_next(seat=seat)).data)
+
+
+class ConsoleQueueTakeApi(ApiView):
+    """Take this queued customer; 409 when someone else took them first (or as for take-next)."""
+
+    @extend_schema(request=None, responses=QueueTakenOutputSerializer, operation_id="console_queue_take")
+    def post(self, request: Request, session_id: int) -> Response:
+        seat = selectors.seat_required(request.user)
+        return Response(QueueTakenOutputSerializer(queue_take(seat=seat, session_id=session_id)).data)
 
 
 class TransferTargetListApi(ApiView):

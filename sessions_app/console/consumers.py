@@ -253,6 +253,9 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]  # chan
     async def customer_updated(self, message: dict[str, ConsoleEvent]) -> None:
         await self.send_json(message["event"])
 
+    async def queue_changed(self, message: dict[str, ConsoleEvent]) -> None:
+        await self.send_json(message["event"])
+
     async def console_revoked(self, message: dict[str, str]) -> None:
         """The login ended (logged out, or the user deactivated): close now, not at the next action."""
         await self.close(code=CLOSE_NOT_LOGGED_IN)

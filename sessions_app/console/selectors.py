@@ -191,6 +191,10 @@ def left_messages_unhandled() -> QuerySet[LeftMessage]:
     return LeftMessage.objects.filter(handled_at__isnull=True).select_related("customer").order_by("created_at", "pk")
 
 
+def left_message_get(*, message_id: int) -> LeftMessage:
+    return LeftMessage.objects.select_related("customer", "handled_by").get(pk=message_id)
+
+
 def messages_after(*, session_id: int, after_seq: int, limit: int) -> list[Message]:
     """Up to ``limit`` messages after ``after_seq``, in sequence order (a console catching up).
 

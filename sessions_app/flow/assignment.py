@@ -23,7 +23,7 @@ from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CsControl, ServicerNotice, servicer_notice_extra, text_payload
 from seats.models import Seat
 from sessions_app.events import SessionEvent as SessionEventPayload
-from sessions_app.events import event_to_seat
+from sessions_app.events import event_to_seat, queue_changed_publish
 from sessions_app.flow.transcript import customer_signal, customer_tell
 from sessions_app.models import Message, ServiceSession, ServiceSettings, SessionEvent
 
@@ -125,6 +125,7 @@ def session_request_human(*, session: ServiceSession, config: ServiceSettings) -
         session_assign(session=session, seat=seat, config=config)
         return
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.QUEUED)
+    queue_changed_publish()
     _announce_position(session=session, force=True, config=config)
 
 
@@ -149,6 +150,7 @@ def session_assign(*, session: ServiceSession, seat: Seat, config: ServiceSettin
         ]
     )
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.ASSIGNED, seat=seat)
+    queue_changed_publish()
     customer = session.customer
     # Summarised before the assignment notice below, so that it shows only the conversation.
     handover_to_im(session=session, seat=seat, heading=f"【新会话 #{session.pk}】客户 {customer} 请求人工服务。")

@@ -14,7 +14,7 @@ from django.utils import timezone
 from cs_project.sql import json_param
 from robots.wfprotocol import CsControl, control_payload, text_payload
 from sessions_app.events import SessionEvent as SessionEventPayload
-from sessions_app.events import event_to_seat, event_to_supervisors, timeline_event
+from sessions_app.events import event_to_seat, event_to_supervisors, queue_changed_publish, timeline_event
 from sessions_app.flow.assignment import queue_announce_positions, seat_release
 from sessions_app.flow.servicer_im import servicer_im_closed
 from sessions_app.flow.transcript import customer_send_many, customer_signal, customer_tell
@@ -53,6 +53,8 @@ def session_close(
         update_fields=["state", "closed_at", "close_reason", "leaving_message", "rated_seat", "awaiting_rating_digit"]
     )
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.CLOSED, seat=seat, detail={"reason": reason})
+    if was_queued:
+        queue_changed_publish()  # left, cancelled or timed out
     customer_tell(session=session, text=_close_text(reason, config, session.language))
     signal: dict[str, object] = {"reason": reason}
     url = ratings.link(session=session) if seat is not None and ratings is not None else None

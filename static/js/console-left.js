@@ -9,7 +9,7 @@ window.ConsoleLeftMessages = {
     const { T } = app;
     const $ = (id) => document.getElementById(id);
     const PAGE_SIZE = 50;
-    const state = { rows: [], count: 0, loaded: false, busy: new Set() };
+    const state = { rows: [], count: 0, loaded: false, busy: new Set(), answers: new Map() };
 
     async function load() {
       let body;
@@ -50,7 +50,21 @@ window.ConsoleLeftMessages = {
       button.type = "button";
       button.disabled = state.busy.has(row.id);
       button.addEventListener("click", () => handle(row.id));
-      node.append(head, app.el("div", "left-text", row.text), button);
+      // An answer goes to the customer through the CS Robot and marks the message handled.
+      const answer = app.el("textarea", "left-answer");
+      answer.rows = 2;
+      answer.maxLength = app.config.textMaxLength;
+      answer.placeholder = T.leftAnswerPlaceholder;
+      answer.setAttribute("aria-label", T.leftAnswerPlaceholder);
+      answer.value = state.answers.get(row.id) || "";
+      answer.addEventListener("input", () => state.answers.set(row.id, answer.value));
+      const send = app.el("button", "btn btn-small btn-primary left-answer-send", T.leftAnswerSend);
+      send.type = "button";
+      send.disabled = state.busy.has(row.id);
+      send.addEventListener("click", () => answerSend(row.id));
+      const actions = app.el("div", "left-actions");
+      actions.append(send, button);
+      node.append(head, app.el("div", "left-text", row.text), answer, actions);
       return node;
     }
 
@@ -75,6 +89,33 @@ window.ConsoleLeftMessages = {
         app.toast(T.leftHandled, "success");
       } catch (error) {
         app.toast(error.status === 409 ? T.leftAlreadyHandled : error.reason, "error");
+      } finally {
+        state.busy.delete(id);
+      }
+      render();
+      reloadSoon();
+    }
+
+    async function answerSend(id) {
+      const text = (state.answers.get(id) || "").trim();
+      if (!text) {
+        app.toast(T.leftAnswerEmpty, "error");
+        return;
+      }
+      state.busy.add(id);
+      render();
+      try {
+        await app.fetchJson(app.apiUrl("leftMessageAnswer", id), {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ text }),
+        });
+        state.answers.delete(id);
+        state.rows = state.rows.filter((row) => row.id !== id);
+        state.count = Math.max(0, state.count - 1);
+        app.toast(T.leftAnswered, "success");
+      } catch (error) {
+        app.toast(error.reason, "error"); // the text stays in the box
       } finally {
         state.busy.delete(id);
       }

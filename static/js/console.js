@@ -598,6 +598,8 @@
       app.leftMessages.onEvent(event);
     } else if (event.type === "customer.updated") {
       app.customerUpdated(event);
+    } else if (event.type === "queue.changed") {
+      if (app.queue) app.queue.reloadSoon();
     }
   };
 
@@ -670,6 +672,7 @@
         app.updateSeat(frame.seat);
         app.resync();
         app.leftMessages.reloadSoon(); // left messages may have come and gone while disconnected
+        if (app.queue) app.queue.reloadSoon(); // and so may queued customers
       },
       onEvent: app.onEvent,
       onFatal: app.onFatal,

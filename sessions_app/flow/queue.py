@@ -1,0 +1,139 @@
+"""The queue as servicers see it: who waits, and a servicer taking a customer from it by hand.
+
+A take uses the same locks as the automatic assignment (``assignment.queue_drain``): first the
+queued session's row (``SELECT ... FOR UPDATE``, waiting, never skipping), then one unit of the
+seat's capacity by the conditional UPDATE of ``seat_claim_one``. Whoever locks the row second
+finds it no longer queued once the first commits, so a customer never gets two seats, and the
+capacity condition is re-checked by PostgreSQL under the seat row's lock, so no seat goes over.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TypedDict
+
+from django.db import transaction
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cs_project.errors import ApplicationError
+from seats.models import Seat
+from sessions_app.flow.assignment import queue_announce_positions, seat_claim_one, session_assign
+from sessions_app.models import Message, ServiceSession, ServiceSettings
+
+FIRST_MESSAGE_PREVIEW = 200
+# A take-next whose head row was taken while it waited for the lock tries the new head this often.
+TAKE_NEXT_ATTEMPTS = 5
+
+
+class QueueEntry(TypedDict):
+    session_id: int
+    position: int
+    customer_id: int
+    customer_name: str
+    customer_avatar: str
+    queued_at: datetime
+    waiting_seconds: int
+    first_message: str
+
+
+def queue_list() -> list[QueueEntry]:
+    """Every queued customer, oldest first, with the first thing they wrote in this session."""
+    first_text = (
+        Message.objects.filter(session=OuterRef("pk"), direction=Message.Direction.IN, author=Message.Author.CUSTOMER)
+        .order_by("seq")
+        .values("payload__searchableContent")[:1]
+    )
+    queued = (
+        ServiceSession.objects.filter(state=ServiceSession.State.QUEUED, queued_at__isnull=False)
+        .select_related("customer")
+        .annotate(first_text=Subquery(first_text))
+        .order_by("queued_at", "pk")
+    )
+    now = timezone.now()
+    entries: list[QueueEntry] = []
+    for position, session in enumerate(queued, start=1):
+        queued_at = session.queued_at or now  # never None: filtered above
+        entries.append(
+            {
+                "session_id": session.pk,
+                "position": position,
+                "customer_id": session.customer_id,
+                "customer_name": str(session.customer),
+                "customer_avatar": session.customer.avatar_url,
+                "queued_at": queued_at,
+                "waiting_seconds": max(0, int((now - queued_at).total_seconds())),
+                "first_message": str(session.first_text or "")[:FIRST_MESSAGE_PREVIEW],
+            }
+        )
+    return entries
+
+
+def _queued_lock(*, session_id: int | None) -> ServiceSession | None:
+    """Lock a queued session (the oldest when ``session_id`` is None); None when it is not queued."""
+    queued = ServiceSession.objects.select_for_update(no_key=True, of=("self",)).filter(
+        state=ServiceSession.State.QUEUED
+    )
+    if session_id is not None:
+        queued = queued.filter(pk=session_id)
+    return queued.order_by("queued_at", "pk").select_related("customer").first()
+
+
+def _refuse_claim(*, seat: Seat) -> ApplicationError:
+    """Why this seat could not take one more customer."""
+    seat.refresh_from_db(fields=["status", "active_sessions", "capacity"])
+    if seat.status != Seat.Status.ONLINE:
+        return ApplicationError(_("Switch to online to take customers."), code="not_online", status=409)
+    return ApplicationError(
+        _("You are at your capacity (%(capacity)s): end a session first.") % {"capacity": seat.capacity},
+        code="at_capacity",
+        status=409,
+    )
+
+
+def _take_locked(*, session: ServiceSession, seat: Seat) -> ServiceSession:
+    claimed = seat_claim_one(seat_id=seat.pk)
+    if claimed is None:
+        raise _refuse_claim(seat=seat)
+    session_assign(session=session, seat=claimed, config=ServiceSettings.load())
+    return session
+
+
+def queue_take(*, seat: Seat, session_id: int) -> ServiceSession:
+    """An online seat with room takes this queued customer; 409 when someone else was first."""
+    with transaction.atomic():
+        session = _queued_lock(session_id=session_id)
+        if session is None:
+            if not ServiceSession.objects.filter(pk=session_id).exists():
+                raise ApplicationError(_("No such customer in the queue."), code="not_found", status=404)
+            raise ApplicationError(
+                _("This customer is no longer waiting: someone else took them, or they left."),
+                code="not_queued",
+                status=409,
+            )
+        _take_locked(session=session, seat=seat)
+    queue_announce_positions()
+    return session
+
+
+def queue_take_next(*, seat: Seat) -> ServiceSession:
+    """An online seat with room takes the customer who has waited longest.
+
+    1. Lock the head of the queue (waiting for a concurrent take or drain to finish with it).
+    2. PostgreSQL re-checks a row that changed while we waited and drops it: then the head has
+       moved, and we try the new head, a few times at most.
+    3. Claim one unit of the seat's capacity and assign.
+    """
+    for _attempt in range(TAKE_NEXT_ATTEMPTS):
+        with transaction.atomic():
+            session = _queued_lock(session_id=None)
+            if session is not None:
+                _take_locked(session=session, seat=seat)
+                break
+        if not ServiceSession.objects.filter(state=ServiceSession.State.QUEUED).exists():
+            raise ApplicationError(_("Nobody is waiting in the queue."), code="queue_empty", status=409)
+    else:
+        raise ApplicationError(_("The queue is changing fast: please try again."), code="busy", status=409)
+    queue_announce_positions()
+    return session

@@ -590,7 +590,12 @@
     } else if (event.type === "session.transferred_out") {
       app.endSession(event.session_id, app.fmt(T.transferredTo, { name: event.detail.to_seat }));
     } else if (event.type === "seat.status" && event.seat_id === app.seat.id) {
-      app.updateSeat({ status: event.status, automatic: event.automatic, active_sessions: event.active_sessions });
+      app.updateSeat({
+        status: event.status,
+        automatic: event.automatic,
+        active_sessions: event.active_sessions,
+        capacity: event.capacity,
+      });
     } else if (event.type === "left_message.new" || event.type === "left_message.handled") {
       app.leftMessages.onEvent(event);
     } else if (event.type === "customer.updated") {

@@ -243,7 +243,7 @@
       : app.fmt(T.transferNoNote, { name: info.transferred_from });
     $("chat-ended").hidden = !session.ended;
     $("chat-ended").textContent = session.ended || "";
-    for (const id of ["composer-input", "send-button", "transfer-button", "end-button", "file-input", "canned-button"]) {
+    for (const id of ["composer-input", "send-button", "transfer-button", "end-button", "file-input", "file-button", "canned-button"]) {
       $(id).disabled = Boolean(session.ended);
     }
     $("composer").classList.toggle("disabled", Boolean(session.ended));

@@ -81,6 +81,8 @@ def test_the_keyboard_reaches_every_chat_dialog_and_the_file_picker(daphne_page:
         page.keyboard.press("Alt+ArrowDown")
     expect(page.locator("#chat-name")).to_have_text("张三")
     expect(page.locator("#messages .file-size")).to_have_text("19 B")
+    sizes = page.evaluate("[0, 19, 1023, 1024, 1536, 20480, 1048576, 3355443].map(window.ConsoleApp.fileSize)")
+    assert sizes == ["0 B", "19 B", "1023 B", "1 KB", "1.5 KB", "20 KB", "1 MB", "3.2 MB"]
 
     # The file picker is a button in the tab order; Enter on it opens the chooser.
     page.locator("#canned-button").focus()

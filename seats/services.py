@@ -16,7 +16,8 @@ from seats.models import Seat
 
 
 class SeatStatusListener(Protocol):
-    """Told of every status set, inside its transaction: the flow above announces it and drains the queue."""
+    """Told of every status or capacity set, inside its transaction: the flow above announces it and
+    drains the queue."""
 
     def __call__(self, *, seat: Seat) -> None: ...
 
@@ -45,6 +46,21 @@ def seat_status_set(*, seat: Seat, status: Seat.Status, automatic: bool = False)
         seat.status = status
         seat.away_automatic = away_automatic
         seat.save(update_fields=["status", "status_changed_at", "away_automatic"])
+    for listener in _status_listeners:
+        listener(seat=seat)
+    return seat
+
+
+@transaction.atomic
+def seat_capacity_set(*, seat: Seat, capacity: int) -> Seat:
+    """Change how many sessions a seat may hold and tell the listeners, as a status change does:
+    its console's load pill follows at once, and a larger capacity drains the queue onto it."""
+    if capacity < 0:
+        raise ApplicationError("Capacity cannot be negative.", code="capacity_negative")
+    seat = Seat.objects.select_for_update(no_key=True, of=("self",)).get(pk=seat.pk)
+    if seat.capacity != capacity:
+        seat.capacity = capacity
+        seat.save(update_fields=["capacity"])
     for listener in _status_listeners:
         listener(seat=seat)
     return seat

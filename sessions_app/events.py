@@ -56,6 +56,7 @@ class SeatEvent(TypedDict):
     seat_id: int
     status: str
     active_sessions: int
+    capacity: int
     # True when presence set the seat away because its console connection dropped.
     automatic: bool
 

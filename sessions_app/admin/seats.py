@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat, SkillGroup
-from seats.services import seat_status_set, servicer_account_create, servicer_password_set
+from seats.services import seat_capacity_set, seat_status_set, servicer_account_create, servicer_password_set
 from sessions_app.models import ServiceSession
 
 
@@ -148,6 +148,8 @@ class SeatAdmin(admin.ModelAdmin[Seat]):
                 username=form.cleaned_data["username"], password=form.cleaned_data["password"]
             )
         super().save_model(request, obj, form, change)
+        if change and "capacity" in form.changed_data:
+            seat_capacity_set(seat=obj, capacity=form.cleaned_data["capacity"])  # pushed to the console
         if change and form.cleaned_data.get("new_password"):
             try:
                 servicer_password_set(seat=obj, password=form.cleaned_data["new_password"])

@@ -152,13 +152,14 @@ def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: M
 
 
 def seat_status_announce(*, seat: Seat) -> None:
-    """A seat's status was set (seats.services): tell its consoles and the supervisors; going online
+    """A seat's status or capacity was set (seats.services): tell its consoles and the supervisors; going online
     drains the queue onto it. Registered with seats from this app's ``AppConfig.ready``."""
     event: SeatEvent = {
         "type": "seat.status",
         "seat_id": seat.pk,
         "status": seat.status,
         "active_sessions": seat.active_sessions,
+        "capacity": seat.capacity,
         "automatic": seat.away_automatic,
     }
     event_to_seat(seat.pk, event)

@@ -103,12 +103,25 @@ window.ConsoleRender = {
         const label = app.el("span", "file-label");
         label.append(app.el("strong", "", payload.searchableContent || T.file));
         const size = Number(payload.content || 0);
-        if (size) label.append(app.el("span", "muted small", size > 1048576 ? `${(size / 1048576).toFixed(1)} MB` : `${Math.ceil(size / 1024)} KB`));
+        if (size) label.append(app.el("span", "muted small file-size", app.fileSize(size)));
         link.append(label);
         return link;
       }
       if (type === 90) return app.el("div", "text", payload.content || "");
       return app.el("div", "text muted", app.fmt(T.unsupported, { type }));
+    };
+
+    // 19 -> "19 B", 1536 -> "1.5 KB", 20480 -> "20 KB", 3.2 MB: one decimal below ten units, none above.
+    app.fileSize = (bytes) => {
+      const units = ["B", "KB", "MB", "GB"];
+      let value = bytes;
+      let unit = 0;
+      while (value >= 1024 && unit < units.length - 1) {
+        value /= 1024;
+        unit += 1;
+      }
+      const shown = unit === 0 || value >= 10 ? String(Math.round(value)) : String(Math.round(value * 10) / 10);
+      return `${shown} ${units[unit]}`;
     };
 
     app.messageNode = (message, session) => {

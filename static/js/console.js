@@ -246,7 +246,7 @@
       : app.fmt(T.transferNoNote, { name: info.transferred_from });
     $("chat-ended").hidden = !session.ended;
     $("chat-ended").textContent = session.ended || "";
-    for (const id of ["composer-input", "send-button", "transfer-button", "end-button", "file-input", "canned-button"]) {
+    for (const id of ["composer-input", "send-button", "transfer-button", "end-button", "file-input", "file-button", "canned-button"]) {
       $(id).disabled = Boolean(session.ended);
     }
     $("composer").classList.toggle("disabled", Boolean(session.ended));
@@ -593,7 +593,12 @@
     } else if (event.type === "session.transferred_out") {
       app.endSession(event.session_id, app.fmt(T.transferredTo, { name: event.detail.to_seat }));
     } else if (event.type === "seat.status" && event.seat_id === app.seat.id) {
-      app.updateSeat({ status: event.status, automatic: event.automatic, active_sessions: event.active_sessions });
+      app.updateSeat({
+        status: event.status,
+        automatic: event.automatic,
+        active_sessions: event.active_sessions,
+        capacity: event.capacity,
+      });
     } else if (event.type === "left_message.new" || event.type === "left_message.handled") {
       app.leftMessages.onEvent(event);
     } else if (event.type === "customer.updated") {

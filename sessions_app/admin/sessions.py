@@ -11,6 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import floatformat
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,6 +27,7 @@ from sessions_app.flow.left_messages import left_messages_mark_handled
 from sessions_app.models import LeftMessage, Message, ServiceSession, SessionEvent, SessionWrapUp
 from sessions_app.reports.figures import seat_segments
 from sessions_app.reports.tables import duration_text
+from sessions_app.supervision.actions import EndForm, action_confirm_page
 
 
 def _between(start: datetime | None, end: datetime | None) -> str:
@@ -349,9 +351,24 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         return format_html('<table class="cs-segments">{}{}</table>', header, body)
 
     @admin.action(description=_("End the selected sessions"), permissions=("change",))
-    def force_end(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> None:
-        ended = sum(session_supervisor_end(session_id=pk) for pk in queryset.values_list("pk", flat=True))
+    def force_end(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> TemplateResponse | None:
+        """A confirmation page with the reason first (the customer and the servicer see it)."""
+        form = EndForm(request.POST if request.POST.get("confirm") else None)
+        if not form.is_valid():
+            return action_confirm_page(
+                request,
+                self,
+                queryset,
+                action="force_end",
+                form=form,
+                title=_("End sessions"),
+                question=_("End these sessions? The customers and their servicers see the reason."),
+                submit_label=_("Yes, end them"),
+            )
+        note = form.cleaned_data["note"]
+        ended = sum(session_supervisor_end(session_id=pk, note=note) for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended}, messages.SUCCESS)
+        return None
 
 
 class HandledFilter(admin.SimpleListFilter):

@@ -5,9 +5,17 @@ with a code the page shows as a reason."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django import forms
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
@@ -25,7 +33,60 @@ class ReassignForm(forms.Form):
 
 
 class EndForm(forms.Form):
-    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH)
+    note = forms.CharField(
+        label=_lazy("Reason (the customer and the servicer see it)"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class SeatChatsForm(forms.Form):
+    """The admin's choice for a seat set offline or away with open chats."""
+
+    requeue = forms.ChoiceField(
+        label=_lazy("Its open chats"),
+        choices=[
+            ("stay", _lazy("Stay with the seat")),
+            ("requeue", _lazy("Go back to the queue (at its front, in their order)")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    note = forms.CharField(
+        label=_lazy("Note for the servicer"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+def action_confirm_page(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin[Any],
+    queryset: QuerySet[Any],
+    *,
+    action: str,
+    form: forms.Form,
+    title: str | Promise,
+    question: str | Promise,
+    submit_label: str | Promise,
+) -> TemplateResponse:
+    """An admin action's intermediate page: what is selected, a form, and a confirm button that
+    posts the same action again."""
+    opts = model_admin.model._meta
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "opts": opts,
+        "question": question,
+        "submit_label": submit_label,
+        "items": [str(row) for row in queryset[:100]],
+        "selected": list(queryset.values_list("pk", flat=True)),
+        "action": action,
+        "form": form,
+        "changelist_url": reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist"),
+    }
+    return TemplateResponse(request, "admin/sessions_app/action_confirm.html", context)
 
 
 class SeatStatusForm(forms.Form):

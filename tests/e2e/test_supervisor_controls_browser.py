@@ -82,6 +82,14 @@ def test_a_seat_set_offline_with_chats_gets_the_choice(daphne: str, browser: Bro
     _now_busy(seats)
     wang = seats[0]
     wangs = _session_of(wang)
+    console = browser.new_context(base_url=daphne, locale="zh-CN", viewport={"width": 1280, "height": 800}).new_page()
+    console.set_default_timeout(15_000)
+    console.goto("/console/")
+    console.fill("input[name=username]", "wang")
+    console.fill("input[name=password]", "wang-pw")
+    console.click("button[type=submit]")
+    expect(console.locator("#link-state")).to_have_attribute("data-state", "connected")
+    expect(console.locator(".status-switch [data-status=online]")).to_have_attribute("aria-checked", "true")
     page = _live(browser, daphne)
 
     page.locator(f'#cs-seats tr[data-seat="{wang.pk}"] button', has_text="更改状态").click()
@@ -100,3 +108,12 @@ def test_a_seat_set_offline_with_chats_gets_the_choice(daphne: str, browser: Bro
     else:
         assert (after.state, after.seat_id) == (ServiceSession.State.HUMAN, wang.pk)
     _shot(page, f"supervisor-controls-offline-{'requeue' if requeue else 'stay'}-done")
+
+    # The servicer's console says what happened and why; its status pill shows 离线.
+    banner = console.locator("#banner")
+    expect(banner).to_contain_text("主管已将您的状态设为离线")
+    if requeue:
+        expect(banner).to_contain_text("退回排队的会话：1 个")
+    expect(console.locator(".status-switch [data-status=offline]")).to_have_attribute("aria-checked", "true")
+    expect(console.locator(".status-switch [data-status=offline]")).to_be_visible()
+    _shot(console, f"supervisor-controls-console-{'requeue' if requeue else 'stay'}")

@@ -15,6 +15,7 @@ from cs_project.errors import ApplicationError
 from seats.models import Seat
 from seats.services import seat_create_with_user
 from sessions_app.flow import closing, supervisor, transfer
+from sessions_app.flow.assignment import queue_drain
 from sessions_app.flow.closing import session_supervisor_end
 from sessions_app.flow.supervisor import seat_supervisor_status_set, session_supervisor_reassign
 from sessions_app.models import Message, ServiceSession, SessionEvent
@@ -248,3 +249,24 @@ def test_a_reassignment_racing_a_close_never_leaves_the_session_double_counted(
         assert session.state == ServiceSession.State.CLOSED
     for seat in Seat.objects.all():
         assert seat.active_sessions == 0 == ServiceSession.objects.filter(seat=seat, state="human").count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reassignment_racing_the_queue_drain_for_the_last_place_never_overfills_it(
+    servicer_seat: Seat, other_servicer_seat: Seat
+) -> None:
+    for _round in range(4):
+        Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE, capacity=1, active_sessions=0)
+        Seat.objects.filter(pk=servicer_seat.pk).update(status=Seat.Status.AWAY)  # the drain may only pick Bob
+        served = _serving(servicer_seat)
+        waiting = session_make(state=ServiceSession.State.QUEUED)
+        ServiceSession.objects.filter(pk=waiting.pk).update(queued_at=timezone.now())
+        outcomes = _run_together(
+            lambda pk=served.pk: session_supervisor_reassign(session_id=pk, to_seat_id=other_servicer_seat.pk),
+            queue_drain,
+        )
+        assert sorted(outcomes) in (["ok", "ok"], ["ok", "seat_unavailable"])
+        bob = Seat.objects.get(pk=other_servicer_seat.pk)
+        assert bob.active_sessions == 1 == ServiceSession.objects.filter(seat=bob, state="human").count()
+        ServiceSession.objects.filter(state__in=["human", "queued"]).update(state="closed", seat=None)
+        Seat.objects.update(active_sessions=0)

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import pgettext_lazy
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
@@ -58,6 +59,42 @@ class SeatChatsForm(forms.Form):
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class AdminReassignForm(forms.Form):
+    """The admin's reassign page: a seat (or the queue), a note, and forcing over capacity."""
+
+    seat = forms.ModelChoiceField(
+        label=pgettext_lazy("reassign a session to", "To"),
+        queryset=Seat.objects.order_by("display_name"),
+        required=False,
+        empty_label=_lazy("Back to the queue (at its front)"),
+    )
+    note = forms.CharField(
+        label=_lazy("Note for the servicer"),
+        required=False,
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    force = forms.BooleanField(label=_lazy("Even if the seat is full (over its capacity)"), required=False)
+
+
+def admin_reassign(*, session_ids: list[int], cleaned: dict[str, Any]) -> tuple[int, list[str]]:
+    """Reassign each session; returns how many moved and the reasons of those refused."""
+    seat = cleaned["seat"]
+    moved, refusals = 0, []
+    for session_id in session_ids:
+        try:
+            session_supervisor_reassign(
+                session_id=session_id,
+                to_seat_id=seat.pk if seat is not None else None,
+                note=cleaned["note"],
+                force=cleaned["force"],
+            )
+            moved += 1
+        except ApplicationError as error:
+            refusals.append(f"#{session_id}: {error.message}")
+    return moved, refusals
 
 
 def action_confirm_page(

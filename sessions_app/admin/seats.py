@@ -10,14 +10,17 @@ from django.contrib.auth.password_validation import validate_password
 from django.db.models import Count, Q, QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat, SkillGroup
-from seats.services import seat_capacity_set, seat_status_set, servicer_account_create, servicer_password_set
+from seats.services import seat_capacity_set, servicer_account_create, servicer_password_set
+from sessions_app.flow.supervisor import seat_supervisor_status_set
 from sessions_app.models import ServiceSession
+from sessions_app.supervision.actions import SeatChatsForm, action_confirm_page
 
 
 def _avatar_field() -> forms.URLField:
@@ -180,19 +183,44 @@ class SeatAdmin(admin.ModelAdmin[Seat]):
     def set_online(self, request: HttpRequest, queryset: QuerySet[Seat]) -> None:
         self._set_status(request, queryset, Seat.Status.ONLINE)
 
-    @admin.action(description=_("Set the selected seats away (they keep their sessions)"), permissions=("change",))
-    def set_away(self, request: HttpRequest, queryset: QuerySet[Seat]) -> None:
-        self._set_status(request, queryset, Seat.Status.AWAY)
+    @admin.action(description=_("Set the selected seats away"), permissions=("change",))
+    def set_away(self, request: HttpRequest, queryset: QuerySet[Seat]) -> TemplateResponse | None:
+        return self._set_status(request, queryset, Seat.Status.AWAY)
 
     @admin.action(description=_("Set the selected seats offline"), permissions=("change",))
-    def set_offline(self, request: HttpRequest, queryset: QuerySet[Seat]) -> None:
-        self._set_status(request, queryset, Seat.Status.OFFLINE)
+    def set_offline(self, request: HttpRequest, queryset: QuerySet[Seat]) -> TemplateResponse | None:
+        return self._set_status(request, queryset, Seat.Status.OFFLINE)
 
-    def _set_status(self, request: HttpRequest, queryset: QuerySet[Seat], status: Seat.Status) -> None:
+    def _set_status(
+        self, request: HttpRequest, queryset: QuerySet[Seat], status: Seat.Status
+    ) -> TemplateResponse | None:
+        """Seats with open chats get a page first: their chats go back to the queue or stay."""
         seats = list(queryset)
-        for seat in seats:
-            seat_status_set(seat=seat, status=status)
-        self.message_user(request, _("%(count)d seats updated.") % {"count": len(seats)}, messages.SUCCESS)
+        busy = status != Seat.Status.ONLINE and any(seat.active_sessions for seat in seats)
+        form = SeatChatsForm(request.POST if request.POST.get("confirm") else None)
+        if busy and not form.is_valid():
+            return action_confirm_page(
+                request,
+                self,
+                queryset,
+                action=request.POST.get("action", ""),
+                form=form,
+                title=_("Change the seats' status"),
+                question=_("These seats have chats in progress. What becomes of them?"),
+                submit_label=_("Apply"),
+            )
+        requeue = busy and form.cleaned_data["requeue"] == "requeue"
+        note = form.cleaned_data["note"] if busy else ""
+        requeued = sum(
+            seat_supervisor_status_set(seat_id=seat.pk, status=status, requeue=requeue, note=note) for seat in seats
+        )
+        self.message_user(
+            request,
+            _("%(count)d seats updated, %(requeued)d chats back in the queue.")
+            % {"count": len(seats), "requeued": requeued},
+            messages.SUCCESS,
+        )
+        return None
 
 
 @admin.register(SkillGroup)

@@ -11,6 +11,7 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import floatformat
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -26,6 +27,7 @@ from sessions_app.flow.left_messages import left_messages_mark_handled
 from sessions_app.models import LeftMessage, Message, ServiceSession, SessionEvent, SessionWrapUp
 from sessions_app.reports.figures import seat_segments
 from sessions_app.reports.tables import duration_text
+from sessions_app.supervision.actions import AdminReassignForm, EndForm, action_confirm_page, admin_reassign
 
 
 def _between(start: datetime | None, end: datetime | None) -> str:
@@ -231,7 +233,7 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
     list_select_related = ("customer", "seat", "rating")
     date_hierarchy = "opened_at"
     inlines = (SessionEventInline, MessageInline)
-    actions = ("force_end",)
+    actions = ("reassign", "force_end")
     fieldsets = (
         (None, {"fields": ("customer_link", "state", "seat", "close_reason", "rated_seat", "score")}),
         (_("Times"), {"fields": ("opened_at", "queued_at", "assigned_at", "first_human_reply_at", "closed_at")}),
@@ -348,10 +350,47 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         )
         return format_html('<table class="cs-segments">{}{}</table>', header, body)
 
+    @admin.action(description=_("Reassign the selected sessions"), permissions=("change",))
+    def reassign(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> TemplateResponse | None:
+        """A page to choose the seat (or the queue) and a note, then each session moves as a transfer."""
+        form = AdminReassignForm(request.POST if request.POST.get("confirm") else None)
+        if not form.is_valid():
+            return action_confirm_page(
+                request,
+                self,
+                queryset,
+                action="reassign",
+                form=form,
+                title=_("Reassign sessions"),
+                question=_("Reassign these sessions? The receiving servicer sees the note."),
+                submit_label=_("Reassign"),
+            )
+        ids = list(queryset.values_list("pk", flat=True))
+        moved, refusals = admin_reassign(session_ids=ids, cleaned=form.cleaned_data)
+        self.message_user(request, _("%(count)d sessions reassigned.") % {"count": moved}, messages.SUCCESS)
+        for refusal in refusals:
+            self.message_user(request, refusal, messages.WARNING)
+        return None
+
     @admin.action(description=_("End the selected sessions"), permissions=("change",))
-    def force_end(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> None:
-        ended = sum(session_supervisor_end(session_id=pk) for pk in queryset.values_list("pk", flat=True))
+    def force_end(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> TemplateResponse | None:
+        """A confirmation page with the reason first (the customer and the servicer see it)."""
+        form = EndForm(request.POST if request.POST.get("confirm") else None)
+        if not form.is_valid():
+            return action_confirm_page(
+                request,
+                self,
+                queryset,
+                action="force_end",
+                form=form,
+                title=_("End sessions"),
+                question=_("End these sessions? The customers and their servicers see the reason."),
+                submit_label=_("Yes, end them"),
+            )
+        note = form.cleaned_data["note"]
+        ended = sum(session_supervisor_end(session_id=pk, note=note) for pk in queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(count)d sessions ended.") % {"count": ended}, messages.SUCCESS)
+        return None
 
 
 class HandledFilter(admin.SimpleListFilter):

@@ -27,7 +27,12 @@ Reason = ServiceSession.CloseReason
 
 
 def session_close(
-    *, session: ServiceSession, reason: Reason, config: ServiceSettings | None = None, announce_queue: bool = True
+    *,
+    session: ServiceSession,
+    reason: Reason,
+    config: ServiceSettings | None = None,
+    announce_queue: bool = True,
+    note: str = "",
 ) -> None:
     """Close an open session (the caller holds its row): tell the customer why, free the seat,
     and, when a human served it, fix the rated seat, send the rating prompt and tell the
@@ -36,7 +41,10 @@ def session_close(
 
     ``announce_queue=False`` leaves re-announcing the queue positions to the caller: a sweep that
     closes many queued sessions announces once at the end, not once per close (each announcement
-    pass walks the whole queue)."""
+    pass walks the whole queue).
+
+    ``note`` is a supervisor's reason for ending it: kept on the timeline, told to the customer
+    after the closing text and shown to the servicer's console."""
     if session.state == ServiceSession.State.CLOSED:
         return
     config = config or ServiceSettings.load()
@@ -52,11 +60,14 @@ def session_close(
     session.save(
         update_fields=["state", "closed_at", "close_reason", "leaving_message", "rated_seat", "awaiting_rating_digit"]
     )
-    SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.CLOSED, seat=seat, detail={"reason": reason})
+    closed_detail: dict[str, object] = {"reason": reason} | ({"note": note} if note else {})
+    SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.CLOSED, seat=seat, detail=closed_detail)
     if was_queued:
         queue_changed_publish()  # left, cancelled or timed out
     customer_tell(session=session, text=_close_text(reason, config, session.language))
-    signal: dict[str, object] = {"reason": reason}
+    if note:
+        customer_tell(session=session, text=note)
+    signal: dict[str, object] = dict(closed_detail)
     url = ratings.link(session=session) if seat is not None and ratings is not None else None
     if url is not None:
         signal["rating_url"] = url
@@ -80,7 +91,7 @@ def session_close(
             "customer_id": session.customer_id,
             "customer_name": str(session.customer),
             "state": session.state,
-            "detail": {"reason": reason},
+            "detail": closed_detail,
         }
         event_to_seat(seat.pk, event)
         servicer_im_closed(session=session, seat=seat, reason=reason)
@@ -298,17 +309,20 @@ def idle_sweep() -> dict[str, int]:
     return counts
 
 
-def session_supervisor_end(*, session_id: int) -> bool:
-    """A supervisor ends a session from the admin; False when it had already ended."""
+def session_supervisor_end(*, session_id: int, note: str = "") -> bool:
+    """A supervisor ends a session (admin or live view) with an optional reason the customer and
+    the servicer see; False when it had already ended."""
     with transaction.atomic():
         session = (
+            # Not the seat by join: a transfer committed while we waited for the lock would leave
+            # the joined seat row stale (only the session row is re-read), and the wrong seat freed.
             ServiceSession.objects.select_for_update(no_key=True, of=("self",))
-            .select_related("customer", "seat")
+            .select_related("customer")
             .filter(pk=session_id)
             .exclude(state=ServiceSession.State.CLOSED)
             .first()
         )
         if session is None:
             return False
-        session_close(session=session, reason=Reason.SUPERVISOR_END)
+        session_close(session=session, reason=Reason.SUPERVISOR_END, note=note.strip())
         return True

@@ -44,13 +44,24 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
     if to_seat is None:
         raise ApplicationError(_("That servicer is not online or has no room."), code="seat_unavailable", status=409)
     seat_release(seat_id=from_seat.pk)
+    transfer_record_and_tell(session=session, from_seat=from_seat, to_seat=to_seat, note=note)
+    return session
+
+
+def transfer_record_and_tell(
+    *, session: ServiceSession, from_seat: Seat, to_seat: Seat, note: str, by_supervisor: bool = False
+) -> None:
+    """Give a locked session whose target seat capacity is already claimed (and the source's
+    released) to ``to_seat``: record it, tell the customer, both IM apps and both consoles.
+    Shared by a servicer's transfer and a supervisor's reassignment."""
     session.seat = to_seat
     session.save(update_fields=["seat"])
     SessionEvent.objects.create(
         session=session,
         kind=SessionEvent.Kind.TRANSFERRED,
         seat=to_seat,
-        detail={"from_seat": from_seat.pk, "to_seat": to_seat.pk, "note": note},
+        detail={"from_seat": from_seat.pk, "to_seat": to_seat.pk, "note": note}
+        | ({"by_supervisor": True} if by_supervisor else {}),
     )
     customer = session.customer
     detail: dict[str, object] = {
@@ -59,6 +70,8 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
         "to_seat": to_seat.display_name,
         "queued_at": session.queued_at.isoformat() if session.queued_at else None,
     }
+    if by_supervisor:
+        detail["by_supervisor"] = True
     received: SessionEventPayload = {
         "type": "session.assigned",
         "session_id": session.pk,
@@ -82,4 +95,3 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
     )
     servicer = {"id": str(to_seat.pk), "name": to_seat.display_name, "avatar": to_seat.avatar_url}
     customer_signal(session=session, kind=CsControl.SERVICER_ASSIGNED, data={"servicer": servicer})
-    return session

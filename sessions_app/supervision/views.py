@@ -14,16 +14,20 @@ from functools import wraps
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cs_project.errors import ApplicationError
+from cs_project.json_input import json_parse
+from seats.models import Seat
 from seats.services import user_may_supervise
 from sessions_app.reports.charts import report_charts
 from sessions_app.reports.figures import report_build
 from sessions_app.reports.period import MAX_PERIOD_DAYS, Period
 from sessions_app.reports.tables import Table, common_definition, report_tables
+from sessions_app.supervision.actions import ActionOutcome, live_end, live_reassign, live_seat_status
 from sessions_app.supervision.live import live_snapshot
 
 View = Callable[..., HttpResponse]
@@ -72,7 +76,11 @@ def _admin_context(request: HttpRequest, title: str) -> dict[str, object]:
 
 @supervisor_view
 def live_page(request: HttpRequest) -> HttpResponse:
-    context = {**_admin_context(request, str(_("Live view"))), "live": live_snapshot()}
+    context = {
+        **_admin_context(request, str(_("Live view"))),
+        "live": live_snapshot(),
+        "seat_statuses": Seat.Status.choices,
+    }
     return TemplateResponse(request, "admin/sessions_app/live.html", context)
 
 
@@ -112,3 +120,46 @@ def reports_csv(request: HttpRequest, table_key: str) -> HttpResponse:
     response.write("\ufeff")  # a BOM, so spreadsheet programs read the Chinese text as UTF-8
     csv.writer(response).writerows(table.csv_rows())
     return response
+
+
+def supervisor_json(view: View) -> View:
+    """A live-view control: supervisors only (403 JSON otherwise), POST with CSRF (the middleware),
+    a JSON object in, and an ``ApplicationError`` answered as JSON with its code and status."""
+
+    @wraps(view)
+    def checked(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        if not user_may_supervise(request.user):
+            return JsonResponse({"error": str(_("Supervisors only.")), "code": "forbidden"}, status=403)
+        if request.method != "POST":
+            return JsonResponse({"error": str(_("Use POST.")), "code": "method_not_allowed"}, status=405)
+        try:
+            body = json_parse(request.body or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return JsonResponse({"error": str(_("Send a JSON object.")), "code": "invalid_json"}, status=400)
+        try:
+            return view(request, body, *args, **kwargs)
+        except ApplicationError as error:
+            return JsonResponse({"error": error.message, "code": error.code}, status=error.status)
+
+    return checked
+
+
+def _outcome(outcome: ActionOutcome) -> JsonResponse:
+    return JsonResponse({"ok": outcome.done, "requeued": outcome.requeued})
+
+
+@supervisor_json
+def live_session_reassign(request: HttpRequest, body: dict[str, object], session_id: int) -> HttpResponse:
+    return _outcome(live_reassign(session_id=session_id, data=body))
+
+
+@supervisor_json
+def live_session_end(request: HttpRequest, body: dict[str, object], session_id: int) -> HttpResponse:
+    return _outcome(live_end(session_id=session_id, data=body))
+
+
+@supervisor_json
+def live_seat_status_set(request: HttpRequest, body: dict[str, object], seat_id: int) -> HttpResponse:
+    return _outcome(live_seat_status(seat_id=seat_id, data=body))

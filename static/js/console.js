@@ -330,6 +330,12 @@
   };
 
   app.setStatus = async (status) => {
+    app.statusRequested = status; // a change the server then announces is ours, not a supervisor's
+    const banner = $("banner");
+    if (banner.dataset.reason === "supervisor") {
+      banner.hidden = true;
+      delete banner.dataset.reason;
+    }
     try {
       const result = await app.link.request("status", { status });
       app.updateSeat(result.seat);
@@ -589,10 +595,33 @@
     } else if (event.type === "session.closed") {
       const session = app.session(event.session_id);
       if (session) session.closed = true; // a close, not a transfer: a wrap-up can still be written
-      app.endSession(event.session_id, T.sessionEnded);
+      const note = event.detail && event.detail.note;
+      app.endSession(event.session_id, note ? app.fmt(T.endedBySupervisor, { note }) : T.sessionEnded);
     } else if (event.type === "session.transferred_out") {
-      app.endSession(event.session_id, app.fmt(T.transferredTo, { name: event.detail.to_seat }));
+      const detail = event.detail || {};
+      app.endSession(
+        event.session_id,
+        detail.requeued
+          ? app.fmt(T.requeuedBySupervisor, { note: detail.note || "" })
+          : app.fmt(T.transferredTo, { name: detail.to_seat }),
+      );
+      const banner = $("banner");
+      if (detail.requeued && detail.why !== "reassign" && banner.dataset.reason === "supervisor") {
+        // The status change came first (the seat is set before its chats go): count them under it.
+        app.requeuedCount = (app.requeuedCount || 0) + 1;
+        banner.textContent = `${app.statusBanner} ${app.fmt(T.requeuedCount, { count: app.requeuedCount })}`;
+      }
     } else if (event.type === "seat.status" && event.seat_id === app.seat.id) {
+      if (event.status !== app.seat.status && !event.automatic && event.status !== app.statusRequested) {
+        // Not this console's choice nor presence: a supervisor changed it. Say so until the servicer acts.
+        const banner = $("banner");
+        app.statusBanner = app.fmt(T.statusBySupervisor, { status: T.statusNames[event.status] || event.status });
+        app.requeuedCount = 0;
+        banner.textContent = app.statusBanner;
+        banner.dataset.reason = "supervisor";
+        banner.hidden = false;
+      }
+      app.statusRequested = null;
       app.updateSeat({
         status: event.status,
         automatic: event.automatic,

@@ -130,6 +130,7 @@
     }
   }, 25000);
   setInterval(tick, 1000);
+  document.addEventListener("cs-live-refresh", refresh); // a control of the live view acted
   readClock();
   schedulePoll();
   connect();

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client, RequestFactory
 
 from seats.models import Seat, SkillGroup
+from sessions_app.models import ServiceSession
 from tests.factories import session_make
 
 pytestmark = pytest.mark.django_db
@@ -115,6 +116,25 @@ def test_status_actions_go_through_the_service(client: Client, servicer_seat: Se
     servicer_seat.refresh_from_db()
     assert servicer_seat.status == Seat.Status.OFFLINE
     assert servicer_seat.status_changed_at is not None
+
+
+@pytest.mark.parametrize("choice", ["requeue", "stay"])
+def test_a_seat_with_chats_set_away_gets_the_choice_first(client: Client, servicer_seat: Seat, choice: str) -> None:
+    Seat.objects.filter(pk=servicer_seat.pk).update(status=Seat.Status.ONLINE, active_sessions=1)
+    session = session_make(seat=servicer_seat)
+    page = client.post(LIST_URL, {"action": "set_away", "_selected_action": [servicer_seat.pk]})
+    assert page.status_code == 200
+    assert 'name="requeue"' in page.content.decode()
+    assert Seat.objects.get(pk=servicer_seat.pk).status == Seat.Status.ONLINE
+    done = client.post(
+        LIST_URL,
+        {"action": "set_away", "_selected_action": [servicer_seat.pk], "confirm": "yes", "requeue": choice},
+    )
+    assert done.status_code == 302
+    assert Seat.objects.get(pk=servicer_seat.pk).status == Seat.Status.AWAY
+    session.refresh_from_db()
+    expected = ServiceSession.State.QUEUED if choice == "requeue" else ServiceSession.State.HUMAN
+    assert session.state == expected
 
 
 def test_the_seat_page_lists_its_sessions_in_progress(client: Client, servicer_seat: Seat) -> None:

@@ -59,7 +59,13 @@ def test_ending_a_session_from_the_list_closes_it_through_the_service(
 ) -> None:
     session = session_make(seat=servicer_seat)
     Seat.objects.filter(pk=servicer_seat.pk).update(active_sessions=1)
-    response = client.post(SESSIONS, {"action": "force_end", "_selected_action": [session.pk]})
+    confirm = client.post(SESSIONS, {"action": "force_end", "_selected_action": [session.pk]})
+    assert confirm.status_code == 200  # a confirmation page with the reason first; nothing ended yet
+    assert 'name="note"' in confirm.content.decode()
+    assert ServiceSession.objects.get(pk=session.pk).state == ServiceSession.State.HUMAN
+    response = client.post(
+        SESSIONS, {"action": "force_end", "_selected_action": [session.pk], "confirm": "yes", "note": "重复会话"}
+    )
     assert response.status_code == 302
     session.refresh_from_db()
     assert (session.state, session.close_reason, session.rated_seat_id) == (
@@ -67,7 +73,7 @@ def test_ending_a_session_from_the_list_closes_it_through_the_service(
         "supervisor_end",
         servicer_seat.pk,
     )
-    assert session.events.filter(kind=SessionEvent.Kind.CLOSED).exists()
+    assert session.events.get(kind=SessionEvent.Kind.CLOSED).detail == {"reason": "supervisor_end", "note": "重复会话"}
     servicer_seat.refresh_from_db()
     assert servicer_seat.active_sessions == 0
 
@@ -217,3 +223,32 @@ def test_the_transcript_links_only_http_attachments(client: Client) -> None:
     assert 'href="https://cdn.example.com/a.png"' in page
     assert 'href="javascript' not in page.lower().replace(" ", "")
     assert "javascript:alert(document.cookie)" in page, "shown as text"
+
+
+def test_reassigning_from_the_list_asks_for_the_seat_then_moves_it(
+    client: Client, servicer_seat: Seat, other_servicer_seat: Seat
+) -> None:
+    Seat.objects.filter(pk__in=[servicer_seat.pk, other_servicer_seat.pk]).update(status=Seat.Status.ONLINE)
+    Seat.objects.filter(pk=servicer_seat.pk).update(active_sessions=1)
+    session = session_make(seat=servicer_seat)
+    page = client.post(SESSIONS, {"action": "reassign", "_selected_action": [session.pk]})
+    assert page.status_code == 200
+    assert 'name="seat"' in page.content.decode()
+    done = client.post(
+        SESSIONS,
+        {
+            "action": "reassign",
+            "_selected_action": [session.pk],
+            "confirm": "yes",
+            "seat": other_servicer_seat.pk,
+            "note": "请跟进",
+        },
+    )
+    assert done.status_code == 302
+    session.refresh_from_db()
+    assert session.seat_id == other_servicer_seat.pk
+    again = client.post(
+        SESSIONS, {"action": "reassign", "_selected_action": [session.pk], "confirm": "yes", "seat": ""}, follow=True
+    )
+    assert ServiceSession.objects.get(pk=session.pk).state == ServiceSession.State.QUEUED
+    assert again.status_code == 200

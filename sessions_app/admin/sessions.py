@@ -26,6 +26,7 @@ from sessions_app.flow.left_messages import left_messages_mark_handled
 from sessions_app.models import LeftMessage, Message, ServiceSession, SessionEvent, SessionWrapUp
 from sessions_app.reports.figures import seat_segments
 from sessions_app.reports.tables import duration_text
+from sessions_app.supervision.control_lines import control_line
 
 
 def _between(start: datetime | None, end: datetime | None) -> str:
@@ -100,7 +101,8 @@ class MessageInline(ReadOnlyInline):
     verbose_name_plural = _("transcript")
     fields = ("seq", "sent_at", "author", "seat_name", "content")
     readonly_fields = fields
-    ordering = ("server_timestamp", "seq")
+    # seq is the order the flow stored them in; IM server times can tie or run backwards.
+    ordering = ("seq",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).select_related("seat")
@@ -128,6 +130,9 @@ def _message_content(message: Message) -> str:
     text = payload.get("searchableContent") or payload.get("content") or ""
     url = payload.get("remoteMediaUrl")
     if message.content_type >= 1000:
+        line = control_line(content_type=message.content_type, content=payload.get("content"))
+        if line is not None:
+            return format_html('<span class="cs-control">{}</span>', line)
         return format_html('<span class="cs-control">[{}] {}</span>', message.content_type, text)
     if isinstance(url, str) and _is_web_link(url):
         return format_html('{} <a href="{}" rel="noreferrer" target="_blank">{}</a>', text, url, _("attachment"))

@@ -6,7 +6,9 @@ from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
 
+from sessions_app.models import LeftMessage
 from sessions_app.supervision.settings_form import ServiceSettingsForm
+from tests.factories import customer_make
 
 pytestmark = pytest.mark.django_db
 
@@ -56,3 +58,13 @@ def test_the_admin_group_picker_speaks_chinese(supervisor: User) -> None:
     picker = 'Choose %s by selecting them and then select the \\"Choose\\" arrow button.'
     assert picker in catalogue
     assert picker + '": "\\u9009\\u62e9 %s' in catalogue, "translated: 选择 %s"
+
+
+def test_list_headers_are_chinese(supervisor: User) -> None:
+    LeftMessage.objects.create(customer=customer_make("c-1"), text="请回电")
+    client = Client()
+    client.force_login(supervisor)
+    page = client.get("/admin/sessions_app/leftmessage/", headers={"accept-language": "zh-hans"}).content.decode()
+    assert "处理人" in page
+    assert "Handled by" not in page
+    assert "Customer" not in page

@@ -16,7 +16,9 @@ class Rating(models.Model):
         CHAT_DIGIT = "chat_digit", _("Digit in the chat")
         CONTROL = "control", _("Client control message")
 
-    session = models.OneToOneField(ServiceSession, on_delete=models.CASCADE, related_name="rating")
+    session = models.OneToOneField(
+        ServiceSession, on_delete=models.CASCADE, related_name="rating", verbose_name=_("session")
+    )
     seat = models.ForeignKey(Seat, on_delete=models.PROTECT, related_name="ratings", verbose_name=_("seat"))
     score = models.PositiveSmallIntegerField(_("score"), validators=[MinValueValidator(1), MaxValueValidator(5)])
     comment = models.TextField(_("comment"), blank=True, max_length=1000)

@@ -113,6 +113,13 @@ SUPERVISOR_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "sessions_app.cannedreply": ("view", "add", "change", "delete"),
     "sessions_app.servicesettings": ("view", "change"),
     "ratings.rating": ("view",),
+}
+
+OPS_GROUP = "ops"
+
+# The IM adapter's internal tables (robots, inbound callbacks, the outbox) are for whoever runs
+# the system, not for supervisors: read-only, plus "change" on the outbox for its retry actions.
+OPS_PERMISSIONS: dict[str, tuple[str, ...]] = {
     "robots.robot": ("view",),
     "robots.inboundmessage": ("view",),
     "robots.outboundmessage": ("view", "change"),
@@ -139,9 +146,13 @@ def user_id_may_supervise(user_id: int | None) -> bool:
 
 def supervisor_permissions() -> QuerySet[Permission]:
     """The permission rows of ``SUPERVISOR_PERMISSIONS``; all of them must exist."""
+    return _permissions(SUPERVISOR_PERMISSIONS)
+
+
+def _permissions(table: dict[str, tuple[str, ...]]) -> QuerySet[Permission]:
     wanted = Q(pk__in=[])
     expected = 0
-    for label, actions in SUPERVISOR_PERMISSIONS.items():
+    for label, actions in table.items():
         app_label, model_name = label.split(".")
         apps.get_model(app_label, model_name)  # a typo in the table fails here, loudly
         codenames = [f"{action}_{model_name}" for action in actions]
@@ -150,7 +161,7 @@ def supervisor_permissions() -> QuerySet[Permission]:
     permissions = Permission.objects.filter(wanted)
     if permissions.count() != expected:
         # Permissions are created after migrations; run `migrate` first.
-        raise ImproperlyConfigured(f"expected {expected} supervisor permissions, found {permissions.count()}")
+        raise ImproperlyConfigured(f"expected {expected} permissions, found {permissions.count()}")
     return permissions
 
 
@@ -159,6 +170,14 @@ def supervisor_group_ensure() -> Group:
     """The supervisors' group with exactly ``SUPERVISOR_PERMISSIONS``: missing ones added, others removed."""
     group, _ = Group.objects.get_or_create(name=SUPERVISOR_GROUP)
     group.permissions.set(supervisor_permissions())
+    return group
+
+
+@transaction.atomic
+def ops_group_ensure() -> Group:
+    """The ops group with exactly ``OPS_PERMISSIONS``: missing ones added, others removed."""
+    group, _ = Group.objects.get_or_create(name=OPS_GROUP)
+    group.permissions.set(_permissions(OPS_PERMISSIONS))
     return group
 
 
@@ -185,4 +204,15 @@ def supervisor_create(*, username: str, password: str) -> User:
     user.is_staff = True
     user.save(update_fields=["password", "is_staff"])
     user.groups.add(supervisor_group_ensure())
+    return user
+
+
+@transaction.atomic
+def ops_user_create(*, username: str, password: str) -> User:
+    """A staff login in the ops group (the IM adapter's tables), e.g. for whoever runs the servers."""
+    user, _ = User.objects.get_or_create(username=username)
+    user.set_password(password)
+    user.is_staff = True
+    user.save(update_fields=["password", "is_staff"])
+    user.groups.add(ops_group_ensure())
     return user

@@ -62,7 +62,7 @@ class Customer(models.Model):
 class CustomerNote(models.Model):
     """What a servicer wrote down about a customer: every servicer who serves them reads it, in every chat."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="notes", verbose_name=_("customer"))
     # Only the author edits or deletes a note; a deleted seat's notes stay, unsigned.
     author = models.ForeignKey(
         Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("written by")
@@ -98,7 +98,9 @@ class ServiceSession(models.Model):
         QUEUE_CANCELLED = "queue_cancelled", _("Left the queue")
         SUPERVISOR_END = "supervisor_end", _("Ended by a supervisor")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sessions")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="sessions", verbose_name=_("customer")
+    )
     state = models.CharField(_("state"), max_length=16, choices=State.choices, default=State.BOT)
     seat = models.ForeignKey(
         Seat, on_delete=models.PROTECT, null=True, blank=True, related_name="sessions", verbose_name=_("seat")
@@ -208,10 +210,14 @@ class SessionEvent(models.Model):
         IDLE_WARNED = "idle_warned", _("Idle warning")
         CLOSED = "closed", _("Closed")
 
-    session = models.ForeignKey(ServiceSession, on_delete=models.CASCADE, related_name="events")
+    session = models.ForeignKey(
+        ServiceSession, on_delete=models.CASCADE, related_name="events", verbose_name=_("session")
+    )
     kind = models.CharField(_("kind"), max_length=32, choices=Kind.choices)
     at = models.DateTimeField(_("at"), auto_now_add=True)
-    seat = models.ForeignKey(Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    seat = models.ForeignKey(
+        Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("seat")
+    )
     detail = models.JSONField(_("detail"), default=dict, blank=True)
 
     class Meta:
@@ -236,11 +242,15 @@ class Message(models.Model):
         SERVICER = "servicer", _("Servicer")
         SYSTEM = "system", _("System")
 
-    session = models.ForeignKey(ServiceSession, on_delete=models.CASCADE, related_name="messages")
+    session = models.ForeignKey(
+        ServiceSession, on_delete=models.CASCADE, related_name="messages", verbose_name=_("session")
+    )
     seq = models.PositiveIntegerField(_("sequence"))
     direction = models.CharField(_("direction"), max_length=8, choices=Direction.choices)
     author = models.CharField(_("author"), max_length=16, choices=Author.choices)
-    seat = models.ForeignKey(Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    seat = models.ForeignKey(
+        Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("seat")
+    )
     content_type = models.IntegerField(_("content type"))
     payload = models.JSONField(_("payload"))
     im_message_id = models.BigIntegerField(_("IM message id"), null=True, blank=True)
@@ -340,11 +350,17 @@ class LeftMessage(models.Model):
     """A message left by a customer whom no servicer could take (out of business hours, nobody
     online, or the queue timed out), for servicers to pick up."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="left_messages")
-    session = models.ForeignKey(ServiceSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="left_messages", verbose_name=_("customer")
+    )
+    session = models.ForeignKey(
+        ServiceSession, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("session")
+    )
     text = models.TextField(_("text"))
     created_at = models.DateTimeField(_("left at"), auto_now_add=True)
-    handled_by = models.ForeignKey(Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    handled_by = models.ForeignKey(
+        Seat, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("handled by")
+    )
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
 
     class Meta:

@@ -10,7 +10,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from robots.services import robots_forget
 from seats.models import Seat
-from seats.services import seat_create_with_user, supervisor_create
+from seats.services import ops_user_create, seat_create_with_user, supervisor_create
 from sessions_app.models import faq_forget, service_settings_forget
 
 # Shared fixtures that start real processes: the sandbox IM server and the CS stack.
@@ -69,6 +69,12 @@ def celery_eager() -> Iterator[None]:
 @pytest.fixture
 def supervisor(db: None) -> User:
     return supervisor_create(username="sup", password="sup-password")
+
+
+@pytest.fixture
+def ops_user(db: None) -> User:
+    """Whoever runs the servers: the IM adapter's tables in the admin, nothing else."""
+    return ops_user_create(username="ops", password="ops-password")
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from sessions_app.models import LeftMessage, Message, ServiceSession, SessionEve
 from sessions_app.reports.figures import seat_segments
 from sessions_app.reports.tables import duration_text
 from sessions_app.supervision.actions import AdminReassignForm, EndForm, action_confirm_page, admin_reassign
+from sessions_app.supervision.control_lines import control_line
 
 
 def _between(start: datetime | None, end: datetime | None) -> str:
@@ -102,7 +103,8 @@ class MessageInline(ReadOnlyInline):
     verbose_name_plural = _("transcript")
     fields = ("seq", "sent_at", "author", "seat_name", "content")
     readonly_fields = fields
-    ordering = ("server_timestamp", "seq")
+    # seq is the order the flow stored them in; IM server times can tie or run backwards.
+    ordering = ("seq",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
         return super().get_queryset(request).select_related("seat")
@@ -130,6 +132,9 @@ def _message_content(message: Message) -> str:
     text = payload.get("searchableContent") or payload.get("content") or ""
     url = payload.get("remoteMediaUrl")
     if message.content_type >= 1000:
+        line = control_line(content_type=message.content_type, content=payload.get("content"))
+        if line is not None:
+            return format_html('<span class="cs-control">{}</span>', line)
         return format_html('<span class="cs-control">[{}] {}</span>', message.content_type, text)
     if isinstance(url, str) and _is_web_link(url):
         return format_html('{} <a href="{}" rel="noreferrer" target="_blank">{}</a>', text, url, _("attachment"))
@@ -198,6 +203,13 @@ def _is_web_link(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def _short_time(moment: datetime | None) -> str:
+    if moment is None:
+        return "–"
+    local = timezone.localtime(moment)
+    return format_html('<span title="{}">{}</span>', date_format(local, "Y-m-d H:i:s"), date_format(local, "m-d H:i"))
+
+
 class RatedFilter(admin.SimpleListFilter):
     title = _("rated")
     parameter_name = "rated"
@@ -220,10 +232,10 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         "customer_label",
         "state",
         "seat",
-        "opened_at",
+        "opened_short",
         "queue_wait",
         "first_response",
-        "closed_at",
+        "closed_short",
         "close_reason",
         "score",
     )
@@ -284,6 +296,15 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         if customer.display_name and customer.display_name != customer.im_user_id:
             return format_html('{} <span class="cs-quiet">{}</span>', customer.display_name, customer.im_user_id)
         return customer.im_user_id
+
+    # Month-day and time in the list (the full date in the tooltip), so that every column fits at 1,440 px.
+    @admin.display(description=_("opened at"), ordering="opened_at")
+    def opened_short(self, session: ServiceSession) -> str:
+        return _short_time(session.opened_at)
+
+    @admin.display(description=_("closed at"), ordering="closed_at")
+    def closed_short(self, session: ServiceSession) -> str:
+        return _short_time(session.closed_at)
 
     @admin.display(description=_("customer"))
     def customer_link(self, session: ServiceSession) -> str:

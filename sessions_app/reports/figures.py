@@ -122,8 +122,22 @@ def _duration(end: str, start: str) -> ExpressionWrapper[CombinedExpression]:
     return ExpressionWrapper(F(end) - F(start), output_field=DurationField())
 
 
+def scope_seats(period: Period) -> QuerySet[Seat] | None:
+    """The seats a report is narrowed to (one seat, or a skill group's), or None for all."""
+    if period.seat_id is not None:
+        return Seat.objects.filter(pk=period.seat_id)
+    if period.group_id is not None:
+        return Seat.objects.filter(skill_groups=period.group_id)
+    return None
+
+
 def sessions_in(period: Period) -> QuerySet[ServiceSession]:
-    return ServiceSession.objects.filter(opened_at__gte=period.start, opened_at__lt=period.end).order_by()
+    sessions = ServiceSession.objects.filter(opened_at__gte=period.start, opened_at__lt=period.end)
+    seats = scope_seats(period)
+    if seats is not None:
+        served = SessionEvent.objects.filter(session=OuterRef("pk"), kind__in=SEGMENT_STARTS, seat__in=seats)
+        sessions = sessions.filter(Exists(served))
+    return sessions.order_by()
 
 
 def abandoned_q() -> Q:
@@ -283,19 +297,19 @@ def seat_segments(sessions: QuerySet[ServiceSession]) -> QuerySet[SessionEvent]:
 
 
 def seat_figures(period: Period) -> list[SeatRow]:
-    rows = (
-        seat_segments(sessions_in(period))
-        .values("seat")
-        .annotate(
-            segments=Count("pk"),
-            answered=Count("first_reply_at"),
-            fast_answered=Count("pk", filter=Q(first_response__lte=FAST_REPLY)),
-            avg_first_response=Avg("first_response"),
-            max_first_response=Max("first_response"),
-            completed=Count("end_at"),
-            avg_handling=Avg("handling"),
-            transferred_away=Count("pk", filter=Q(end_kind__in=SEGMENT_STARTS)),
-        )
+    segments = seat_segments(sessions_in(period))
+    seats = scope_seats(period)
+    if seats is not None:  # a transferred session's other seats are not the chosen ones
+        segments = segments.filter(seat__in=seats)
+    rows = segments.values("seat").annotate(
+        segments=Count("pk"),
+        answered=Count("first_reply_at"),
+        fast_answered=Count("pk", filter=Q(first_response__lte=FAST_REPLY)),
+        avg_first_response=Avg("first_response"),
+        max_first_response=Max("first_response"),
+        completed=Count("end_at"),
+        avg_handling=Avg("handling"),
+        transferred_away=Count("pk", filter=Q(end_kind__in=SEGMENT_STARTS)),
     )
     names = dict(Seat.objects.values_list("pk", "display_name"))
     result = [
@@ -319,11 +333,12 @@ def seat_figures(period: Period) -> list[SeatRow]:
 def ratings_per_seat(period: Period) -> list[RatingRow]:
     """Ratings of the period's sessions, credited to the seat fixed when the prompt was sent."""
     scores = {f"score_{n}": Count("rating", filter=Q(rating__score=n)) for n in range(1, 6)}
-    rows = (
-        sessions_in(period)
-        .filter(rated_seat__isnull=False)
-        .values("rated_seat", "rated_seat__display_name")
-        .annotate(offered=Count("pk"), rated=Count("rating"), average=Avg("rating__score"), **scores)
+    rated = sessions_in(period).filter(rated_seat__isnull=False)
+    seats = scope_seats(period)
+    if seats is not None:
+        rated = rated.filter(rated_seat__in=seats)
+    rows = rated.values("rated_seat", "rated_seat__display_name").annotate(
+        offered=Count("pk"), rated=Count("rating"), average=Avg("rating__score"), **scores
     )
     result: list[RatingRow] = []
     for row in rows:

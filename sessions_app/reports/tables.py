@@ -25,6 +25,14 @@ class Column:
     label: str
     kind: ColumnKind = "count"
 
+    def csv_label(self) -> str:
+        """The header with the unit of the raw CSV values: durations in seconds, shares in percent."""
+        if self.kind == "seconds":
+            return _("%(label)s (seconds)") % {"label": self.label}
+        if self.kind == "percent":
+            return _("%(label)s (%%)") % {"label": self.label}
+        return str(self.label)
+
 
 @dataclass(frozen=True)
 class Table:
@@ -40,7 +48,7 @@ class Table:
         ]
 
     def csv_rows(self) -> list[list[str]]:
-        return [[csv_text(str(column.label)) for column in self.columns]] + [
+        return [[csv_text(column.csv_label()) for column in self.columns]] + [
             [_csv_cell(cell) for cell in row] for row in self.rows
         ]
 

@@ -10,6 +10,7 @@ import csv
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
@@ -17,20 +18,22 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from cs_project.errors import ApplicationError
 from cs_project.json_input import json_parse
-from seats.models import Seat
+from seats.models import Seat, SkillGroup
 from seats.services import user_may_supervise
 from sessions_app.reports.charts import report_charts
 from sessions_app.reports.figures import report_build
-from sessions_app.reports.period import MAX_PERIOD_DAYS, Period
+from sessions_app.reports.period import MAX_PERIOD_DAYS, Period, Preset
 from sessions_app.reports.tables import Table, common_definition, report_tables
 from sessions_app.supervision.actions import ActionOutcome, live_end, live_reassign, live_seat_status
 from sessions_app.supervision.live import live_snapshot
 
 View = Callable[..., HttpResponse]
+StrOrPromise = str | Promise
 DEFAULT_REPORT_DAYS = 7
 
 
@@ -46,12 +49,39 @@ def supervisor_view(view: View) -> View:
     return admin.site.admin_view(checked)
 
 
+PRESET_LABELS: dict[Preset, StrOrPromise] = {
+    "today": _("Today"),
+    "7d": _("Last 7 days"),
+    "30d": _("Last 30 days"),
+    "month": _("This month"),
+}
+
+
 class ReportPeriodForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    # A preset wins over the dates: the links above the form carry only it (and the filters).
+    preset = forms.ChoiceField(label=_("Period"), required=False, choices=[("", ""), *PRESET_LABELS.items()])
+    seat = forms.ModelChoiceField(
+        label=_("Seat"), required=False, queryset=Seat.objects.order_by("display_name"), empty_label=_("All seats")
+    )
+    group = forms.ModelChoiceField(
+        label=_("Skill group"),
+        required=False,
+        queryset=SkillGroup.objects.order_by("name"),
+        empty_label=_("All skill groups"),
+    )
 
     def clean(self) -> dict[str, object]:
         cleaned = super().clean() or {}
+        seat: Seat | None = cleaned.get("seat")
+        group: SkillGroup | None = cleaned.get("group")
+        scope = {"seat_id": seat.pk if seat else None, "group_id": group.pk if group else None}
+        preset = cleaned.get("preset")
+        if preset:
+            chosen = Period.preset(preset)
+            cleaned["period"] = Period(chosen.first_day, chosen.last_day, **scope)
+            return cleaned
         today = timezone.localdate()
         end = cleaned.get("end") or today
         start = cleaned.get("start") or end - timedelta(days=DEFAULT_REPORT_DAYS - 1)
@@ -59,7 +89,7 @@ class ReportPeriodForm(forms.Form):
             raise forms.ValidationError(_("The period must start before it ends."))
         if (end - start).days >= MAX_PERIOD_DAYS:
             raise forms.ValidationError(_("A period is at most %(days)d days.") % {"days": MAX_PERIOD_DAYS})
-        cleaned["period"] = Period(start, end)
+        cleaned["period"] = Period(start, end, **scope)
         return cleaned
 
     def period(self) -> Period:
@@ -68,6 +98,17 @@ class ReportPeriodForm(forms.Form):
             period: Period = self.cleaned_data["period"]
             return period
         return Period.last_days(DEFAULT_REPORT_DAYS)
+
+
+def report_query(period: Period, **changes: str) -> str:
+    """The query string that shows ``period`` with its seat and group filters (for links and CSV)."""
+    query = {"start": period.first_day.isoformat(), "end": period.last_day.isoformat()}
+    if period.seat_id is not None:
+        query["seat"] = str(period.seat_id)
+    if period.group_id is not None:
+        query["group"] = str(period.group_id)
+    query.update(changes)
+    return urlencode(query)
 
 
 def _admin_context(request: HttpRequest, title: str) -> dict[str, object]:
@@ -96,9 +137,13 @@ def reports_page(request: HttpRequest) -> HttpResponse:
     report = report_build(form.period())
     charts = report_charts(report)
     tables = [(table, charts.get(table.key)) for table in report_tables(report)]
+    scope = {name: str(pk) for name, pk in (("seat", report.period.seat_id), ("group", report.period.group_id)) if pk}
+    presets = [(label, urlencode({"preset": key, **scope})) for key, label in PRESET_LABELS.items()]
     context = {
         **_admin_context(request, str(_("Reports"))),
         "form": form,
+        "presets": presets,
+        "query": report_query(report.period),
         "period": report.period,
         "tables": tables,
         "charts": charts,

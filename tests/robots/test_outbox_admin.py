@@ -1,5 +1,5 @@
 """Failed outbound messages in the admin: listed with their reason, and put back in line by the
-supervisors' retry action."""
+ops group's retry action."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def _outbound(state: str, error: str = "") -> OutboundMessage:
 
 
 @pytest.fixture
-def client(supervisor: User) -> Client:
+def client(ops_user: User) -> Client:
     client = Client()
-    client.force_login(supervisor)
+    client.force_login(ops_user)
     return client
 
 
@@ -75,9 +75,7 @@ def test_a_servicer_cannot_retry_anything(servicer_seat: Seat) -> None:
     assert failed.state == OutboundMessage.State.FAILED
 
 
-def test_stop_trying_marks_pending_messages_failed_so_the_conversation_moves_on(
-    client: Client, supervisor: User
-) -> None:
+def test_stop_trying_marks_pending_messages_failed_so_the_conversation_moves_on(client: Client, ops_user: User) -> None:
     stuck = _outbound(OutboundMessage.State.PENDING, "TimeoutError: read timed out")
     sent = _outbound(OutboundMessage.State.SENT)
     response = client.post(LIST_URL, {"action": "stop_trying", "_selected_action": [stuck.pk, sent.pk]})
@@ -85,7 +83,7 @@ def test_stop_trying_marks_pending_messages_failed_so_the_conversation_moves_on(
     stuck.refresh_from_db()
     sent.refresh_from_db()
     assert stuck.state == OutboundMessage.State.FAILED
-    assert stuck.last_error == f"stopped by {supervisor.username}"
+    assert stuck.last_error == f"stopped by {ops_user.username}"
     assert sent.state == OutboundMessage.State.SENT, "only pending messages"
 
 

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from seats.models import Seat
-from seats.services import SUPERVISOR_GROUP, SUPERVISOR_PERMISSIONS
+from seats.services import OPS_GROUP, OPS_PERMISSIONS, SUPERVISOR_GROUP, SUPERVISOR_PERMISSIONS
 
 pytestmark = pytest.mark.django_db
 
@@ -18,10 +18,10 @@ def _codenames(group: Group) -> set[str]:
     return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
 
 
-def _expected() -> set[str]:
+def _expected(table: dict[str, tuple[str, ...]] = SUPERVISOR_PERMISSIONS) -> set[str]:
     return {
         f"{label.split('.')[0]}.{action}_{label.split('.')[1]}"
-        for label, actions in SUPERVISOR_PERMISSIONS.items()
+        for label, actions in table.items()
         for action in actions
     }
 
@@ -30,6 +30,12 @@ def test_ensure_roles_gives_the_group_exactly_its_permissions() -> None:
     call_command("ensure_roles", stdout=None)
     group = Group.objects.get(name=SUPERVISOR_GROUP)
     assert _codenames(group) == _expected()
+
+
+def test_ensure_roles_gives_the_ops_group_the_internal_tables_and_supervisors_none_of_them() -> None:
+    call_command("ensure_roles", stdout=None)
+    assert _codenames(Group.objects.get(name=OPS_GROUP)) == _expected(OPS_PERMISSIONS)
+    assert not any(code.startswith("robots.") for code in _expected())
 
 
 def test_ensure_roles_removes_what_was_added_by_hand_and_restores_what_was_removed() -> None:

@@ -133,7 +133,7 @@ def test_the_csv_holds_the_same_table_as_the_page(supervisor: User, busy_now: di
     text = response.content.decode("utf-8")
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][:4] == ["Seat", "Segments", "Answered", "Average first response"]
+    assert rows[0][:4] == ["Seat", "Segments", "Answered", "Average first response (seconds)"]
     (figures,) = seat_figures(Period.last_days(1))
     assert rows[1][:4] == ["Alice", "1", "1", str(figures["avg_first_response"])]
     assert figures["avg_first_response"] == 60.0

@@ -19,7 +19,7 @@ from cs_project.errors import ApplicationError
 from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.events import SessionEvent as SessionEventPayload
-from sessions_app.events import event_to_seat
+from sessions_app.events import event_to_seat, queue_changed_publish
 from sessions_app.flow.assignment import queue_announce_positions, seat_claim_one, seat_release
 from sessions_app.flow.transfer import NOTE_MAX_LENGTH, transfer_record_and_tell
 from sessions_app.models import ServiceSession, SessionEvent
@@ -98,6 +98,7 @@ def _requeue_locked(*, sessions: list[ServiceSession], note: str, why: str) -> N
         seat_release(seat_id=seat.pk)
     if sessions:
         transaction.on_commit(queue_announce_positions)
+        queue_changed_publish()  # the consoles' queue panels show them at the front
 
 
 @transaction.atomic

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.utils import timezone
 from cs_project.errors import ApplicationError
 from seats.models import Seat
 from seats.services import seat_create_with_user
+from sessions_app import events
 from sessions_app.flow import closing, supervisor, transfer
 from sessions_app.flow.assignment import queue_drain
 from sessions_app.flow.closing import session_supervisor_end
@@ -176,6 +178,21 @@ def test_offline_with_requeue_sends_its_chats_to_the_front_in_their_order(
     seat = Seat.objects.get(pk=servicer_seat.pk)
     assert (seat.status, seat.active_sessions) == (Seat.Status.OFFLINE, 0)
     assert other_servicer_seat.active_sessions == 0
+
+
+@pytest.mark.django_db
+def test_requeued_chats_show_in_every_console_s_queue_panel(
+    servicer_seat: Seat, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    _online(servicer_seat)
+    _serving(servicer_seat)
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(events, "_send", lambda group, event: sent.append((group, event["type"])))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        seat_supervisor_status_set(seat_id=servicer_seat.pk, status=Seat.Status.OFFLINE, requeue=True)
+
+    assert (events.CONSOLES_GROUP, "queue.changed") in sent
 
 
 @pytest.mark.django_db

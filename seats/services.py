@@ -197,22 +197,21 @@ def servicer_password_set(*, seat: Seat, password: str) -> None:
     user.save(update_fields=["password"])
 
 
-@transaction.atomic
-def supervisor_create(*, username: str, password: str) -> User:
+def _staff_user_in(group: Group, *, username: str, password: str) -> User:
     user, _ = User.objects.get_or_create(username=username)
     user.set_password(password)
     user.is_staff = True
     user.save(update_fields=["password", "is_staff"])
-    user.groups.add(supervisor_group_ensure())
+    user.groups.add(group)
     return user
+
+
+@transaction.atomic
+def supervisor_create(*, username: str, password: str) -> User:
+    return _staff_user_in(supervisor_group_ensure(), username=username, password=password)
 
 
 @transaction.atomic
 def ops_user_create(*, username: str, password: str) -> User:
     """A staff login in the ops group (the IM adapter's tables), e.g. for whoever runs the servers."""
-    user, _ = User.objects.get_or_create(username=username)
-    user.set_password(password)
-    user.is_staff = True
-    user.save(update_fields=["password", "is_staff"])
-    user.groups.add(ops_group_ensure())
-    return user
+    return _staff_user_in(ops_group_ensure(), username=username, password=password)

@@ -150,7 +150,6 @@ def session_assign(*, session: ServiceSession, seat: Seat, config: ServiceSettin
         ]
     )
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.ASSIGNED, seat=seat)
-    queue_changed_publish()
     customer = session.customer
     # Summarised before the assignment notice below, so that it shows only the conversation.
     handover_to_im(session=session, seat=seat, heading=f"【新会话 #{session.pk}】客户 {customer} 请求人工服务。")
@@ -251,6 +250,7 @@ def queue_drain(*, limit: int = 1000) -> int:
             session_assign(session=session, seat=seat, config=config)
             assigned += 1
     if assigned:
+        queue_changed_publish()  # once per drain, not per customer: each console reloads its panel
         queue_announce_positions()
     return assigned
 

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
+from sessions_app.events import queue_changed_publish
 from sessions_app.flow.assignment import queue_announce_positions, seat_claim_one, session_assign
 from sessions_app.models import Message, ServiceSession, ServiceSettings
 
@@ -97,6 +98,7 @@ def _take_locked(*, session: ServiceSession, seat: Seat) -> ServiceSession:
     if claimed is None:
         raise _refuse_claim(seat=seat)
     session_assign(session=session, seat=claimed, config=ServiceSettings.load())
+    queue_changed_publish()
     return session
 
 

@@ -225,3 +225,22 @@ def test_a_customer_leaving_the_queue_or_timing_out_is_published(
         session_close(session=timed_out, reason=ServiceSession.CloseReason.QUEUE_TIMEOUT)
 
     assert sent.count((events.CONSOLES_GROUP, "queue.changed")) == 2
+
+
+@pytest.mark.django_db
+def test_the_queue_is_published_when_it_changes_not_for_a_customer_served_at_once(
+    servicer_seat: Seat, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(events, "_send", lambda group, event: sent.append((group, event["type"])))
+    _online(servicer_seat, capacity=1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        session_request_human(session=session_make(state=ServiceSession.State.BOT), config=ServiceSettings.load())
+    assert (events.CONSOLES_GROUP, "queue.changed") not in sent  # a seat had room: nobody queued
+
+    _queued(3), _queued(2)
+    Seat.objects.filter(pk=servicer_seat.pk).update(capacity=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queue_drain() == 2
+    assert sent.count((events.CONSOLES_GROUP, "queue.changed")) == 1  # one reload per drain, not per customer

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from cs_project.sql import json_param
 from robots.wfprotocol import CsControl, control_payload, text_payload
+from seats.models import Seat
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat, event_to_supervisors, queue_changed_publish, timeline_event
 from sessions_app.flow.assignment import queue_announce_positions, seat_release
@@ -156,13 +157,26 @@ def _each_locked(
 
 
 def _locked_batch(ids: list[int], state: ServiceSession.State, idle_before: datetime) -> list[ServiceSession]:
-    # skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
-    return list(
+    """The sessions of ``ids`` still idle in ``state``, locked, with their customers and seats.
+
+    skip_locked: a session a customer's message holds right now is not idle; the next sweep sees.
+    The seats are read after the lock, not joined: a transfer that commits between this statement's
+    snapshot and its lock makes PostgreSQL re-read the session row only (EvalPlanQual), and a joined
+    seat row would be the old seat's, the one a close would then free (as session_supervisor_end
+    learnt). One more statement per batch that has seats (human mode), none for bot or queue."""
+    batch = list(
         ServiceSession.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
         .filter(pk__in=ids, state=state, idle_since__lt=idle_before)
-        .select_related("customer", "seat")
+        .select_related("customer")
         .order_by("pk")
     )
+    seat_ids = {session.seat_id for session in batch if session.seat_id is not None}
+    if seat_ids:
+        seats = Seat.objects.in_bulk(seat_ids)
+        for session in batch:
+            if session.seat_id is not None:
+                session.seat = seats[session.seat_id]
+    return batch
 
 
 def _one_by_one(act: Callable[[ServiceSession], bool]) -> BatchAction:

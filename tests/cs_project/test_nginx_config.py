@@ -9,17 +9,22 @@ holds neither a callback's token nor a rating link's."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import json
 import os
+import ssl
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import pytest
 import requests
 from cryptography import x509
@@ -31,7 +36,10 @@ from pytest_django.live_server_helper import LiveServer
 
 from robots.models import InboundMessage
 from robots.services import cs_robot_get
+from tests.support.consoles import cookie_for
 from tests.support.processes import BASE_DIR, free_port, running, wait_until
+from tests.support.sandbox import Sandbox
+from tests.support.stack import stack_running
 
 pytestmark = [pytest.mark.nginx, pytest.mark.django_db(transaction=True)]
 
@@ -132,22 +140,21 @@ http {{
 """
 
 
-@pytest.fixture
-def nginx(live_server: LiveServer, settings: SettingsWrapper, tmp_path: Path) -> Iterator[Nginx]:
+@contextmanager
+def nginx_running(*, upstream: str, tmp_path: Path) -> Iterator[Nginx]:
+    """docs/deploy/nginx.conf served by Debian's nginx in front of ``upstream`` (host:port)."""
     assert NGINX.exists(), "Debian's nginx is missing: scripts/ensure_nginx.sh (as root) installs it"
-    settings.ALLOWED_HOSTS = [HOST]  # DJANGO_ALLOWED_HOSTS in production
     var, prefix = tmp_path / "var", tmp_path / "nginx"
     (var / "media").mkdir(parents=True)
     (var / "staticfiles").mkdir()
     prefix.mkdir()
     cert, key = _certificate(tmp_path)
     tls_port, http_port = free_port(), free_port()
-    live = urlsplit(live_server.url)
     site = prefix / "wildfire-cs.conf"
     access_log = tmp_path / "wildfire-cs.log"
     site.write_text(
         _site(
-            upstream=f"127.0.0.1:{live.port}",
+            upstream=upstream,
             tls_port=tls_port,
             http_port=http_port,
             cert=cert,
@@ -167,6 +174,14 @@ def nginx(live_server: LiveServer, settings: SettingsWrapper, tmp_path: Path) ->
         yield Nginx(https, f"http://127.0.0.1:{http_port}", var / "media", access_log, cert)
     with pytest.raises(ProcessLookupError):  # the master and its workers are gone
         os.killpg(master.pid, 0)
+
+
+@pytest.fixture
+def nginx(live_server: LiveServer, settings: SettingsWrapper, tmp_path: Path) -> Iterator[Nginx]:
+    settings.ALLOWED_HOSTS = [HOST]  # DJANGO_ALLOWED_HOSTS in production
+    live = urlsplit(live_server.url)
+    with nginx_running(upstream=f"127.0.0.1:{live.port}", tmp_path=tmp_path) as proxy:
+        yield proxy
 
 
 def _answers(url: str, cert: Path) -> bool:
@@ -270,3 +285,65 @@ def test_pages_and_health_reach_the_app_over_tls_and_plain_http(nginx: Nginx) ->
 def test_plain_http_redirects_to_https(nginx: Nginx) -> None:
     response = requests.get(f"{nginx.http}/console/?x=1", headers={"Host": HOST}, allow_redirects=False, timeout=10)
     assert (response.status_code, response.headers["Location"]) == (301, f"https://{HOST}/console/?x=1")
+
+
+async def _console_through(proxy: Nginx, session_key: str, act: Callable[[], None]) -> list[dict[str, Any]]:
+    """The console's websocket over TLS through nginx, as a browser on https://cs.example.com opens it:
+    the hello, then the frames that ``act`` (run in a thread) causes, until the assignment and the
+    customer's message have both arrived; then a reply, until its ack."""
+    tls = ssl.create_default_context(cafile=str(proxy.certificate))
+    frames: list[dict[str, Any]] = []
+    headers = {"Host": HOST, "Origin": f"https://{HOST}", "Cookie": f"sessionid={session_key}"}
+    async with aiohttp.ClientSession() as client:
+        ws_url = proxy.https.replace("https://", "wss://") + "/ws/console/"
+        async with client.ws_connect(ws_url, headers=headers, ssl=tls) as ws:
+            hello = json.loads((await ws.receive(timeout=15)).data)
+            assert hello["type"] == "hello", hello
+            await asyncio.to_thread(act)
+            deadline = time.monotonic() + 30
+
+            def arrived() -> bool:
+                kinds = {frame.get("type") for frame in frames}
+                texts = json.dumps(frames, ensure_ascii=False)
+                return "session.assigned" in kinds and "穿过代理的消息" in texts
+
+            while not arrived():
+                remaining = deadline - time.monotonic()
+                assert remaining > 0, f"the console got {[frame.get('type') for frame in frames]}"
+                message = await ws.receive(timeout=remaining)
+                assert message.type == aiohttp.WSMsgType.TEXT, message
+                frames.append(json.loads(message.data))
+            assigned = next(frame for frame in frames if frame.get("type") == "session.assigned")
+            await ws.send_json(
+                {"action": "reply", "request_id": "n1", "session_id": assigned["session_id"], "text": "经代理回复"}
+            )
+            while (frame := json.loads((await ws.receive(timeout=15)).data)).get("type") != "ack":
+                frames.append(frame)
+    return frames
+
+
+@pytest.mark.e2e
+def test_a_console_websocket_works_through_nginx(
+    sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
+) -> None:
+    """The /ws/ location (Upgrade, Connection, Host, X-Forwarded-Proto) in front of the real ASGI
+    process: a servicer's console over wss gets a customer's chat live and its reply reaches the
+    customer (issue 13 left this untested)."""
+    # As docs/deploy.md has it for a site behind the proxy: its name, and its https origin.
+    extra = {"DJANGO_ALLOWED_HOSTS": f"{HOST},127.0.0.1,localhost", "DJANGO_CSRF_TRUSTED_ORIGINS": f"https://{HOST}"}
+    with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path, extra_env=extra) as stack:
+        seat = stack.online_seat("proxied", im=False)
+        customer = stack.new_customer()
+        key = cookie_for(seat.user)
+
+        def customer_asks() -> None:
+            stack.im.say(customer, "转人工")
+            stack.im.wait_for_text(customer, "为您服务")
+            stack.im.say(customer, "穿过代理的消息")
+
+        with nginx_running(upstream=urlsplit(stack.url).netloc, tmp_path=tmp_path / "proxy") as proxy:
+            frames = asyncio.run(_console_through(proxy, key, customer_asks))
+            stack.im.wait_for_text(customer, "经代理回复")
+        log = proxy.access_log.read_text()  # nginx has stopped: every line is written
+        assert any(frame.get("type") == "session.assigned" for frame in frames)
+        assert '"GET /ws/console/" 101' in log, log

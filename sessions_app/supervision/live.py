@@ -98,9 +98,11 @@ class MonitorRead(TypedDict):
     session: MonitoredSession
     messages: list[MessageEvent]
     more: bool
+    # Served by the reader's own seat (after a take-over): answered in the console, not whispered to.
+    yours: bool
 
 
-def session_monitor_read(*, session_id: int, after_seq: int = 0) -> MonitorRead | None:
+def session_monitor_read(*, session_id: int, reader_id: int, after_seq: int = 0) -> MonitorRead | None:
     session = ServiceSession.objects.select_related("customer", "seat").filter(pk=session_id).first()
     if session is None:
         return None
@@ -119,6 +121,7 @@ def session_monitor_read(*, session_id: int, after_seq: int = 0) -> MonitorRead 
         },
         "messages": [message_event(row) for row in rows[:MONITOR_MESSAGES_LIMIT]],
         "more": len(rows) > MONITOR_MESSAGES_LIMIT,
+        "yours": session.seat is not None and session.seat.user_id == reader_id,
     }
 
 

@@ -245,7 +245,8 @@ def live_session_monitor(request: HttpRequest, session_id: int) -> HttpResponse:
     if not after.isdigit() or len(after) > 9:
         refusal = {"error": str(_("'after' must be a sequence number.")), "code": "invalid_input"}
         return JsonResponse(refusal, status=400)
-    read = session_monitor_read(session_id=session_id, after_seq=int(after))
+    reader_id = request.user.pk or 0  # a supervisor: logged in
+    read = session_monitor_read(session_id=session_id, reader_id=reader_id, after_seq=int(after))
     if read is None:
         return JsonResponse({"error": str(_("No such session.")), "code": "not_found"}, status=404)
     return JsonResponse(read)

@@ -111,14 +111,17 @@
     }
   }
 
-  function showSession(session) {
-    var served = session.state === "human";
-    stateLine.textContent = served
+  function showSession(session, yours) {
+    var served = session.state === "human" && !yours; // one's own chat is answered in the console
+    stateLine.textContent = session.state === "human"
       ? fmt(text("serving"), { seat: session.seat_name })
       : fmt(text("notServed"), { state: session.state_label });
     box.dataset.state = session.state;
     Array.prototype.forEach.call(whisperForm.elements, function (element) { element.disabled = !served; });
     askButton.disabled = !served;
+    whisperForm.hidden = yours;
+    box.querySelector(".cs-take-over").hidden = yours;
+    box.querySelector(".cs-monitor-yours").hidden = !(yours && session.state === "human");
     if (!served) {
       confirmRow.hidden = true;
     }
@@ -147,7 +150,7 @@
         }
         showError("");
         answer.messages.forEach(addMessage);
-        showSession(answer.session);
+        showSession(answer.session, answer.yours);
         if (answer.more) {
           readAgain = true;
         }

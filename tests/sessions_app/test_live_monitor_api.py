@@ -61,7 +61,7 @@ def test_a_supervisor_whispers_and_reads_the_chat_with_the_whisper(supervisor: U
         "last_seq": 2,
     }
     assert [(m["seq"], m["direction"]) for m in read["messages"]] == [(1, "in"), (2, "internal")]
-    assert read["more"] is False
+    assert (read["more"], read["yours"]) == (False, False)
     after = client.get(urls["monitor"], {"after": 1}).json()
     assert [m["payload"]["searchableContent"] for m in after["messages"]] == ["先道歉"]
 
@@ -75,6 +75,7 @@ def test_a_supervisor_with_a_seat_takes_over(servicer_seat: Seat) -> None:
     answer = _post(_logged_in(boss), _urls(session.pk)["take-over"], {"note": ""})
     assert (answer.status_code, answer.json()) == (200, {"ok": True, "requeued": 0})
     assert ServiceSession.objects.get(pk=session.pk).seat_id == seat.pk
+    assert _logged_in(boss).get(_urls(session.pk)["monitor"]).json()["yours"] is True
 
 
 def test_servicers_and_visitors_are_refused_everything(servicer_seat: Seat, other_servicer_seat: Seat) -> None:

@@ -4,12 +4,14 @@ internal in the transcript, to that servicer's console only, never to the custom
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.db.models import F
 from django.test import Client
+from django.utils import timezone
 
 from cs_project.errors import ApplicationError
 from robots.models import OutboundMessage
@@ -20,7 +22,8 @@ from sessions_app.flow.im_history import customer_history_text
 from sessions_app.flow.servicer import servicer_reply
 from sessions_app.flow.supervisor import session_supervisor_reassign, session_supervisor_whisper
 from sessions_app.models import Message, ServiceSession
-from tests.factories import message_make, session_make
+from sessions_app.reports.figures import seat_segments
+from tests.factories import assignment_at, message_make, reply_at, session_make
 from tests.support.consoles import console_connect, next_frame
 
 
@@ -128,3 +131,15 @@ async def test_a_whisper_reaches_only_the_serving_servicers_console(
     assert await OutboundMessage.objects.filter(payload__searchableContent="别承诺退款时间").aexists() is False
     await alice.disconnect()
     await bob.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_whisper_is_not_the_servicers_first_reply_in_the_reports(supervisor: User, servicer_seat: Seat) -> None:
+    session = _serving(servicer_seat)
+    assignment_at(session, servicer_seat, timezone.now() - timedelta(minutes=1))
+    session_supervisor_whisper(session_id=session.pk, supervisor=supervisor, text="快回复客户")
+    segment = seat_segments(ServiceSession.objects.filter(pk=session.pk)).get()
+    assert (segment.first_reply_at, segment.first_response) == (None, None)
+    session.refresh_from_db()
+    reply_at(session, servicer_seat, timezone.now())
+    assert seat_segments(ServiceSession.objects.filter(pk=session.pk)).get().first_reply_at is not None

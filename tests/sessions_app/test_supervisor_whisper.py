@@ -138,8 +138,9 @@ def test_a_whisper_is_not_the_servicers_first_reply_in_the_reports(supervisor: U
     session = _serving(servicer_seat)
     assignment_at(session, servicer_seat, timezone.now() - timedelta(minutes=1))
     session_supervisor_whisper(session_id=session.pk, supervisor=supervisor, text="快回复客户")
-    segment = seat_segments(ServiceSession.objects.filter(pk=session.pk)).get()
-    assert (segment.first_reply_at, segment.first_response) == (None, None)
+    segment = vars(seat_segments(ServiceSession.objects.filter(pk=session.pk)).get())  # annotated columns
+    assert (segment["first_reply_at"], segment["first_response"]) == (None, None)
     session.refresh_from_db()
     reply_at(session, servicer_seat, timezone.now())
-    assert seat_segments(ServiceSession.objects.filter(pk=session.pk)).get().first_reply_at is not None
+    replied = vars(seat_segments(ServiceSession.objects.filter(pk=session.pk)).get())
+    assert replied["first_reply_at"] is not None

@@ -28,6 +28,11 @@ def seat_group(seat_id: int) -> str:
     return f"cs.seat.{seat_id}"
 
 
+def monitor_group(session_id: int) -> str:
+    """Supervisors monitoring one session (their live feed subscribes to it): its new messages."""
+    return f"cs.monitor.{session_id}"
+
+
 class MessageEvent(TypedDict):
     type: Literal["message.new"]
     session_id: int
@@ -152,6 +157,10 @@ def _send(group: str, event: SupervisorEvent) -> None:
 
 def event_to_seat(seat_id: int, event: ConsoleEvent) -> None:
     transaction.on_commit(lambda: _send(seat_group(seat_id), event))
+
+
+def event_to_monitors(session_id: int, event: MessageEvent) -> None:
+    transaction.on_commit(lambda: _send(monitor_group(session_id), event))
 
 
 def event_to_supervisors(event: SupervisorEvent) -> None:

@@ -235,12 +235,15 @@ class Message(models.Model):
     class Direction(models.TextChoices):
         IN = "in", _("From the customer")
         OUT = "out", _("To the customer")
+        # A supervisor's whisper to the servicer: never sent to the customer, never in their history.
+        INTERNAL = "internal", _("Internal (not sent to the customer)")
 
     class Author(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
         BOT = "bot", _("Bot")
         SERVICER = "servicer", _("Servicer")
         SYSTEM = "system", _("System")
+        SUPERVISOR = "supervisor", _("Supervisor")
 
     session = models.ForeignKey(
         ServiceSession, on_delete=models.CASCADE, related_name="messages", verbose_name=_("session")

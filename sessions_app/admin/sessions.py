@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -87,10 +88,15 @@ class SessionEventInline(ReadOnlyInline):
         if event.kind == SessionEvent.Kind.TRANSFERRED:
             ids = [value for value in (detail.get("from_seat"), detail.get("to_seat")) if isinstance(value, int)]
             names = {str(pk): name for pk, name in Seat.objects.filter(pk__in=ids).values_list("pk", "display_name")}
-            text = _("from %(source)s to %(target)s") % {
+            between = {
                 "source": names.get(str(detail.get("from_seat")), "?"),
                 "target": names.get(str(detail.get("to_seat")), "?"),
             }
+            text = (
+                _("taken over from %(source)s by the supervisor %(target)s") % between
+                if detail.get("take_over")
+                else _("from %(source)s to %(target)s") % between
+            )
             return f"{text} · {detail['note']}" if detail.get("note") else str(text)
         return ""
 
@@ -121,10 +127,26 @@ class MessageInline(ReadOnlyInline):
     @admin.display(description=_("content"))
     def content(self, message: Message) -> str:
         shown = _message_content(message)
+        if message.direction == Message.Direction.INTERNAL:
+            return format_html(
+                '<span class="cs-internal">{}</span> {}',
+                _("Internal (whisper from %(name)s; the customer never saw it)") % {"name": _whisperer(message)},
+                shown,
+            )
         why = bot_match_line(message.bot_match) if message.author == Message.Author.BOT else None
         if why is None:
             return shown
         return format_html('{}<div class="cs-bot-match">{}</div>', shown, why)
+
+
+def _whisperer(message: Message) -> str:
+    """The supervisor's name a whisper carries (``flow.supervisor.session_supervisor_whisper``)."""
+    payload = message.payload if isinstance(message.payload, dict) else {}
+    try:
+        name = json.loads(str(payload.get("extra") or "{}"))["cs"]["whisper"]["name"]
+    except (ValueError, KeyError, TypeError):
+        return str(_("a supervisor"))
+    return str(name)
 
 
 def _message_content(message: Message) -> str:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db.models import Prefetch
 from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -66,7 +67,11 @@ class CustomerHistoryApi(ApiView):
             raise Http404
         paginator = PagePagination()
         page = paginator.paginate_queryset(
-            selectors.customer_history(customer=customer).prefetch_related("messages"), request, view=self
+            selectors.customer_history(customer=customer).prefetch_related(
+                Prefetch("messages", queryset=selectors.customer_facing_messages())
+            ),
+            request,
+            view=self,
         )
         return paginator.get_paginated_response(self.OutputSerializer(page, many=True).data)
 
@@ -121,8 +126,12 @@ class SessionMessageListApi(ApiView):
             raise Http404
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
+        seat = selectors.seat_of(request.user)
         messages = selectors.messages_after(
-            session_id=session.pk, after_seq=filters.validated_data["after_seq"], limit=filters.validated_data["limit"]
+            session_id=session.pk,
+            after_seq=filters.validated_data["after_seq"],
+            limit=filters.validated_data["limit"],
+            seat_id=seat.pk if seat is not None else None,
         )
         body = {"session_id": session.pk, "last_seq": session.last_seq, "messages": messages}
         return Response(self.OutputSerializer(body).data)

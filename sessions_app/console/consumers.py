@@ -166,7 +166,10 @@ def _resync(seat: Seat, seen: dict[int, int]) -> Json:
     more: list[int] = []
     for row in sessions:  # only the seat's own sessions: the ids the console sent are only looked up
         batch = selectors.messages_after(
-            session_id=row["id"], after_seq=seen.get(row["id"], 0), limit=RESYNC_MESSAGES_PER_SESSION
+            session_id=row["id"],
+            after_seq=seen.get(row["id"], 0),
+            limit=RESYNC_MESSAGES_PER_SESSION,
+            seat_id=seat.pk,
         )
         messages.extend(message_event(message) for message in batch)
         if len(batch) == RESYNC_MESSAGES_PER_SESSION:

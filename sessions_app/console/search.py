@@ -142,7 +142,9 @@ def _recent_session_ids(*, seat: Seat, count: int) -> list[int]:
 
 
 def _matching_messages(*, seat: Seat, query: str, session_ids: list[int] | None) -> list[MessageHit]:
-    messages = Message.objects.filter(ILike(message_text(), like_pattern(query)))
+    messages = Message.objects.filter(ILike(message_text(), like_pattern(query))).exclude(
+        direction=Message.Direction.INTERNAL  # a supervisor's whisper is not the customer's conversation
+    )
     messages = messages.filter(session__seat=seat) if session_ids is None else messages.filter(session__in=session_ids)
     rows = (
         messages.annotate(text=message_text())
@@ -211,4 +213,8 @@ def own_session(*, seat: Seat, session_id: int) -> ServiceSession:
 
 
 def transcript_messages(*, session: ServiceSession) -> list[Message]:
-    return list(Message.objects.filter(session=session).order_by("server_timestamp", "seq")[:TRANSCRIPT_LIMIT])
+    # Whispers to this session's seat (its own servicer's) stay; a former seat's do not.
+    messages = Message.objects.filter(session=session).filter(
+        ~Q(direction=Message.Direction.INTERNAL) | Q(seat_id=session.seat_id)
+    )
+    return list(messages.order_by("server_timestamp", "seq")[:TRANSCRIPT_LIMIT])

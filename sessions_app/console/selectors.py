@@ -104,6 +104,18 @@ def customer_history(*, customer: Customer) -> QuerySet[ServiceSession]:
     return ServiceSession.objects.filter(customer=customer).select_related("seat").order_by("-opened_at", "-pk")
 
 
+def customer_facing_messages() -> QuerySet[Message]:
+    """Transcript rows without supervisors' whispers: what a customer's history shows."""
+    return Message.objects.exclude(direction=Message.Direction.INTERNAL)
+
+
+def messages_seen_by_seat(messages: QuerySet[Message], *, seat_id: int | None) -> QuerySet[Message]:
+    """A whisper is seen by the seat it was whispered to only (supervisors read them elsewhere:
+    the monitor and the admin's transcript)."""
+    seen = ~Q(direction=Message.Direction.INTERNAL)
+    return messages.filter(seen | Q(seat_id=seat_id) if seat_id is not None else seen)
+
+
 def session_messages(*, session: ServiceSession, after_seq: int = 0) -> QuerySet[Message]:
     return Message.objects.filter(session=session, seq__gt=after_seq).order_by("server_timestamp", "seq")
 
@@ -195,11 +207,12 @@ def left_message_get(*, message_id: int) -> LeftMessage:
     return LeftMessage.objects.select_related("customer", "handled_by").get(pk=message_id)
 
 
-def messages_after(*, session_id: int, after_seq: int, limit: int) -> list[Message]:
+def messages_after(*, session_id: int, after_seq: int, limit: int, seat_id: int | None = None) -> list[Message]:
     """Up to ``limit`` messages after ``after_seq``, in sequence order (a console catching up).
 
-    The caller has checked that the session may be read."""
-    return list(Message.objects.filter(session_id=session_id, seq__gt=after_seq).order_by("seq")[:limit])
+    The caller has checked that the session may be read; whispers only when to ``seat_id``."""
+    messages = Message.objects.filter(session_id=session_id, seq__gt=after_seq)
+    return list(messages_seen_by_seat(messages, seat_id=seat_id).order_by("seq")[:limit])
 
 
 def seat_required(user: AbstractBaseUser | AnonymousUser) -> Seat:

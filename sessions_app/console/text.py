@@ -39,6 +39,8 @@ def console_strings() -> dict[str, object]:
         "sessionEnded": _("This session has ended."),
         "endedBySupervisor": _("A supervisor ended this session: %(note)s"),
         "requeuedBySupervisor": _("A supervisor sent this session back to the queue. %(note)s"),
+        "takenOverBy": _("The supervisor %(name)s took over this session."),
+        "whisperFrom": _("Whisper from the supervisor %(name)s (the customer does not see it)"),
         "statusBySupervisor": _("A supervisor set your status to %(status)s."),
         "requeuedCount": _("Sessions sent back to the queue: %(count)s."),
         "statusNames": {

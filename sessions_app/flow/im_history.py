@@ -109,7 +109,8 @@ def _session_line(session: ServiceSession) -> str:
 
 
 def _message_lines(session: ServiceSession) -> list[str]:
-    recent = list(Message.objects.filter(session=session, content_type__lt=1000).order_by("-seq")[:LAST_MESSAGES])
+    shown = Message.objects.filter(session=session, content_type__lt=1000).exclude(direction=Message.Direction.INTERNAL)
+    recent = list(shown.order_by("-seq")[:LAST_MESSAGES])
     return [f"{Message.Author(m.author).label}: {_message_text(m)}" for m in reversed(recent)]
 
 

@@ -1,5 +1,5 @@
-"""A supervisor acts on live sessions: reassign one to a seat or back to the queue, and take a
-seat offline or away with or without its sessions.
+"""A supervisor acts on live sessions: reassign one to a seat or back to the queue, take a seat
+offline or away with or without its sessions, whisper to the servicer, and take a session over.
 
 Race-free with assignment and closing: every action locks the session rows first (as closing and
 the queue drain do), then the seats in id order, and claims capacity with the same conditional
@@ -8,21 +8,27 @@ UPDATE as assignment; only an explicit ``force`` may go over a seat's capacity.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import F, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
+from robots.wfprotocol import text_payload
 from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat, queue_changed_publish
 from sessions_app.flow.assignment import queue_announce_positions, seat_claim_one, seat_release
+from sessions_app.flow.transcript import transcript_append
 from sessions_app.flow.transfer import NOTE_MAX_LENGTH, transfer_record_and_tell
-from sessions_app.models import ServiceSession, SessionEvent
+from sessions_app.models import Message, ServiceSession, SessionEvent
+
+WHISPER_MAX_LENGTH = 2000
 
 
 def _note_clean(note: str) -> str:
@@ -161,3 +167,76 @@ def seat_supervisor_status_set(*, seat_id: int, status: Seat.Status, requeue: bo
     locked.sort(key=lambda session: (session.assigned_at or session.opened_at, session.pk))
     _requeue_locked(sessions=locked, note=note, why=str(status))
     return len(locked)
+
+
+def supervisor_name(user: AbstractBaseUser) -> str:
+    """How a supervisor is named to servicers and customers: their seat's name, else their own."""
+    seat = Seat.objects.filter(user_id=user.pk).only("display_name").first()
+    if seat is not None and seat.display_name:
+        return seat.display_name
+    return user.get_username()
+
+
+@transaction.atomic
+def session_supervisor_whisper(*, session_id: int, supervisor: AbstractBaseUser, text: str) -> Message:
+    """A note only the serving servicer sees (and supervisors): written to the transcript as
+    ``internal``, which sends it to the seat's console and to the session's monitors after
+    commit. Nothing goes to the outbox: neither the customer nor any IM app gets it."""
+    text = text.strip()
+    if not text:
+        raise ApplicationError(_("Write something to whisper."), code="empty_text")
+    if len(text) > WHISPER_MAX_LENGTH:
+        raise ApplicationError(
+            _("A whisper holds at most %(max)s characters.") % {"max": WHISPER_MAX_LENGTH}, code="text_too_long"
+        )
+    session = _live_session_lock(session_id=session_id)
+    seat = session.seat
+    if seat is None:  # _live_session_lock refuses it; this tells mypy
+        raise ApplicationError(_("This session is not being served."), code="not_served", status=409)
+    by = {"name": supervisor_name(supervisor), "user_id": supervisor.pk}
+    extra = json.dumps({"cs": {"whisper": by}}, ensure_ascii=False)
+    return transcript_append(
+        session=session,
+        direction=Message.Direction.INTERNAL,
+        author=Message.Author.SUPERVISOR,
+        payload=text_payload(text, extra=extra),
+        seat=seat,  # the servicer it was whispered to: only that seat's console shows it
+    )
+
+
+@transaction.atomic
+def session_supervisor_take_over(*, session_id: int, supervisor: AbstractBaseUser, note: str = "") -> ServiceSession:
+    """The supervisor serves the session from their own seat.
+
+    1. The supervisor must have a seat (nothing is created implicitly).
+    2. Lock the session (served by another seat), then both seats in id order, as a reassignment.
+    3. Claim one unit of the supervisor's seat even over its capacity (a take-over is deliberate),
+       never for an offline seat (no console would show the chat); release the old seat's unit.
+    4. Record and tell as a transfer, marked ``take_over``: the customer hears the supervisor's
+       name, the old servicer's console why the chat went.
+    """
+    note = _note_clean(note)
+    own_seat_id = Seat.objects.filter(user_id=supervisor.pk).values_list("pk", flat=True).first()
+    if own_seat_id is None:
+        raise ApplicationError(
+            _("You have no seat: a supervisor needs one to serve a customer."), code="no_seat", status=409
+        )
+    session = _live_session_lock(session_id=session_id)
+    from_seat = session.seat
+    if from_seat is None:  # _live_session_lock refuses it; this tells mypy
+        raise ApplicationError(_("This session is not being served."), code="not_served", status=409)
+    if from_seat.pk == own_seat_id:
+        raise ApplicationError(_("You already serve this session."), code="same_seat", status=409)
+    list(Seat.objects.select_for_update(no_key=True).filter(pk__in=[from_seat.pk, own_seat_id]).order_by("pk"))
+    to_seat = _seat_claim_forced(seat_id=own_seat_id)
+    if to_seat is None:
+        raise ApplicationError(
+            _("Your seat is offline: open the console (or set yourself online) first."),
+            code="seat_offline",
+            status=409,
+        )
+    seat_release(seat_id=from_seat.pk)
+    transfer_record_and_tell(
+        session=session, from_seat=from_seat, to_seat=to_seat, note=note, by_supervisor=True, take_over=True
+    )
+    return session

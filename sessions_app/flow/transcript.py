@@ -15,7 +15,7 @@ from robots.models import InboundMessage, OutboundMessage
 from robots.outbox import CsRobotSend, ShadowSend, outbox_enqueue, outbox_enqueue_many
 from robots.wfprotocol import ContentType, CsControl, MessagePayload, control_payload, text_payload
 from seats.models import Seat
-from sessions_app.events import event_to_seat, message_event
+from sessions_app.events import event_to_monitors, event_to_seat, message_event
 from sessions_app.models import Message, ServiceSession
 
 
@@ -82,8 +82,11 @@ def transcript_append(
     )
     message._state.adding = False
     message._state.db = connection.alias
+    event = message_event(message)
     if session.seat_id is not None:
-        event_to_seat(session.seat_id, message_event(message))
+        event_to_seat(session.seat_id, event)
+        # Only a served session can be monitored; a group nobody joined costs one Redis round trip.
+        event_to_monitors(session.pk, event)
     return message
 
 

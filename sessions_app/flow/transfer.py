@@ -49,11 +49,18 @@ def session_transfer(*, session_id: int, from_seat: Seat, to_seat_id: int, note:
 
 
 def transfer_record_and_tell(
-    *, session: ServiceSession, from_seat: Seat, to_seat: Seat, note: str, by_supervisor: bool = False
+    *,
+    session: ServiceSession,
+    from_seat: Seat,
+    to_seat: Seat,
+    note: str,
+    by_supervisor: bool = False,
+    take_over: bool = False,
 ) -> None:
     """Give a locked session whose target seat capacity is already claimed (and the source's
     released) to ``to_seat``: record it, tell the customer, both IM apps and both consoles.
-    Shared by a servicer's transfer and a supervisor's reassignment."""
+    Shared by a servicer's transfer, a supervisor's reassignment and take-over (``take_over``:
+    ``to_seat`` is the supervisor's own)."""
     session.seat = to_seat
     session.save(update_fields=["seat"])
     SessionEvent.objects.create(
@@ -61,7 +68,8 @@ def transfer_record_and_tell(
         kind=SessionEvent.Kind.TRANSFERRED,
         seat=to_seat,
         detail={"from_seat": from_seat.pk, "to_seat": to_seat.pk, "note": note}
-        | ({"by_supervisor": True} if by_supervisor else {}),
+        | ({"by_supervisor": True} if by_supervisor else {})
+        | ({"take_over": True} if take_over else {}),
     )
     customer = session.customer
     detail: dict[str, object] = {
@@ -72,6 +80,8 @@ def transfer_record_and_tell(
     }
     if by_supervisor:
         detail["by_supervisor"] = True
+    if take_over:
+        detail["take_over"] = True
     received: SessionEventPayload = {
         "type": "session.assigned",
         "session_id": session.pk,
@@ -83,7 +93,11 @@ def transfer_record_and_tell(
     # Before the messages below: the receiving console learns of the session, then of its messages.
     event_to_seat(to_seat.pk, received)
     event_to_seat(from_seat.pk, {**received, "type": "session.transferred_out"})
-    heading = f"【转接会话 #{session.pk}】{from_seat.display_name} 将客户 {customer} 转接给您。"
+    heading = (
+        f"【接管会话 #{session.pk}】您接管了 {from_seat.display_name} 的客户 {customer}。"
+        if take_over
+        else f"【转接会话 #{session.pk}】{from_seat.display_name} 将客户 {customer} 转接给您。"
+    )
     if note:
         heading += f"备注：{note}。"
     from_card = {"id": str(from_seat.pk), "name": from_seat.display_name}

@@ -9,6 +9,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
@@ -21,7 +22,12 @@ from django.utils.translation import pgettext_lazy
 from cs_project.errors import ApplicationError
 from seats.models import Seat
 from sessions_app.flow.closing import session_supervisor_end
-from sessions_app.flow.supervisor import seat_supervisor_status_set, session_supervisor_reassign
+from sessions_app.flow.supervisor import (
+    seat_supervisor_status_set,
+    session_supervisor_reassign,
+    session_supervisor_take_over,
+    session_supervisor_whisper,
+)
 from sessions_app.flow.transfer import NOTE_MAX_LENGTH
 from sessions_app.models import ServiceSession
 
@@ -132,10 +138,21 @@ class SeatStatusForm(forms.Form):
     note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH)
 
 
+class WhisperForm(forms.Form):
+    # Emptiness and length are the service's to refuse (with their own codes).
+    text = forms.CharField(required=False, strip=False)
+
+
+class TakeOverForm(forms.Form):
+    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH)
+
+
 @dataclass(frozen=True)
 class ActionOutcome:
     done: bool
     requeued: int = 0
+    # A whisper's place in the transcript.
+    seq: int | None = None
 
 
 def _cleaned(form: forms.Form) -> dict[str, object]:
@@ -175,3 +192,15 @@ def live_seat_status(*, seat_id: int, data: dict[str, object]) -> ActionOutcome:
         note=str(cleaned["note"]),
     )
     return ActionOutcome(done=True, requeued=requeued)
+
+
+def live_whisper(*, session_id: int, supervisor: AbstractBaseUser, data: dict[str, object]) -> ActionOutcome:
+    cleaned = _cleaned(WhisperForm(data))
+    message = session_supervisor_whisper(session_id=session_id, supervisor=supervisor, text=str(cleaned["text"]))
+    return ActionOutcome(done=True, seq=message.seq)
+
+
+def live_take_over(*, session_id: int, supervisor: AbstractBaseUser, data: dict[str, object]) -> ActionOutcome:
+    cleaned = _cleaned(TakeOverForm(data))
+    session_supervisor_take_over(session_id=session_id, supervisor=supervisor, note=str(cleaned["note"]))
+    return ActionOutcome(done=True)

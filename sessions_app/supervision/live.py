@@ -8,13 +8,16 @@ from typing import TypedDict
 
 from django.db.models import Avg, Count, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from seats.models import Seat
-from sessions_app.models import ServiceSession
+from sessions_app.events import MessageEvent, message_event
+from sessions_app.models import Message, ServiceSession
 from sessions_app.reports.figures import queue_summary, seat_segments, session_counts, sessions_in
 from sessions_app.reports.period import Period
 
 LIVE_ROWS_LIMIT = 200
+MONITOR_MESSAGES_LIMIT = 500
 
 
 class TodayCounts(TypedDict):
@@ -76,3 +79,64 @@ def live_snapshot() -> LiveSnapshot:
         in_progress_total=in_progress.count(),
         today=today_counts(),
     )
+
+
+class MonitoredSession(TypedDict):
+    id: int
+    state: str
+    state_label: str
+    customer_name: str
+    seat_id: int | None
+    seat_name: str
+    last_seq: int
+
+
+class MonitorRead(TypedDict):
+    """A monitored session and its messages after a sequence number, whispers included, in the
+    form of the live ``message.new`` events (one renderer for both)."""
+
+    session: MonitoredSession
+    messages: list[MessageEvent]
+    more: bool
+    # Served by the reader's own seat (after a take-over): answered in the console, not whispered to.
+    yours: bool
+
+
+def session_monitor_read(*, session_id: int, reader_id: int, after_seq: int = 0) -> MonitorRead | None:
+    session = ServiceSession.objects.select_related("customer", "seat").filter(pk=session_id).first()
+    if session is None:
+        return None
+    rows = list(
+        Message.objects.filter(session=session, seq__gt=after_seq).order_by("seq")[: MONITOR_MESSAGES_LIMIT + 1]
+    )
+    return {
+        "session": {
+            "id": session.pk,
+            "state": session.state,
+            "state_label": str(ServiceSession.State(session.state).label),
+            "customer_name": str(session.customer),
+            "seat_id": session.seat_id,
+            "seat_name": session.seat.display_name if session.seat is not None else "",
+            "last_seq": session.last_seq,
+        },
+        "messages": [message_event(row) for row in rows[:MONITOR_MESSAGES_LIMIT]],
+        "more": len(rows) > MONITOR_MESSAGES_LIMIT,
+        "yours": session.seat is not None and session.seat.user_id == reader_id,
+    }
+
+
+def monitor_strings() -> dict[str, str]:
+    """The monitor's words for its script (``json_script``); placeholders are ``%(name)s``."""
+    return {
+        "customer": _("Customer"),
+        "servicer": _("Servicer"),
+        "bot": _("Bot"),
+        "system": _("System"),
+        "whisper": _("Whisper from %(name)s (only the servicer sees it)"),
+        "image": _("[Image]"),
+        "file": _("[File]"),
+        "other": _("[Message of type %(type)s]"),
+        "serving": _("Served by %(seat)s"),
+        "notServed": _("No longer served: %(state)s"),
+        "failed": _("Could not load this chat. Retrying…"),
+    }

@@ -14,12 +14,14 @@ from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.cache import never_cache
 
 from cs_project.errors import ApplicationError
 from cs_project.json_input import json_parse
@@ -29,8 +31,15 @@ from sessions_app.reports.charts import report_charts
 from sessions_app.reports.figures import report_build
 from sessions_app.reports.period import MAX_PERIOD_DAYS, Period, Preset
 from sessions_app.reports.tables import Table, common_definition, report_tables
-from sessions_app.supervision.actions import ActionOutcome, live_end, live_reassign, live_seat_status
-from sessions_app.supervision.live import live_snapshot
+from sessions_app.supervision.actions import (
+    ActionOutcome,
+    live_end,
+    live_reassign,
+    live_seat_status,
+    live_take_over,
+    live_whisper,
+)
+from sessions_app.supervision.live import live_snapshot, monitor_strings, session_monitor_read
 
 View = Callable[..., HttpResponse]
 StrOrPromise = str | Promise
@@ -121,6 +130,7 @@ def live_page(request: HttpRequest) -> HttpResponse:
         **_admin_context(request, str(_("Live view"))),
         "live": live_snapshot(),
         "seat_statuses": Seat.Status.choices,
+        "monitor_strings": monitor_strings(),
     }
     return TemplateResponse(request, "admin/sessions_app/live.html", context)
 
@@ -203,6 +213,43 @@ def live_session_reassign(request: HttpRequest, body: dict[str, object], session
 @supervisor_json
 def live_session_end(request: HttpRequest, body: dict[str, object], session_id: int) -> HttpResponse:
     return _outcome(live_end(session_id=session_id, data=body))
+
+
+def _acting_user(request: HttpRequest) -> AbstractBaseUser:
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):  # supervisor_json lets only supervisors through
+        raise ApplicationError(str(_("Supervisors only.")), code="forbidden", status=403)
+    return user
+
+
+@supervisor_json
+def live_session_whisper(request: HttpRequest, body: dict[str, object], session_id: int) -> HttpResponse:
+    outcome = live_whisper(session_id=session_id, supervisor=_acting_user(request), data=body)
+    return JsonResponse({"ok": outcome.done, "seq": outcome.seq})
+
+
+@supervisor_json
+def live_session_take_over(request: HttpRequest, body: dict[str, object], session_id: int) -> HttpResponse:
+    return _outcome(live_take_over(session_id=session_id, supervisor=_acting_user(request), data=body))
+
+
+@never_cache
+def live_session_monitor(request: HttpRequest, session_id: int) -> HttpResponse:
+    """``GET``: a session and its messages after ``?after=<seq>`` (whispers included), for the
+    live view's monitor; new ones then come over the live feed. Supervisors only (403 JSON)."""
+    if not user_may_supervise(request.user):
+        return JsonResponse({"error": str(_("Supervisors only.")), "code": "forbidden"}, status=403)
+    if request.method != "GET":
+        return JsonResponse({"error": str(_("Use GET.")), "code": "method_not_allowed"}, status=405)
+    after = request.GET.get("after", "0")
+    if not after.isdigit() or len(after) > 9:
+        refusal = {"error": str(_("'after' must be a sequence number.")), "code": "invalid_input"}
+        return JsonResponse(refusal, status=400)
+    reader_id = request.user.pk or 0  # a supervisor: logged in
+    read = session_monitor_read(session_id=session_id, reader_id=reader_id, after_seq=int(after))
+    if read is None:
+        return JsonResponse({"error": str(_("No such session.")), "code": "not_found"}, status=404)
+    return JsonResponse(read)
 
 
 @supervisor_json

@@ -124,7 +124,25 @@ window.ConsoleRender = {
       return `${shown} ${units[unit]}`;
     };
 
+    // A supervisor's whisper: for this servicer only (the customer never gets it), shown apart.
+    app.whisperNode = (message) => {
+      const node = app.el("li", "msg msg-whisper");
+      node.dataset.seq = message.seq;
+      let name = "";
+      try {
+        name = JSON.parse(message.payload.extra || "{}").cs.whisper.name;
+      } catch {
+        name = "";
+      }
+      node.append(app.el("div", "msg-meta", `${app.fmt(T.whisperFrom, { name })} · ${app.time(message.server_timestamp)}`));
+      const bubble = app.el("div", "bubble");
+      bubble.append(app.messageBody(message));
+      node.append(bubble);
+      return node;
+    };
+
     app.messageNode = (message, session) => {
+      if (message.direction === "internal") return app.whisperNode(message);
       const note = message.author === "system" || message.author === "bot" || message.content_type === 90;
       const outgoing = message.direction === "out";
       const node = app.el("li", `msg ${note ? "msg-note" : outgoing ? "msg-out" : "msg-in"}`);

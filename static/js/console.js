@@ -603,7 +603,9 @@
         event.session_id,
         detail.requeued
           ? app.fmt(T.requeuedBySupervisor, { note: detail.note || "" })
-          : app.fmt(T.transferredTo, { name: detail.to_seat }),
+          : detail.take_over
+            ? app.fmt(T.takenOverBy, { name: detail.to_seat })
+            : app.fmt(T.transferredTo, { name: detail.to_seat }),
       );
       const banner = $("banner");
       if (detail.requeued && detail.why !== "reassign" && banner.dataset.reason === "supervisor") {

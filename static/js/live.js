@@ -1,6 +1,8 @@
 // The supervisors' live view. The server renders the panels; this script swaps in a fresh copy
 // whenever the websocket feed (ws/supervisor/) says something changed, and polls as a safety net:
 // every 30 s while the feed is up, every 5 s while it is down. Elapsed times tick every second.
+// The monitor (live-monitor.js) shares the socket: every event is passed on as a "cs-live-event"
+// DOM event, a (re)connection as "cs-live-open", and "cs-live-send" sends a frame.
 (function () {
   "use strict";
 
@@ -13,6 +15,7 @@
   var POLL_LIVE_MS = 30000;
   var POLL_DOWN_MS = 5000;
   var MIN_GAP_MS = 500; // several events in a burst cause one refresh
+  var QUIET_TYPES = ["hello", "pong", "message.new", "monitoring", "error"];
   var socket = null;
   var connected = false;
   var retryMs = 1000;
@@ -108,10 +111,13 @@
       retryMs = 1000;
       setState("live");
       refresh(); // catch up on what happened while the link was down
+      document.dispatchEvent(new CustomEvent("cs-live-open"));
     };
     socket.onmessage = function (message) {
       var event = JSON.parse(message.data);
-      if (event.type !== "hello" && event.type !== "pong") {
+      document.dispatchEvent(new CustomEvent("cs-live-event", { detail: event }));
+      // A monitored session's messages and the feed's own answers change no panel.
+      if (QUIET_TYPES.indexOf(event.type) === -1) {
         refresh();
       }
     };
@@ -131,6 +137,11 @@
   }, 25000);
   setInterval(tick, 1000);
   document.addEventListener("cs-live-refresh", refresh); // a control of the live view acted
+  document.addEventListener("cs-live-send", function (event) {
+    if (connected && socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(event.detail));
+    }
+  });
   readClock();
   schedulePoll();
   connect();

@@ -11,13 +11,17 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.db import transaction
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from cs_project.asgi import application
+from robots.wfprotocol import text_payload
 from seats.models import Seat
 from seats.services import SUPERVISOR_GROUP, seat_status_set
-from sessions_app.models import ServiceSession, SessionEvent
+from sessions_app.flow.supervisor import session_supervisor_whisper
+from sessions_app.flow.transcript import transcript_append
+from sessions_app.models import Message, ServiceSession, SessionEvent
 from sessions_app.supervision import consumers as supervisor_consumer
 from tests.factories import session_make
 
@@ -136,3 +140,42 @@ async def test_an_allowed_host_on_the_public_scheme_and_port_is_the_same_site(
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     await communicator.disconnect()
+
+
+def _customer_says(session_id: int, text: str) -> int:
+    with transaction.atomic():
+        session = ServiceSession.objects.select_for_update().select_related("customer").get(pk=session_id)
+        message = transcript_append(
+            session=session, direction=Message.Direction.IN, author=Message.Author.CUSTOMER, payload=text_payload(text)
+        )
+    return message.seq
+
+
+async def test_a_monitored_sessions_messages_and_whispers_arrive_and_no_other_sessions(
+    feed: WebsocketCommunicator, supervisor: User, servicer_seat: Seat
+) -> None:
+    watched: ServiceSession = await database_sync_to_async(session_make)(seat=servicer_seat)
+    other: ServiceSession = await database_sync_to_async(session_make)(seat=servicer_seat)
+    await feed.send_json_to({"type": "monitor", "session_id": watched.pk})
+    assert await feed.receive_json_from(timeout=5) == {"type": "monitoring", "session_id": watched.pk}
+
+    await database_sync_to_async(_customer_says)(other.pk, "别的会话")
+    await database_sync_to_async(_customer_says)(watched.pk, "我要退货")
+    whisper_now = database_sync_to_async(session_supervisor_whisper)
+    await whisper_now(session_id=watched.pk, supervisor=supervisor, text="先核实")
+    said = await feed.receive_json_from(timeout=5)
+    assert (said["type"], said["session_id"]) == ("message.new", watched.pk)
+    assert said["payload"]["searchableContent"] == "我要退货"
+    whisper = await feed.receive_json_from(timeout=5)
+    assert (whisper["direction"], whisper["payload"]["searchableContent"]) == ("internal", "先核实")
+
+    await feed.send_json_to({"type": "unmonitor"})
+    assert await feed.receive_json_from(timeout=5) == {"type": "monitoring", "session_id": None}
+    await database_sync_to_async(_customer_says)(watched.pk, "还在吗")
+    assert await feed.receive_nothing(timeout=0.5)
+
+
+async def test_a_monitor_request_without_a_session_number_gets_an_error(feed: WebsocketCommunicator) -> None:
+    await feed.send_json_to({"type": "monitor", "session_id": "7"})
+    answer = await feed.receive_json_from(timeout=5)
+    assert (answer["type"], answer["code"]) == ("error", "bad_request")

@@ -11,6 +11,8 @@ from django.utils import translation
 
 from robots.wfprotocol.content import CsControl
 from seats.models import Seat
+from seats.services import seat_create_with_user, supervisor_create
+from sessions_app.flow.supervisor import session_supervisor_take_over, session_supervisor_whisper
 from sessions_app.models import Message, ServiceSession
 from sessions_app.supervision.control_lines import control_line
 from tests.factories import message_make, session_make
@@ -77,3 +79,19 @@ def test_the_transcript_is_in_seq_order_with_readable_control_lines(supervisor: 
     ).content.decode()
     assert page.index("第一条消息") < page.index("转接给 客服小李")
     assert "[1101]" not in page
+
+
+def test_a_whisper_and_a_take_over_read_as_internal_in_the_record(supervisor: User, servicer_seat: Seat) -> None:
+    boss = supervisor_create(username="boss", password="boss-password")
+    boss_seat = seat_create_with_user(username="boss", password="boss-password", display_name="王经理")
+    Seat.objects.filter(pk__in=[servicer_seat.pk, boss_seat.pk]).update(status=Seat.Status.ONLINE, active_sessions=1)
+    session = session_make(seat=servicer_seat)
+    session_supervisor_whisper(session_id=session.pk, supervisor=boss, text="先核实订单")
+    session_supervisor_take_over(session_id=session.pk, supervisor=boss)
+    client = Client()
+    client.force_login(supervisor)
+    page = client.get(
+        f"/admin/sessions_app/servicesession/{session.pk}/change/", headers={"accept-language": "zh-hans"}
+    ).content.decode()
+    assert "内部（王经理 的悄悄话，客户看不到）</span> 先核实订单" in page
+    assert "主管 王经理 从 Alice 接管" in page

@@ -1,0 +1,186 @@
+"""A supervisor takes a chat over (sessions_app.flow.supervisor.session_supervisor_take_over): it
+becomes theirs, the customer hears their name, the old servicer's console hears why."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
+from django.db import connection
+from django.db.models import F
+
+from cs_project.errors import ApplicationError
+from robots.models import OutboundMessage
+from seats.models import Seat
+from seats.services import seat_create_with_user, supervisor_create
+from sessions_app.flow.closing import session_supervisor_end
+from sessions_app.flow.supervisor import session_supervisor_reassign, session_supervisor_take_over
+from sessions_app.models import ServiceSession, SessionEvent
+from tests.factories import session_make
+from tests.support.consoles import console_connect, next_frame
+
+
+def _boss_with_seat(status: Seat.Status = Seat.Status.ONLINE, capacity: int = 3) -> tuple[User, Seat]:
+    user = supervisor_create(username="boss", password="boss-password")
+    seat = seat_create_with_user(username="boss", password="boss-password", display_name="主管王", capacity=capacity)
+    Seat.objects.filter(pk=seat.pk).update(status=status)
+    return user, seat
+
+
+def _serving(seat: Seat) -> ServiceSession:
+    session = session_make(seat=seat)
+    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1, status=Seat.Status.ONLINE)
+    return session
+
+
+def _load(seat: Seat) -> int:
+    return Seat.objects.get(pk=seat.pk).active_sessions
+
+
+def _told_customer(session: ServiceSession) -> list[str]:
+    rows = OutboundMessage.objects.filter(target_user_id=session.customer.im_user_id).order_by("pk")
+    return [str(row.payload.get("searchableContent", "")) for row in rows]
+
+
+def _counts_exact() -> None:
+    for seat in Seat.objects.all():
+        served = ServiceSession.objects.filter(seat=seat, state=ServiceSession.State.HUMAN).count()
+        assert seat.active_sessions == served, (seat.display_name, seat.active_sessions, served)
+
+
+@pytest.mark.django_db
+def test_a_take_over_makes_the_chat_the_supervisors_and_tells_the_customer(servicer_seat: Seat) -> None:
+    boss, boss_seat = _boss_with_seat()
+    session = _serving(servicer_seat)
+
+    session_supervisor_take_over(session_id=session.pk, supervisor=boss)
+
+    session.refresh_from_db()
+    assert (session.state, session.seat_id) == (ServiceSession.State.HUMAN, boss_seat.pk)
+    assert (_load(servicer_seat), _load(boss_seat)) == (0, 1)
+    event = session.events.get(kind=SessionEvent.Kind.TRANSFERRED)
+    assert event.detail | {"note": ""} == {
+        "from_seat": servicer_seat.pk,
+        "to_seat": boss_seat.pk,
+        "note": "",
+        "by_supervisor": True,
+        "take_over": True,
+    }
+    assert any("主管王" in text for text in _told_customer(session))
+
+
+@pytest.mark.django_db
+def test_a_take_over_may_go_over_the_supervisors_capacity_and_keeps_counts_exact(
+    servicer_seat: Seat, other_servicer_seat: Seat
+) -> None:
+    boss, boss_seat = _boss_with_seat(capacity=1)
+    _serving(boss_seat)
+    first, second = _serving(servicer_seat), _serving(other_servicer_seat)
+    session_supervisor_take_over(session_id=first.pk, supervisor=boss)
+    session_supervisor_take_over(session_id=second.pk, supervisor=boss)
+    assert _load(boss_seat) == 3  # capacity 1: a take-over is deliberate
+    _counts_exact()
+
+
+@pytest.mark.django_db
+def test_it_refuses_without_a_seat_offline_for_its_own_chat_and_when_not_served(
+    supervisor: User, servicer_seat: Seat
+) -> None:
+    session = _serving(servicer_seat)
+    with pytest.raises(ApplicationError) as no_seat:
+        session_supervisor_take_over(session_id=session.pk, supervisor=supervisor)
+    assert (no_seat.value.code, no_seat.value.status) == ("no_seat", 409)
+    assert not Seat.objects.filter(user=supervisor).exists()  # nothing made implicitly
+
+    boss, boss_seat = _boss_with_seat(status=Seat.Status.OFFLINE)
+    with pytest.raises(ApplicationError) as offline:
+        session_supervisor_take_over(session_id=session.pk, supervisor=boss)
+    assert (offline.value.code, offline.value.status) == ("seat_offline", 409)
+
+    Seat.objects.filter(pk=boss_seat.pk).update(status=Seat.Status.AWAY)  # away is enough: they chose to
+    session_supervisor_take_over(session_id=session.pk, supervisor=boss)
+    with pytest.raises(ApplicationError) as again:
+        session_supervisor_take_over(session_id=session.pk, supervisor=boss)
+    assert (again.value.code, again.value.status) == ("same_seat", 409)
+
+    closed = session_make(seat=servicer_seat, state=ServiceSession.State.CLOSED)
+    with pytest.raises(ApplicationError) as ended:
+        session_supervisor_take_over(session_id=closed.pk, supervisor=boss)
+    assert (ended.value.code, ended.value.status) == ("not_served", 409)
+    _counts_exact()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("redis_client")
+async def test_the_old_servicers_console_is_told_who_took_the_chat_over(servicer_seat: Seat) -> None:
+    boss, _boss_seat = await sync_to_async(_boss_with_seat)()
+    session = await sync_to_async(_serving)(servicer_seat)
+    alice = await console_connect(servicer_seat.user)
+
+    await sync_to_async(session_supervisor_take_over)(session_id=session.pk, supervisor=boss)
+
+    gone = await next_frame(alice, "session.transferred_out")
+    assert gone["session_id"] == session.pk
+    assert gone["detail"]["take_over"] is True
+    assert gone["detail"]["to_seat"] == "主管王"
+    await alice.disconnect()
+
+
+def _in_thread(action: Any, barrier: threading.Barrier, outcomes: list[str]) -> None:
+    try:
+        barrier.wait(timeout=30)
+        action()
+        outcomes.append("ok")
+    except ApplicationError as exc:
+        outcomes.append(exc.code)
+    except BaseException as exc:  # noqa: BLE001 - reported by the test
+        outcomes.append(repr(exc))
+    finally:
+        connection.close()
+
+
+def _run_together(*actions: Any) -> list[str]:
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[str] = []
+    threads = [threading.Thread(target=_in_thread, args=(action, barrier, outcomes)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_take_over_racing_a_close_never_leaves_a_seat_miscounted(servicer_seat: Seat) -> None:
+    boss, _boss_seat = _boss_with_seat()
+    for _round in range(5):
+        session = _serving(servicer_seat)
+        outcomes = _run_together(
+            lambda pk=session.pk: session_supervisor_take_over(session_id=pk, supervisor=boss),
+            lambda pk=session.pk: session_supervisor_end(session_id=pk, note="结束"),
+        )
+        assert sorted(outcomes) in (["ok", "ok"], ["not_served", "ok"])
+        session.refresh_from_db()
+        assert session.state == ServiceSession.State.CLOSED
+        _counts_exact()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_take_over_racing_a_reassignment_moves_the_chat_once(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
+    boss, boss_seat = _boss_with_seat()
+    Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE, capacity=10)
+    for _round in range(5):
+        session = _serving(servicer_seat)
+        outcomes = _run_together(
+            lambda pk=session.pk: session_supervisor_take_over(session_id=pk, supervisor=boss),
+            lambda pk=session.pk: session_supervisor_reassign(session_id=pk, to_seat_id=other_servicer_seat.pk),
+        )
+        # Serialised by the session's lock: each moves the chat from where the other left it.
+        assert sorted(outcomes) == ["ok", "ok"], outcomes
+        session.refresh_from_db()
+        assert session.seat_id in (boss_seat.pk, other_servicer_seat.pk)
+        assert session.events.filter(kind=SessionEvent.Kind.TRANSFERRED).count() == 2
+        _counts_exact()

@@ -19,7 +19,7 @@ from robots.wfprotocol.content import CsControl
 from seats.models import Seat, SkillGroup
 from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.models import Message, ServiceSession
-from tests.factories import assignment_at, customer_make, message_make, timed_session
+from tests.factories import assignment_at, customer_make, message_make, session_make, timed_session
 from tests.support.browser import SCREENSHOTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
@@ -159,8 +159,18 @@ def test_a_chinese_supervisor_meets_no_english_on_the_pages_they_use(daphne: str
     seat = seat_create_with_user(username="li", password="li-pw", display_name="客服小李", capacity=3)
     SkillGroup.objects.create(name="售前咨询")
     session = _sessions(seat)
+    # The live view with something to show: a chat in progress and a customer waiting.
+    Seat.objects.filter(pk=seat.pk).update(status=Seat.Status.ONLINE, active_sessions=1)
+    chatting = session_make(customer=customer_make("wx-chatting"), seat=seat)
+    message_make(chatting, "你好，我的快递到哪了")
+    ServiceSession.objects.create(
+        customer=customer_make("wx-waiting"), state=ServiceSession.State.QUEUED, queued_at=timezone.now()
+    )
     page = _page(daphne, browser)
-    _log_in(page, "/admin/")
+    _log_in(page, "/admin/live/")
+    expect(page.locator("body")).to_contain_text("排队：1 人等待")
+    expect(page.locator("body")).to_contain_text("进行中：1 个会话")
+    _shot(page, "admin-zh-live-view")
     pages = [
         "/admin/",
         "/admin/live/",

@@ -20,7 +20,7 @@ from seats.models import Seat, SkillGroup
 from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.models import Message, ServiceSession
 from tests.factories import assignment_at, customer_make, message_make, session_make, timed_session
-from tests.support.browser import SCREENSHOTS
+from tests.support.browser import SCREENSHOTS, english_on_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -126,32 +126,10 @@ def test_the_admin_reads_in_chinese_at_1440_px(daphne: str, browser: Browser) ->
     _shot(page, "admin-zh-transcript")
 
 
-# Latin words a Chinese page may show: data (logins, IM ids, the demo's English texts) and names.
+# Latin words a Chinese admin page may show: data (logins, IM ids) and names.
 ALLOWED_LATIN = re.compile(
     r"^(supervisor|li|wx-[\w-]+|CSV|IM|FAQ|URL|ID|Asia/Shanghai|docs/reports\.md|Wildfire|VIP|Control|Command|Mac)$"
 )
-
-
-def _english_on(page: Page) -> list[str]:
-    """The visible text, button labels and placeholders of ``page`` that hold Latin words but no Chinese."""
-    texts: list[str] = page.evaluate(
-        """() => {
-            const shown = (el) => el.offsetParent !== null || el.getClientRects().length > 0;
-            const lines = document.body.innerText.split('\\n');
-            for (const el of document.querySelectorAll('input[type=submit], input[type=button], [placeholder]')) {
-                if (shown(el)) lines.push(el.value && el.type !== 'text' ? el.value : el.placeholder || '');
-            }
-            return lines.map((line) => line.trim()).filter(Boolean);
-        }"""
-    )
-    english = []
-    for text in texts:
-        if re.search(r"[\u4e00-\u9fff]", text):
-            continue
-        words = re.findall(r"[A-Za-z][\w/.-]*[A-Za-z]", text)
-        if any(len(word) >= 3 and not ALLOWED_LATIN.match(word) for word in words):
-            english.append(text)
-    return english
 
 
 def test_a_chinese_supervisor_meets_no_english_on_the_pages_they_use(daphne: str, browser: Browser) -> None:
@@ -197,7 +175,7 @@ def test_a_chinese_supervisor_meets_no_english_on_the_pages_they_use(daphne: str
     found = {}
     for path in pages:
         page.goto(path)
-        english = _english_on(page)
+        english = english_on_page(page, allowed=ALLOWED_LATIN)
         if english:
             found[path] = english
     # The session list's actions: the reassign page a supervisor confirms on.
@@ -206,7 +184,7 @@ def test_a_chinese_supervisor_meets_no_english_on_the_pages_they_use(daphne: str
     page.select_option("select[name=action]", "reassign")
     page.click("button[name=index]")
     expect(page.locator("body")).to_contain_text("改派会话")
-    if english := _english_on(page):
+    if english := english_on_page(page, allowed=ALLOWED_LATIN):
         found["reassign action"] = english
     _shot(page, "admin-zh-reassign-action")
     assert found == {}

@@ -107,3 +107,46 @@ def test_the_scan_sees_literals_but_not_gettext_or_docstrings() -> None:
     )
     found = [(line, where) for line, where, _text in hardcoded_chinese(ast.parse(source))]
     assert found == [(3, "tell()"), (6, "tell()"), (8, "ServiceSettings.welcome_text")]
+
+
+# Templates and scripts: their texts come through {% translate %} / djangojs gettext (or data-t-*
+# attributes the template fills), so Chinese outside those and outside comments is hard-coded.
+TEMPLATE_DIRS = ("sessions_app", "seats", "ratings", "robots", "cs_project", "templates")
+TEMPLATE_ALLOWED = {
+    # The console's logo: one decorative character, hidden from screen readers.
+    '<span class="brand-mark" aria-hidden="true">客</span>',
+    # Each language named in itself on the language switch.
+    '{% if code == "zh-hans" %}中文{% else %}English{% endif %}',
+}
+TRANSLATED = re.compile(
+    r"{%\s*(?:translate|trans)\s.*?%}|{%\s*blocktranslate.*?%}.*?{%\s*endblocktranslate\s*%}"
+    r"|{#.*?#}|{%\s*comment\s*%}.*?{%\s*endcomment\s*%}|<!--.*?-->",
+    re.DOTALL,
+)
+JS_COMMENT = re.compile(r"/\*.*?\*/|(?<![:\"'\\])//[^\n]*", re.DOTALL)
+
+
+def template_chinese(source: str) -> list[str]:
+    """The lines of a template with Chinese outside translate tags, comments and the allowlist."""
+    for allowed in TEMPLATE_ALLOWED:
+        source = source.replace(allowed, "")
+    return [line.strip() for line in TRANSLATED.sub("", source).splitlines() if CJK.search(line)]
+
+
+def test_no_chinese_text_is_hard_coded_in_templates_or_scripts() -> None:
+    templates = sorted(
+        path for top in TEMPLATE_DIRS for path in (BASE_DIR / top).rglob("*.html") if "templates" in path.parts
+    )
+    assert templates, "the scan sees the templates"
+    offenders = [
+        f"{path.relative_to(BASE_DIR)}: {line}" for path in templates for line in template_chinese(path.read_text())
+    ]
+    for path in sorted((BASE_DIR / "static" / "js").rglob("*.js")):
+        code = JS_COMMENT.sub("", path.read_text())
+        offenders += [f"{path.relative_to(BASE_DIR)}: {line.strip()}" for line in code.splitlines() if CJK.search(line)]
+    assert offenders == []
+
+
+def test_the_template_scan_sees_text_outside_translate_tags() -> None:
+    source = '{% translate "Hello" %}\n<p>{% blocktranslate %}你好{% endblocktranslate %}</p>\n<b>欢迎</b>\n{# 注释 #}'
+    assert template_chinese(source) == ["<b>欢迎</b>"]

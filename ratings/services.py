@@ -36,12 +36,12 @@ def rating_session_from_token(*, token: str) -> ServiceSession:
     try:
         data = signing.loads(token, salt=_SALT, max_age=LINK_MAX_AGE_SECONDS)
     except signing.SignatureExpired:
-        raise ApplicationError("This rating link has expired.", code="expired", status=410) from None
+        raise ApplicationError(gettext("This rating link has expired."), code="expired", status=410) from None
     except signing.BadSignature:
-        raise ApplicationError("This rating link is not valid.", code="bad_link", status=404) from None
+        raise ApplicationError(gettext("This rating link is not valid."), code="bad_link", status=404) from None
     session = ServiceSession.objects.filter(pk=data.get("s"), rated_seat__isnull=False).first()
     if session is None:
-        raise ApplicationError("This rating link is not valid.", code="bad_link", status=404)
+        raise ApplicationError(gettext("This rating link is not valid."), code="bad_link", status=404)
     return session
 
 
@@ -67,16 +67,18 @@ def rating_record(*, session: ServiceSession, score: int, comment: str = "", cha
     """One rating per session, credited to the seat fixed when the prompt was sent, who hears of it
     in their IM app."""
     if session.rated_seat_id is None:
-        raise ApplicationError("This session was not offered a rating.", code="not_rateable", status=409)
+        raise ApplicationError(gettext("This session was not offered a rating."), code="not_rateable", status=409)
     if not 1 <= score <= 5:
-        raise ApplicationError("The score must be between 1 and 5.", code="bad_score")
+        raise ApplicationError(gettext("The score must be between 1 and 5."), code="bad_score")
     try:
         with transaction.atomic():
             rating = Rating.objects.create(
                 session=session, seat_id=session.rated_seat_id, score=score, comment=comment[:1000], channel=channel
             )
     except IntegrityError:
-        raise ApplicationError("This session has already been rated.", code="already_rated", status=409) from None
+        raise ApplicationError(
+            gettext("This session has already been rated."), code="already_rated", status=409
+        ) from None
     ServiceSession.objects.filter(pk=session.pk).update(awaiting_rating_digit=False)
     servicer_im_rated(session=session, score=rating.score, comment=rating.comment)
     return rating

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -18,7 +19,7 @@ def _own_seat(request: Request) -> Seat:
     user_id = request.user.pk if request.user is not None else None
     seat = Seat.objects.filter(user_id=user_id).first() if user_id is not None else None
     if seat is None:
-        raise ApplicationError("Only servicers with a seat can do this.", code="no_seat", status=403)
+        raise ApplicationError(gettext("Only servicers with a seat can do this."), code="no_seat", status=403)
     return seat
 
 

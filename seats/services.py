@@ -10,6 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
@@ -56,7 +57,7 @@ def seat_capacity_set(*, seat: Seat, capacity: int) -> Seat:
     """Change how many sessions a seat may hold and tell the listeners, as a status change does:
     its console's load pill follows at once, and a larger capacity drains the queue onto it."""
     if capacity < 0:
-        raise ApplicationError("Capacity cannot be negative.", code="capacity_negative")
+        raise ApplicationError(gettext("Capacity cannot be negative."), code="capacity_negative")
     seat = Seat.objects.select_for_update(no_key=True, of=("self",)).get(pk=seat.pk)
     if seat.capacity != capacity:
         seat.capacity = capacity
@@ -184,7 +185,7 @@ def ops_group_ensure() -> Group:
 def servicer_account_create(*, username: str, password: str) -> User:
     """A new login for a servicer (never staff); an existing login is refused, never taken over."""
     if User.objects.filter(username=username).exists():
-        raise ApplicationError("This login is already taken.", code="login_taken")
+        raise ApplicationError(gettext("This login is already taken."), code="login_taken")
     return User.objects.create_user(username=username, password=password)
 
 
@@ -192,7 +193,7 @@ def servicer_password_set(*, seat: Seat, password: str) -> None:
     """A supervisor resets a servicer's password; staff accounts are out of their reach."""
     user = seat.user
     if user.is_staff or user.is_superuser:
-        raise ApplicationError("Staff passwords cannot be changed here.", code="staff_account", status=403)
+        raise ApplicationError(gettext("Staff passwords cannot be changed here."), code="staff_account", status=403)
     user.set_password(password)
     user.save(update_fields=["password"])
 

@@ -30,6 +30,7 @@ from sessions_app.reports.figures import seat_segments
 from sessions_app.reports.tables import duration_text
 from sessions_app.supervision.actions import AdminReassignForm, EndForm, action_confirm_page, admin_reassign
 from sessions_app.supervision.control_lines import control_line
+from sessions_app.supervision.session_search import SHORT_QUERY_SESSIONS, sessions_search
 
 
 def _between(start: datetime | None, end: datetime | None) -> str:
@@ -263,7 +264,9 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
     )
     list_display_links = ("id", "customer_label")
     list_filter = ("state", ("seat", admin.RelatedOnlyFieldListFilter), "close_reason", RatedFilter, "opened_at")
+    # The search itself is get_search_results; the fields only make the admin show the box.
     search_fields = ("customer__im_user_id", "customer__display_name")
+    search_help_text = _("Customer name or IM id, session number (#12), or any text of the chat (an order number).")
     list_select_related = ("customer", "seat", "rating")
     date_hierarchy = "opened_at"
     inlines = (SessionEventInline, MessageInline)
@@ -295,12 +298,13 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[ServiceSession], search_term: str
     ) -> tuple[QuerySet[ServiceSession], bool]:
-        """Also finds a session by its number (``#12`` or ``12``)."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        number = search_term.strip().lstrip("#")
-        if number.isdigit():
-            results |= queryset.filter(pk=int(number))
-        return results, may_have_duplicates
+        """One box for the customer, the session's number and the text of its messages
+        (supervision.session_search); never duplicate rows."""
+        search = sessions_search(sessions=queryset, query=search_term)
+        if search.recent_only:
+            note = _("Words of one or two characters are looked for in the messages of the newest %(count)s sessions.")
+            self.message_user(request, note % {"count": f"{SHORT_QUERY_SESSIONS:,}"}, messages.INFO)
+        return search.sessions, False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -24,6 +24,7 @@ from robots.wfprotocol import CsControl, ServicerNotice, servicer_notice_extra, 
 from seats.models import Seat
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat, queue_changed_publish
+from sessions_app.flow.servicer_texts import handover_heading_new, handover_summary_lines
 from sessions_app.flow.transcript import customer_signal, customer_tell
 from sessions_app.models import Message, ServiceSession, ServiceSettings, SessionEvent
 
@@ -152,7 +153,7 @@ def session_assign(*, session: ServiceSession, seat: Seat, config: ServiceSettin
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.ASSIGNED, seat=seat)
     customer = session.customer
     # Summarised before the assignment notice below, so that it shows only the conversation.
-    handover_to_im(session=session, seat=seat, heading=f"【新会话 #{session.pk}】客户 {customer} 请求人工服务。")
+    handover_to_im(session=session, seat=seat, heading=handover_heading_new(session_id=session.pk, customer=customer))
     servicer = {"id": str(seat.pk), "name": seat.display_name, "avatar": seat.avatar_url}
     customer_tell(session=session, text=config.text("assigned_text", session.language).format(name=seat.display_name))
     customer_signal(session=session, kind=CsControl.SERVICER_ASSIGNED, data={"servicer": servicer})
@@ -188,16 +189,13 @@ def handover_to_im(
 
 def _handover_summary(session: ServiceSession, *, heading: str) -> str:
     """Who, and the conversation so far."""
-    lines = [f"{heading}最近的消息："]
     recent = list(
-        Message.objects.filter(session=session, content_type__lt=1000).order_by("-server_timestamp", "-seq")[
-            :HANDOVER_HISTORY
-        ]
+        # Never a whisper: it was for the servicer it was whispered to, not for the next one.
+        Message.objects.filter(session=session, content_type__lt=1000)
+        .exclude(direction=Message.Direction.INTERNAL)
+        .order_by("-server_timestamp", "-seq")[:HANDOVER_HISTORY]
     )
-    for message in reversed(recent):
-        who = {"customer": "客户", "bot": "机器人", "servicer": "客服", "system": "系统"}.get(message.author, "")
-        text = message.payload.get("searchableContent") or f"[{message.content_type}]"
-        lines.append(f"{who}: {text}")
+    lines = handover_summary_lines(heading=heading, messages=list(reversed(recent)))
     return "\n".join(lines)
 
 

@@ -38,6 +38,7 @@ from sessions_app.flow.closing import session_close
 from sessions_app.flow.customers import customer_profile_fetch_soon
 from sessions_app.flow.left_messages import left_message_created
 from sessions_app.flow.servicer import servicer_reply_from_im
+from sessions_app.flow.servicer_texts import service_command_reply
 from sessions_app.flow.transcript import customer_tell, customer_text, transcript_in_from_im
 from sessions_app.hooks import rating_hooks
 from sessions_app.models import Customer, LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
@@ -81,12 +82,11 @@ def _servicer_command(*, seat: Seat, payload: MessagePayload) -> None:
     text = customer_text(payload)
     if text == config.start_service_command:
         seat_status_set(seat=seat, status=Seat.Status.ONLINE)
-        reply = "已开始服务，新的客户会分配给您。"
     elif text == config.stop_service_command:
         seat_status_set(seat=seat, status=Seat.Status.AWAY)
-        reply = "已暂停接待新客户，进行中的会话不受影响。"
-    else:
-        reply = f"您是客服。发送“{config.start_service_command}”开始接待，发送“{config.stop_service_command}”暂停接待。"
+    reply = service_command_reply(
+        command=text, start_command=config.start_service_command, stop_command=config.stop_service_command
+    )
     outbox_enqueue(
         sender_kind=OutboundMessage.SenderKind.CS_ROBOT, target_user_id=seat.im_user_id, payload=text_payload(reply)
     )

@@ -27,6 +27,7 @@ from sessions_app.flow.assignment import queue_drain_soon
 from sessions_app.flow.closing import session_close
 from sessions_app.flow.im_history import history_to_im, is_history_command
 from sessions_app.flow.servicer_im import servicer_im_copy_refused, servicer_im_echoes
+from sessions_app.flow.servicer_texts import relay_refused_text
 from sessions_app.flow.transcript import customer_send
 from sessions_app.flow.wrap_up import session_wrap_up_write, wrap_up_given
 from sessions_app.models import Customer, Message, ServiceSession, ServiceSettings, SessionEvent, SessionWrapUp
@@ -135,14 +136,8 @@ def servicer_reply_from_im(*, customer_im_id: str, sender_im_id: str, payload: M
         return
     if not Customer.objects.filter(im_user_id=customer_im_id).exists():
         raise ValueError(f"a shadow stands for {customer_im_id!r}, who is no customer")
-    if not serving and not Seat.objects.filter(im_user_id=sender_im_id).exists():
-        problem = "您不是客服，无法通过此会话联系客户。"
-    elif not serving:
-        problem = "该客户当前没有由您接待的会话，消息未转发。"
-    elif too_long:
-        problem = f"消息过长（最多 {TEXT_MAX_LENGTH:,} 字），未转发，请分开发送。"
-    else:
-        problem = "暂不支持转发此类消息（仅文字、图片、文件）。"
+    is_servicer = serving or Seat.objects.filter(im_user_id=sender_im_id).exists()
+    problem = relay_refused_text(is_servicer=is_servicer, serving=serving, too_long=too_long)
     outbox_enqueue(
         sender_kind=OutboundMessage.SenderKind.SHADOW,
         shadow_of=customer_im_id,

@@ -13,6 +13,7 @@ from sessions_app.events import event_to_seat
 from sessions_app.flow.assignment import handover_to_im, seat_claim_one, seat_release
 from sessions_app.flow.servicer import owned_session_lock
 from sessions_app.flow.servicer_im import servicer_im_transferred_away
+from sessions_app.flow.servicer_texts import handover_heading_transfer
 from sessions_app.flow.transcript import customer_signal, customer_tell
 from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
 
@@ -93,13 +94,9 @@ def transfer_record_and_tell(
     # Before the messages below: the receiving console learns of the session, then of its messages.
     event_to_seat(to_seat.pk, received)
     event_to_seat(from_seat.pk, {**received, "type": "session.transferred_out"})
-    heading = (
-        f"【接管会话 #{session.pk}】您接管了 {from_seat.display_name} 的客户 {customer}。"
-        if take_over
-        else f"【转接会话 #{session.pk}】{from_seat.display_name} 将客户 {customer} 转接给您。"
+    heading = handover_heading_transfer(
+        session_id=session.pk, customer=customer, from_seat=from_seat, note=note, take_over=take_over
     )
-    if note:
-        heading += f"备注：{note}。"
     from_card = {"id": str(from_seat.pk), "name": from_seat.display_name}
     handover_to_im(session=session, seat=to_seat, heading=heading, detail={"from": from_card, "note": note})
     servicer_im_transferred_away(session=session, from_seat=from_seat, to_seat=to_seat, note=note)

@@ -33,10 +33,10 @@ from sessions_app.models import ServiceSession
 
 
 class ReassignForm(forms.Form):
-    # Empty: back to the front of the queue.
-    seat = forms.IntegerField(required=False, min_value=1)
-    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH)
-    force = forms.BooleanField(required=False)
+    # Empty: back to the front of the queue. The labels name the field in a refusal's reason.
+    seat = forms.IntegerField(label=_lazy("seat"), required=False, min_value=1)
+    note = forms.CharField(label=_lazy("Note for the servicer"), required=False, max_length=NOTE_MAX_LENGTH)
+    force = forms.BooleanField(label=_lazy("Even if the seat is full (over its capacity)"), required=False)
 
 
 class EndForm(forms.Form):
@@ -133,9 +133,9 @@ def action_confirm_page(
 
 
 class SeatStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=Seat.Status.choices)
+    status = forms.ChoiceField(label=_lazy("status"), choices=Seat.Status.choices)
     requeue = forms.BooleanField(required=False)
-    note = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH)
+    note = forms.CharField(label=_lazy("Note for the servicer"), required=False, max_length=NOTE_MAX_LENGTH)
 
 
 class WhisperForm(forms.Form):
@@ -158,7 +158,8 @@ class ActionOutcome:
 def _cleaned(form: forms.Form) -> dict[str, object]:
     if not form.is_valid():
         field, errors = next(iter(form.errors.items()))
-        raise ApplicationError(f"{field}: {errors[0]}", code="invalid_input")
+        label = form.fields[field].label if field in form.fields else None
+        raise ApplicationError(f"{label}: {errors[0]}" if label else str(errors[0]), code="invalid_input")
     return form.cleaned_data
 
 

@@ -1,6 +1,8 @@
 """The admin a supervisor works in, in real Chromium and in Chinese: the seat page's group picker,
 the settings' help, the sessions list at 1,440 px without cut-off columns, and a transcript that
-reads in order with its control messages as lines. Screenshots go to test-artifacts/screenshots/.
+reads in order with its control messages as lines; and on every page a supervisor uses (live view,
+reports, settings, sessions and their search, FAQ, seats, the reassign action) no English text. Screenshots go
+to test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from robots.wfprotocol.content import CsControl
 from seats.models import Seat, SkillGroup
 from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.models import Message, ServiceSession
-from tests.factories import assignment_at, customer_make, message_make, timed_session
-from tests.support.browser import SCREENSHOTS
+from tests.factories import assignment_at, customer_make, message_make, session_make, timed_session
+from tests.support.browser import SCREENSHOTS, english_on_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
@@ -122,3 +124,67 @@ def test_the_admin_reads_in_chinese_at_1440_px(daphne: str, browser: Browser) ->
     assert transcript.index("发货情况") < transcript.index("转接给 客服小李")
     assert "[1101]" not in transcript
     _shot(page, "admin-zh-transcript")
+
+
+# Latin words a Chinese admin page may show: data (logins, IM ids) and names.
+ALLOWED_LATIN = re.compile(
+    r"^(supervisor|li|wx-[\w-]+|CSV|IM|FAQ|URL|ID|Asia/Shanghai|docs/reports\.md|Wildfire|VIP|Control|Command|Mac)$"
+)
+
+
+def test_a_chinese_supervisor_meets_no_english_on_the_pages_they_use(daphne: str, browser: Browser) -> None:
+    supervisor_create(username="supervisor", password="supervisor-pw")
+    seat = seat_create_with_user(username="li", password="li-pw", display_name="客服小李", capacity=3)
+    SkillGroup.objects.create(name="售前咨询")
+    session = _sessions(seat)
+    # The live view with something to show: a chat in progress and a customer waiting.
+    Seat.objects.filter(pk=seat.pk).update(status=Seat.Status.ONLINE, active_sessions=1)
+    chatting = session_make(customer=customer_make("wx-chatting"), seat=seat)
+    message_make(chatting, "你好，我的快递到哪了")
+    ServiceSession.objects.create(
+        customer=customer_make("wx-waiting"), state=ServiceSession.State.QUEUED, queued_at=timezone.now()
+    )
+    page = _page(daphne, browser)
+    _log_in(page, "/admin/live/")
+    expect(page.locator("body")).to_contain_text("排队：1 人等待")
+    expect(page.locator("body")).to_contain_text("进行中：1 个会话")
+    _shot(page, "admin-zh-live-view")
+    pages = [
+        "/admin/",
+        "/admin/live/",
+        "/admin/reports/",
+        "/admin/reports/?period=7d",
+        "/admin/sessions_app/servicesession/",
+        "/admin/sessions_app/servicesession/?q=发货",
+        f"/admin/sessions_app/servicesession/{session.pk}/change/",
+        "/admin/sessions_app/servicesettings/1/change/",
+        "/admin/sessions_app/faqentry/",
+        "/admin/sessions_app/faqentry/add/",
+        "/admin/sessions_app/faqentry/trial/?q=怎么退款",
+        "/admin/sessions_app/customer/",
+        f"/admin/sessions_app/customer/{session.customer_id}/change/",
+        "/admin/sessions_app/cannedreply/",
+        "/admin/sessions_app/leftmessage/",
+        "/admin/sessions_app/tag/",
+        "/admin/seats/seat/",
+        f"/admin/seats/seat/{seat.pk}/change/",
+        "/admin/seats/skillgroup/",
+        "/admin/ratings/rating/",
+        "/admin/password_change/",
+    ]
+    found = {}
+    for path in pages:
+        page.goto(path)
+        english = english_on_page(page, allowed=ALLOWED_LATIN)
+        if english:
+            found[path] = english
+    # The session list's actions: the reassign page a supervisor confirms on.
+    page.goto("/admin/sessions_app/servicesession/")
+    page.locator(f"input[name=_selected_action][value='{session.pk}']").check()
+    page.select_option("select[name=action]", "reassign")
+    page.click("button[name=index]")
+    expect(page.locator("body")).to_contain_text("改派会话")
+    if english := english_on_page(page, allowed=ALLOWED_LATIN):
+        found["reassign action"] = english
+    _shot(page, "admin-zh-reassign-action")
+    assert found == {}

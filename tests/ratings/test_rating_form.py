@@ -76,11 +76,15 @@ def test_an_expired_link_is_refused(closed_session: ServiceSession) -> None:
     token = EightDaysAgo(salt="ratings.link").sign_object({"s": closed_session.pk}, compress=True)
     response = Client().get(f"/rate/{token}/")
     assert response.status_code == 410
+    assert "此评价链接已过期。" in response.content.decode()  # the reason in the page's language
+    english = Client().get(f"/rate/{token}/", headers={"accept-language": "en"})
+    assert "This rating link has expired." in english.content.decode()
 
 
 def test_a_forged_link_is_refused(closed_session: ServiceSession) -> None:
     response = Client().get(f"/rate/{rating_token(session=closed_session)}x/")
     assert response.status_code == 404
+    assert "此评价链接无效。" in response.content.decode()
 
 
 def test_the_rating_stays_with_the_seat_fixed_at_prompt_time(

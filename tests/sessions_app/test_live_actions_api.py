@@ -87,6 +87,7 @@ def test_a_seat_set_offline_may_send_its_chats_back(supervisor_client: Client, s
     assert ServiceSession.objects.get(pk=session.pk).state == ServiceSession.State.QUEUED
     bad = _post(supervisor_client, url, {"status": "asleep"})
     assert (bad.status_code, bad.json()["code"]) == (400, "invalid_input")
+    assert bad.json()["error"].startswith("状态: ")  # the field named in the supervisor's language
 
 
 @pytest.mark.django_db

@@ -89,6 +89,11 @@ def test_only_the_seat_it_was_whispered_to_reads_it_again(
     assert seen_by_bob  # the transfer's notices to the customer are there
     answer = _client_for(other_servicer_seat.user).get(f"/api/sessions/{session.pk}/messages/").json()
     assert "internal" not in [row["direction"] for row in answer["messages"]]
+    # Nor in the handover notice to Bob's IM app, which lists the chat so far.
+    to_bob = OutboundMessage.objects.filter(target_user_id="bob")
+    handover = [row.payload.get("searchableContent", "") for row in to_bob]
+    assert any("转接会话" in text for text in handover), handover
+    assert not any("注意语气" in text for text in handover), handover
 
 
 @pytest.mark.django_db

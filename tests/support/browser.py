@@ -10,6 +10,7 @@ test on a JavaScript error). ``shot`` keeps a screenshot in test-artifacts/scree
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -125,3 +126,27 @@ def daphne_page(daphne: str, browser: Browser) -> Iterator[Page]:
     yield opened
     context.close()
     assert errors == [], "no uncaught JavaScript errors"
+
+
+def english_on_page(page: Page, *, allowed: re.Pattern[str]) -> list[str]:
+    """The visible lines, button labels and placeholders of ``page`` with a Latin word of three
+    letters or more that ``allowed`` does not match, and no Chinese: what a Chinese user would meet
+    in English."""
+    texts: list[str] = page.evaluate(
+        """() => {
+            const shown = (el) => el.offsetParent !== null || el.getClientRects().length > 0;
+            const lines = document.body.innerText.split('\\n');
+            for (const el of document.querySelectorAll('input[type=submit], input[type=button], [placeholder]')) {
+                if (shown(el)) lines.push(el.value && el.type !== 'text' ? el.value : el.placeholder || '');
+            }
+            return lines.map((line) => line.trim()).filter(Boolean);
+        }"""
+    )
+    english = []
+    for text in texts:
+        if re.search(r"[\u4e00-\u9fff]", text):
+            continue
+        words = re.findall(r"[A-Za-z][\w/.-]*[A-Za-z0-9]", text)
+        if any(len(word) >= 3 and not allowed.match(word) for word in words):
+            english.append(text)
+    return english

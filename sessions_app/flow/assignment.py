@@ -50,8 +50,9 @@ def seat_claim(*, preferred_seat_id: int | None = None, group_id: int | None = N
     if group_id is not None:
         eligible = eligible.filter(skill_groups=group_id)
     candidates = list(
-        eligible.order_by("active_sessions", F("last_assigned_at").asc(nulls_first=True), "id")
-        .values_list("pk", flat=True)[:20]
+        eligible.order_by("active_sessions", F("last_assigned_at").asc(nulls_first=True), "id").values_list(
+            "pk", flat=True
+        )[:20]
     )
     if preferred_seat_id in candidates:
         candidates.remove(preferred_seat_id)
@@ -164,7 +165,8 @@ def _offer_left_message(*, session: ServiceSession, text: str) -> None:
     """Nobody can take the customer now: they stay with the bot, and their next text is kept as a
     left message (inbound)."""
     session.leaving_message = True
-    session.save(update_fields=["leaving_message"])
+    session.bot_menu = []  # the next text is the message: a digit or a group's name picks nothing now
+    session.save(update_fields=["leaving_message", "bot_menu"])
     customer_tell(session=session, text=text)
 
 

@@ -228,7 +228,18 @@ class SkillGroupForm(forms.ModelForm[SkillGroup]):
 
     class Meta:
         model = SkillGroup
-        fields = "__all__"
+        fields = (
+            "name",
+            "name_en",
+            "description",
+            "menu_order",
+            "keywords",
+            "overflow_minutes",
+            "own_hours",
+            "hours_start",
+            "hours_end",
+            "business_days",
+        )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -262,9 +273,7 @@ class SkillGroupAdmin(admin.ModelAdmin[SkillGroup]):
             .annotate(
                 seat_total=Count("seats", distinct=True),
                 seat_online=Count("seats", filter=Q(seats__status=Seat.Status.ONLINE), distinct=True),
-                waiting=Count(
-                    "sessions", filter=Q(sessions__state=ServiceSession.State.QUEUED), distinct=True
-                ),
+                waiting=Count("sessions", filter=Q(sessions__state=ServiceSession.State.QUEUED), distinct=True),
             )
         )
 

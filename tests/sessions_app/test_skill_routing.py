@@ -260,3 +260,31 @@ def test_the_live_view_shows_each_sessions_group_and_the_waiting_per_group(
     assert "各技能组排队人数" in page
     assert f'data-group-queue="{after_sales.pk}">售后服务: <strong>2</strong>' in page
     assert '<td class="cs-group">售前咨询</td>' in page, "the group of a session in progress"
+
+
+def test_the_skill_group_admin_lists_the_waiting_and_refuses_hours_that_end_before_they_start(
+    supervisor: User, after_sales: SkillGroup
+) -> None:
+    _queued(after_sales, 2)
+    client = Client()
+    client.force_login(supervisor)
+    listing = client.get("/admin/seats/skillgroup/", headers={"accept-language": "zh-hans"}).content.decode()
+    assert "排队中" in listing
+    assert '<td class="field-waiting_count">1</td>' in listing
+
+    form = {
+        "name": "售后服务",
+        "menu_order": "2",
+        "own_hours": "on",
+        "hours_start": "18:00",
+        "hours_end": "09:00",
+        "business_days": "1,2,8",
+        "overflow_minutes": "5",
+    }
+    refused = client.post(f"/admin/seats/skillgroup/{after_sales.pk}/change/", form)
+    assert refused.status_code == 200
+    assert set(refused.context["adminform"].form.errors) == {"hours_end", "business_days"}
+    form.update(hours_start="09:00", hours_end="18:00", business_days="1,2,3")
+    assert client.post(f"/admin/seats/skillgroup/{after_sales.pk}/change/", form).status_code == 302
+    after_sales.refresh_from_db()
+    assert (after_sales.own_hours, after_sales.overflow_minutes) == (True, 5)

@@ -141,8 +141,9 @@ class ServiceSession(models.Model):
     language = models.CharField(
         _("language"), max_length=8, choices=CUSTOMER_LANGUAGES, default="zh-hans", db_default="zh-hans"
     )
-    # The numbered choices of the bot's last message ("faq:<id>" or "human"), for as long as it is the
-    # last thing the bot said: a reply "2" picks the second. Empty when that message had no list.
+    # The numbered choices of the bot's last message ("faq:<id>", "human", or "group:<id>" in the menu of
+    # services: flow.routing), for as long as it is the last thing the bot said: a reply "2" picks the
+    # second. Empty when that message had no list.
     bot_menu = models.JSONField(default=list, db_default=[], blank=True)
     # The bot's "I don't know" answers in a row (after two it offers a person itself).
     bot_misses = models.PositiveSmallIntegerField(default=0, db_default=0)

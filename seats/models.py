@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import time
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -7,18 +9,64 @@ from django.utils.translation import gettext_lazy as _
 
 
 class SkillGroup(models.Model):
-    """A team of seats that share a skill (技能组): after-sales, billing, a language."""
+    """A team of seats that share a skill (技能组): after-sales, billing, a language; and its queue.
+
+    A customer who chose a group waits for a seat of that group (sessions_app.flow.routing and
+    assignment), within the group's business hours, until its overflow rule lets any seat take them.
+    """
 
     name = models.CharField(_("name"), max_length=64, unique=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
+    name_en = models.CharField(
+        _("name (English)"), max_length=64, blank=True, help_text=_("Shown to customers who write English.")
+    )
+    menu_order = models.PositiveSmallIntegerField(
+        _("menu order"), default=100, help_text=_("Position in the customers' menu of services (lower first).")
+    )
+    keywords = models.CharField(
+        _("keywords"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Comma-separated words that name this group in a customer's message (“售后,退货”): “转售后” or “人工 售后”"
+            " reaches it. Its name always does."
+        ),
+    )
+    own_hours = models.BooleanField(
+        _("own business hours"),
+        default=False,
+        help_text=_("Off: the business hours of the customer-service settings apply to this group."),
+    )
+    hours_start = models.TimeField(_("opens at"), default=time(9, 0), help_text=_("Local time."))
+    hours_end = models.TimeField(_("closes at"), default=time(18, 0), help_text=_("Local time; after the opening."))
+    business_days = models.CharField(
+        _("business days"), max_length=20, default="1,2,3,4,5", help_text=_("ISO weekdays, 1 = Monday.")
+    )
+    overflow_minutes = models.PositiveIntegerField(
+        _("overflow after (minutes)"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Empty: customers wait for a seat of this group. A number: after that many minutes in the queue, any"
+            " online seat may take them."
+        ),
+    )
 
     class Meta:
         verbose_name = _("skill group")
         verbose_name_plural = _("skill groups")
-        ordering = ["name"]
+        ordering = ["menu_order", "name"]
 
     def __str__(self) -> str:
         return self.name
+
+    def name_for(self, language: str) -> str:
+        return self.name_en.strip() or self.name if language == "en" else self.name
+
+    def names(self) -> list[str]:
+        """What names the group in a customer's message: its names and keywords."""
+        words = [self.name, self.name_en, *self.keywords.replace("，", ",").split(",")]
+        return [word.strip() for word in words if word.strip()]
 
 
 class Seat(models.Model):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cs_project.shared_cache import shared_cached, shared_forget
-from seats.models import Seat
+from seats.models import Seat, SkillGroup
 
 # The languages customers are answered in (texts the bot and the flow send): the first is the default.
 CUSTOMER_LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
@@ -141,11 +141,23 @@ class ServiceSession(models.Model):
     language = models.CharField(
         _("language"), max_length=8, choices=CUSTOMER_LANGUAGES, default="zh-hans", db_default="zh-hans"
     )
-    # The numbered choices of the bot's last message ("faq:<id>" or "human"), for as long as it is the
-    # last thing the bot said: a reply "2" picks the second. Empty when that message had no list.
+    # The numbered choices of the bot's last message ("faq:<id>", "human", or "group:<id>" in the menu of
+    # services: flow.routing), for as long as it is the last thing the bot said: a reply "2" picks the
+    # second. Empty when that message had no list.
     bot_menu = models.JSONField(default=list, db_default=[], blank=True)
     # The bot's "I don't know" answers in a row (after two it offers a person itself).
     bot_misses = models.PositiveSmallIntegerField(default=0, db_default=0)
+    # The skill group the customer asked for (its queue, its seats); None: any seat. SET_NULL, not
+    # PROTECT: a supervisor may delete a group that served customers; its waiting customers then
+    # wait for any seat, and the reports count its past sessions as ungrouped.
+    skill_group = models.ForeignKey(
+        SkillGroup,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sessions",
+        verbose_name=_("skill group"),
+    )
 
     class Meta:
         verbose_name = _("session")
@@ -521,6 +533,22 @@ class ServiceSettings(models.Model):
         default="抱歉，我好像没能帮上忙。回复“1”为您转接人工客服，也可以换个说法再问我。",
         help_text=_("Sent after two questions in a row the bot could not answer; a reply “1” asks for a servicer."),
     )
+    skill_group_menu_enabled = models.BooleanField(
+        _("offer skill groups as a menu"),
+        default=False,
+        db_default=False,
+        help_text=_(
+            "When on, a customer who asks for a person first picks a service from a numbered list of the skill"
+            " groups that have seats; each group has its own queue."
+        ),
+    )
+    skill_group_menu_text = models.CharField(
+        _("service menu text"),
+        max_length=200,
+        default="请选择服务类型（回复数字）：",
+        db_default="请选择服务类型（回复数字）：",
+        help_text=_("Shown before the numbered list of skill groups."),
+    )
     wrap_up_required = models.BooleanField(
         _("wrap-up required"),
         default=False,
@@ -604,6 +632,13 @@ class ServiceSettings(models.Model):
         max_length=200,
         blank=True,
         default="We have your message and will get back to you soon.",
+    )
+    skill_group_menu_text_en = models.CharField(
+        _("service menu text (English)"),
+        max_length=200,
+        blank=True,
+        default="Which service do you need (reply with a number)?",
+        db_default="Which service do you need (reply with a number)?",
     )
     rating_prompt_text_en = models.CharField(
         _("rating prompt text (English)"),

@@ -149,6 +149,7 @@ class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
             ),
             (),
         ),
+        (_("Skill groups"), ("skill_group_menu_enabled", "skill_group_menu_text"), ()),
         (_("Rating"), ("rating_prompt_text",), ()),
         (_("Servicers' console"), ("wrap_up_required",), ()),
         (
@@ -170,6 +171,7 @@ class ServiceSettingsAdmin(admin.ModelAdmin[ServiceSettings]):
                 "queue_timeout_text_en",
                 "out_of_hours_text_en",
                 "rating_prompt_text_en",
+                "skill_group_menu_text_en",
             ),
             ("collapse",),
         ),

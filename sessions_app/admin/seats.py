@@ -223,10 +223,48 @@ class SeatAdmin(admin.ModelAdmin[Seat]):
         return None
 
 
+class SkillGroupForm(forms.ModelForm[SkillGroup]):
+    """A group's own business hours must make sense before customers are told them."""
+
+    class Meta:
+        model = SkillGroup
+        fields = (
+            "name",
+            "name_en",
+            "description",
+            "menu_order",
+            "keywords",
+            "overflow_minutes",
+            "own_hours",
+            "hours_start",
+            "hours_end",
+            "business_days",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        days = cleaned.get("business_days")
+        if isinstance(days, str):
+            parts = [part.strip() for part in days.split(",") if part.strip()]
+            if not parts or any(part not in {"1", "2", "3", "4", "5", "6", "7"} for part in parts):
+                self.add_error("business_days", _("Give ISO weekdays 1 to 7, separated by commas."))
+        start, end = cleaned.get("hours_start"), cleaned.get("hours_end")
+        if cleaned.get("own_hours") and start is not None and end is not None and start >= end:
+            self.add_error("hours_end", _("Business hours must end after they start."))
+        return cleaned
+
+
 @admin.register(SkillGroup)
 class SkillGroupAdmin(admin.ModelAdmin[SkillGroup]):
-    list_display = ("name", "description", "seat_count", "online_count")
-    search_fields = ("name", "description")
+    form = SkillGroupForm
+    list_display = ("name", "menu_order", "seat_count", "online_count", "waiting_count", "overflow_minutes")
+    list_editable = ("menu_order",)
+    search_fields = ("name", "description", "keywords")
+    fieldsets = (
+        (None, {"fields": ("name", "name_en", "description", "menu_order", "keywords")}),
+        (_("Queue"), {"fields": ("overflow_minutes",)}),
+        (_("Business hours"), {"fields": ("own_hours", "hours_start", "hours_end", "business_days")}),
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SkillGroup]:
         return (
@@ -235,6 +273,7 @@ class SkillGroupAdmin(admin.ModelAdmin[SkillGroup]):
             .annotate(
                 seat_total=Count("seats", distinct=True),
                 seat_online=Count("seats", filter=Q(seats__status=Seat.Status.ONLINE), distinct=True),
+                waiting=Count("sessions", filter=Q(sessions__state=ServiceSession.State.QUEUED), distinct=True),
             )
         )
 
@@ -245,3 +284,7 @@ class SkillGroupAdmin(admin.ModelAdmin[SkillGroup]):
     @admin.display(description=_("online"), ordering="seat_online")
     def online_count(self, group: SkillGroup) -> int:
         return int(getattr(group, "seat_online", 0))
+
+    @admin.display(description=_("waiting"), ordering="waiting")
+    def waiting_count(self, group: SkillGroup) -> int:
+        return int(getattr(group, "waiting", 0))

@@ -282,6 +282,8 @@ class QueueEntryOutputSerializer(serializers.Serializer[object]):
     queued_at = serializers.DateTimeField()
     waiting_seconds = serializers.IntegerField()
     first_message = serializers.CharField()
+    skill_group_id = serializers.IntegerField(allow_null=True)
+    skill_group = serializers.CharField(help_text="The skill group the customer chose; empty: none.")
 
 
 class QueueTakenOutputSerializer(serializers.Serializer[object]):

@@ -5,15 +5,22 @@ longest breaking ties; the customer's previous servicer preferred when eligible.
 claimed with one conditional UPDATE (``active_sessions < capacity``), so concurrent claims never
 push a seat over capacity: PostgreSQL makes the second writer wait for the first and re-check
 the condition.
+
+A customer who chose a skill group (``ServiceSession.skill_group``, flow.routing) is served by the
+seats of that group only, and waits in that group's queue (positions count that group's customers),
+until the group's overflow rule (``SkillGroup.overflow_minutes``) lets any seat take them. A
+customer with no group is served by any seat, as before groups existed.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.formats import time_format
 
@@ -21,7 +28,7 @@ from cs_project.task_queue import task_enqueue
 from robots.models import OutboundMessage
 from robots.outbox import outbox_enqueue
 from robots.wfprotocol import CsControl, ServicerNotice, servicer_notice_extra, text_payload
-from seats.models import Seat
+from seats.models import Seat, SkillGroup
 from sessions_app.events import SessionEvent as SessionEventPayload
 from sessions_app.events import event_to_seat, queue_changed_publish
 from sessions_app.flow.servicer_texts import handover_heading_new, handover_summary_lines
@@ -37,12 +44,16 @@ def _eligible_seats() -> Q:
     return Q(status=Seat.Status.ONLINE, active_sessions__lt=F("capacity"))
 
 
-def seat_claim(*, preferred_seat_id: int | None = None) -> Seat | None:
-    """Take one unit of some eligible seat's capacity, or None when every seat is full."""
+def seat_claim(*, preferred_seat_id: int | None = None, group_id: int | None = None) -> Seat | None:
+    """Take one unit of some eligible seat's capacity (a seat of the skill group ``group_id`` when
+    given), or None when every such seat is full."""
+    eligible = Seat.objects.filter(_eligible_seats())
+    if group_id is not None:
+        eligible = eligible.filter(skill_groups=group_id)
     candidates = list(
-        Seat.objects.filter(_eligible_seats())
-        .order_by("active_sessions", F("last_assigned_at").asc(nulls_first=True), "id")
-        .values_list("pk", flat=True)[:20]
+        eligible.order_by("active_sessions", F("last_assigned_at").asc(nulls_first=True), "id").values_list(
+            "pk", flat=True
+        )[:20]
     )
     if preferred_seat_id in candidates:
         candidates.remove(preferred_seat_id)
@@ -71,6 +82,43 @@ def queue_drain_soon() -> None:
     task_enqueue("sessions_app.tasks.queue_drain_task")
 
 
+def session_overflowed(*, session: ServiceSession, now: datetime | None = None) -> bool:
+    """Whether any seat may take this customer: no group, or the group's overflow time has passed."""
+    group = session.skill_group
+    if group is None:
+        return True
+    if group.overflow_minutes is None or session.queued_at is None:
+        return False
+    return session.queued_at + timedelta(minutes=group.overflow_minutes) <= (now or timezone.now())
+
+
+def overflowed_q(now: datetime) -> Q:
+    """``session_overflowed`` of a grouped session as a filter (for a queryset given
+    ``overflow_alias``)."""
+    return Q(overflow_at__lte=now)
+
+
+def overflow_alias(queued: QuerySet[ServiceSession]) -> QuerySet[ServiceSession]:
+    """``overflow_at``: when the customer's group lets any seat take them (NULL: never, or no group)."""
+    minutes = ExpressionWrapper(
+        F("skill_group__overflow_minutes") * Value(timedelta(minutes=1), output_field=DurationField()),
+        output_field=DurationField(),
+    )
+    return queued.alias(overflow_at=ExpressionWrapper(F("queued_at") + minutes, output_field=DateTimeField()))
+
+
+def session_seat_claim(*, session: ServiceSession, now: datetime | None = None) -> Seat | None:
+    """Claim a seat for a queued session: the customer's previous servicer first when eligible, a
+    seat of their group when they chose one, then any seat once the group overflows."""
+    preferred = previous_seat_id(session=session)
+    if session.skill_group_id is None:
+        return seat_claim(preferred_seat_id=preferred)
+    seat = seat_claim(preferred_seat_id=preferred, group_id=session.skill_group_id)
+    if seat is None and session_overflowed(session=session, now=now):
+        seat = seat_claim(preferred_seat_id=preferred)
+    return seat
+
+
 def previous_seat_id(*, session: ServiceSession) -> int | None:
     return (
         ServiceSession.objects.filter(customer_id=session.customer_id, state=ServiceSession.State.CLOSED)
@@ -81,19 +129,45 @@ def previous_seat_id(*, session: ServiceSession) -> int | None:
     )
 
 
-def in_business_hours(config: ServiceSettings) -> bool:
-    if not config.business_hours_enabled:
+def in_business_hours(config: ServiceSettings, group: SkillGroup | None = None) -> bool:
+    """Whether it is within business hours: the group's own when it has them, else the global ones."""
+    if group is not None and group.own_hours:
+        start, end, business_days = group.hours_start, group.hours_end, group.business_days
+    elif config.business_hours_enabled:
+        start, end, business_days = config.business_hours_start, config.business_hours_end, config.business_days
+    else:
         return True
     local = timezone.localtime()
-    days = {int(day) for day in config.business_days.split(",") if day.strip().isdigit()}
-    return local.isoweekday() in days and config.business_hours_start <= local.time() < config.business_hours_end
+    days = {int(day) for day in business_days.split(",") if day.strip().isdigit()}
+    return local.isoweekday() in days and start <= local.time() < end
+
+
+def _hours_text(config: ServiceSettings, group: SkillGroup | None) -> str:
+    start, end = (
+        (group.hours_start, group.hours_end)
+        if group is not None and group.own_hours
+        else (config.business_hours_start, config.business_hours_end)
+    )
+    return f"{time_format(start, 'H:i')}-{time_format(end, 'H:i')}"
+
+
+def _nobody_to_wait_for(group: SkillGroup | None) -> bool:
+    """No seat online that could ever take the customer: none at all, or, for a group that never
+    overflows, none of the group's."""
+    online = Seat.objects.filter(status=Seat.Status.ONLINE)
+    if group is None:
+        return not online.exists()
+    if online.filter(skill_groups=group).exists():
+        return False
+    return group.overflow_minutes is None or not online.exists()
 
 
 def _offer_left_message(*, session: ServiceSession, text: str) -> None:
     """Nobody can take the customer now: they stay with the bot, and their next text is kept as a
     left message (inbound)."""
     session.leaving_message = True
-    session.save(update_fields=["leaving_message"])
+    session.bot_menu = []  # the next text is the message: a digit or a group's name picks nothing now
+    session.save(update_fields=["leaving_message", "bot_menu"])
     customer_tell(session=session, text=text)
 
 
@@ -107,13 +181,14 @@ def session_request_human(*, session: ServiceSession, config: ServiceSettings) -
     if session.state == ServiceSession.State.QUEUED:
         _announce_position(session=session, force=True)
         return
-    if not in_business_hours(config):
-        hours = f"{time_format(config.business_hours_start, 'H:i')}-{time_format(config.business_hours_end, 'H:i')}"
+    group = session.skill_group
+    if not in_business_hours(config, group):
+        hours = _hours_text(config, group)
         _offer_left_message(
             session=session, text=config.text("out_of_hours_text", session.language).format(hours=hours)
         )
         return
-    if not Seat.objects.filter(status=Seat.Status.ONLINE).exists():
+    if _nobody_to_wait_for(group):
         _offer_left_message(session=session, text=config.text("no_servicer_online_text", session.language))
         return
     SessionEvent.objects.create(session=session, kind=SessionEvent.Kind.HUMAN_REQUESTED)
@@ -121,7 +196,7 @@ def session_request_human(*, session: ServiceSession, config: ServiceSettings) -
     session.queued_at = timezone.now()
     session.idle_since = session.queued_at  # the queue timeout runs from here
     session.save(update_fields=["state", "queued_at", "idle_since"])
-    seat = seat_claim(preferred_seat_id=previous_seat_id(session=session))
+    seat = session_seat_claim(session=session)
     if seat is not None:
         session_assign(session=session, seat=seat, config=config)
         return
@@ -200,12 +275,12 @@ def _handover_summary(session: ServiceSession, *, heading: str) -> str:
 
 
 def queue_position(*, session: ServiceSession) -> int:
-    """1 for the head of the queue."""
+    """1 for the head of the customer's queue: their skill group's, or that of customers with none."""
     if session.queued_at is None:
         raise ValueError(f"session {session.pk} is not queued")
-    ahead = ServiceSession.objects.filter(state=ServiceSession.State.QUEUED).filter(
-        Q(queued_at__lt=session.queued_at) | Q(queued_at=session.queued_at, pk__lt=session.pk)
-    )
+    ahead = ServiceSession.objects.filter(
+        state=ServiceSession.State.QUEUED, skill_group_id=session.skill_group_id
+    ).filter(Q(queued_at__lt=session.queued_at) | Q(queued_at=session.queued_at, pk__lt=session.pk))
     return ahead.count() + 1
 
 
@@ -221,30 +296,46 @@ def _announce_position(*, session: ServiceSession, force: bool = False, config: 
     customer_signal(session=session, kind=CsControl.QUEUE_POSITION, data={"position": position, "queued": True})
 
 
+def _drain_head(*, full_groups: set[int], now: datetime) -> ServiceSession | None:
+    """The oldest queued session some seat may still have room for, locked (waiting for it)."""
+    queued = ServiceSession.objects.select_for_update(no_key=True, of=("self",)).filter(
+        state=ServiceSession.State.QUEUED
+    )
+    if full_groups:  # the groups whose seats are full: only their overflowed customers are left
+        queued = overflow_alias(queued).filter(~Q(skill_group_id__in=full_groups) | overflowed_q(now))
+    return queued.order_by("queued_at", "pk").select_related("customer", "skill_group").first()
+
+
 def queue_drain(*, limit: int = 1000) -> int:
     """Assign queued sessions, oldest first, while seats have room; then re-announce positions.
 
-    Each assignment is its own transaction, holding the oldest queued row's lock while it claims a
+    1. Lock the oldest queued session left (waiting for it, never skipping it) and claim a seat
+       for it (``session_seat_claim``: its group's seats, any seat once it overflows).
+    2. No seat for a customer any seat may take: every seat is full, stop. No seat for a customer
+       of a group: that group is full; go on with the customers of the other groups (and the
+       overflowed ones of this group), oldest first.
+
+    Each assignment is its own transaction, holding the session row's lock while it claims a
     seat. Several workers may drain at once: one waits for the other's head row instead of skipping
     it, so the last free place always goes to the oldest customer (with ``skip_locked`` a younger
-    one could take it while the older one's claim was still in flight).
+    one could take it while the older one's claim was still in flight). With no skill groups in
+    use this is the plain oldest-first drain.
     """
     config = ServiceSettings.load()
     assigned = 0
+    full_groups: set[int] = set()
     while assigned < limit:
         with transaction.atomic():
-            session = (
-                ServiceSession.objects.select_for_update(no_key=True, of=("self",))
-                .filter(state=ServiceSession.State.QUEUED)
-                .order_by("queued_at", "pk")
-                .select_related("customer")
-                .first()
-            )
+            now = timezone.now()
+            session = _drain_head(full_groups=full_groups, now=now)
             if session is None:
                 break
-            seat = seat_claim(preferred_seat_id=previous_seat_id(session=session))
+            seat = session_seat_claim(session=session, now=now)
             if seat is None:
-                break
+                if session.skill_group_id is None or session_overflowed(session=session, now=now):
+                    break
+                full_groups.add(session.skill_group_id)
+                continue
             session_assign(session=session, seat=seat, config=config)
             assigned += 1
     if assigned:
@@ -256,8 +347,10 @@ def queue_drain(*, limit: int = 1000) -> int:
 def queue_announce_positions() -> None:
     """Tell each queued customer whose position changed; positions come from one ordered scan."""
     queued = ServiceSession.objects.filter(state=ServiceSession.State.QUEUED).order_by("queued_at", "pk")
-    for position, (session_id, announced) in enumerate(queued.values_list("pk", "announced_position"), start=1):
-        if announced == position:
+    positions: Counter[int | None] = Counter()  # each skill group's queue counts on its own
+    for session_id, announced, group_id in queued.values_list("pk", "announced_position", "skill_group_id"):
+        positions[group_id] += 1
+        if announced == positions[group_id]:
             continue
         with transaction.atomic():
             session = (

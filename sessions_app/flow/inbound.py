@@ -22,7 +22,6 @@ from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.bot.intent import asks_for_person
 from sessions_app.bot.text import ZH, language_of
-from sessions_app.flow.assignment import session_request_human
 from sessions_app.flow.autoanswer import UNKNOWN as UNKNOWN_DECISION
 from sessions_app.flow.autoanswer import BotDecision, FaqAnswerer, autoanswer_is_local, autoanswerer_get
 from sessions_app.flow.bot import (
@@ -37,6 +36,7 @@ from sessions_app.flow.bot import (
 from sessions_app.flow.closing import session_close
 from sessions_app.flow.customers import customer_profile_fetch_soon
 from sessions_app.flow.left_messages import left_message_created
+from sessions_app.flow.routing import group_requested, human_request_route
 from sessions_app.flow.servicer import servicer_reply_from_im
 from sessions_app.flow.servicer_texts import service_command_reply
 from sessions_app.flow.transcript import customer_tell, customer_text, transcript_in_from_im
@@ -263,12 +263,16 @@ def _act(
     with_bot = session.state == ServiceSession.State.BOT and not session.leaving_message and control is None
     choice = menu_pick(session, text) if with_bot and not opened_now else None
     faq = _faq_view(session=session, text=text, config=config, opening=opened_now) if with_bot and not choice else None
-    if (
+    person_wanted = (
         control == CsControl.TRANSFER_TO_HUMAN
         or choice == HUMAN_CHOICE
         or person_asked(text, config, faq if faq is not None else UNKNOWN_DECISION)
-    ):
-        session_request_human(session=session, config=config)
+    )
+    group = group_requested(
+        session=session, text=text, control=control, payload=payload, choice=choice, person_wanted=person_wanted
+    )
+    if person_wanted or group is not None:
+        human_request_route(session=session, config=config, group=group)
     elif control == CsControl.EXIT or text in config.exit_keyword_set:
         session_close(session=session, reason=ServiceSession.CloseReason.CUSTOMER_EXIT, config=config)
     elif session.state == ServiceSession.State.QUEUED and (

@@ -9,18 +9,25 @@ capacity condition is re-checked by PostgreSQL under the seat row's lock, so no 
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import TypedDict
 
 from django.db import transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
 from sessions_app.events import queue_changed_publish
-from sessions_app.flow.assignment import queue_announce_positions, seat_claim_one, session_assign
+from sessions_app.flow.assignment import (
+    overflow_alias,
+    overflowed_q,
+    queue_announce_positions,
+    seat_claim_one,
+    session_assign,
+)
 from sessions_app.models import Message, ServiceSession, ServiceSettings
 
 FIRST_MESSAGE_PREVIEW = 200
@@ -37,10 +44,13 @@ class QueueEntry(TypedDict):
     queued_at: datetime
     waiting_seconds: int
     first_message: str
+    skill_group_id: int | None
+    skill_group: str
 
 
 def queue_list() -> list[QueueEntry]:
-    """Every queued customer, oldest first, with the first thing they wrote in this session."""
+    """Every queued customer, oldest first, with the first thing they wrote in this session; the
+    position is in the customer's own queue (their skill group's, or that of customers with none)."""
     first_text = (
         Message.objects.filter(session=OuterRef("pk"), direction=Message.Direction.IN, author=Message.Author.CUSTOMER)
         .order_by("seq")
@@ -48,37 +58,50 @@ def queue_list() -> list[QueueEntry]:
     )
     queued = (
         ServiceSession.objects.filter(state=ServiceSession.State.QUEUED, queued_at__isnull=False)
-        .select_related("customer")
+        .select_related("customer", "skill_group")
         .annotate(first_text=Subquery(first_text))
         .order_by("queued_at", "pk")
     )
     now = timezone.now()
     entries: list[QueueEntry] = []
-    for position, session in enumerate(queued, start=1):
+    positions: Counter[int | None] = Counter()
+    for session in queued:
         queued_at = session.queued_at or now  # never None: filtered above
+        positions[session.skill_group_id] += 1
         entries.append(
             {
                 "session_id": session.pk,
-                "position": position,
+                "position": positions[session.skill_group_id],
                 "customer_id": session.customer_id,
                 "customer_name": str(session.customer),
                 "customer_avatar": session.customer.avatar_url,
                 "queued_at": queued_at,
                 "waiting_seconds": max(0, int((now - queued_at).total_seconds())),
                 "first_message": str(session.first_text or "")[:FIRST_MESSAGE_PREVIEW],
+                "skill_group_id": session.skill_group_id,
+                "skill_group": str(session.skill_group or ""),
             }
         )
     return entries
 
 
-def _queued_lock(*, session_id: int | None) -> ServiceSession | None:
-    """Lock a queued session (the oldest when ``session_id`` is None); None when it is not queued."""
+def _queued_lock(*, session_id: int | None, seat: Seat | None = None) -> ServiceSession | None:
+    """Lock a queued session (with ``seat``: the oldest that seat may take: a customer with no skill
+    group, of one of the seat's groups, or whose group has overflowed); None when it is not queued."""
     queued = ServiceSession.objects.select_for_update(no_key=True, of=("self",)).filter(
         state=ServiceSession.State.QUEUED
     )
     if session_id is not None:
         queued = queued.filter(pk=session_id)
+    if seat is not None:
+        queued = _served_by(queued, seat=seat)
     return queued.order_by("queued_at", "pk").select_related("customer").first()
+
+
+def _served_by(queued: QuerySet[ServiceSession], *, seat: Seat) -> QuerySet[ServiceSession]:
+    return overflow_alias(queued).filter(
+        Q(skill_group__isnull=True) | Q(skill_group__seats=seat) | overflowed_q(timezone.now())
+    )
 
 
 def _refuse_claim(*, seat: Seat) -> ApplicationError:
@@ -103,7 +126,8 @@ def _take_locked(*, session: ServiceSession, seat: Seat) -> ServiceSession:
 
 
 def queue_take(*, seat: Seat, session_id: int) -> ServiceSession:
-    """An online seat with room takes this queued customer; 409 when someone else was first."""
+    """An online seat with room takes this queued customer; 409 when someone else was first. A
+    servicer who picks a customer by hand may take one of any skill group: a deliberate choice."""
     with transaction.atomic():
         session = _queued_lock(session_id=session_id)
         if session is None:
@@ -120,7 +144,8 @@ def queue_take(*, seat: Seat, session_id: int) -> ServiceSession:
 
 
 def queue_take_next(*, seat: Seat) -> ServiceSession:
-    """An online seat with room takes the customer who has waited longest.
+    """An online seat with room takes the customer who has waited longest among those it serves
+    (no skill group, one of its groups, or overflowed).
 
     1. Lock the head of the queue (waiting for a concurrent take or drain to finish with it).
     2. PostgreSQL re-checks a row that changed while we waited and drops it: then the head has
@@ -129,11 +154,11 @@ def queue_take_next(*, seat: Seat) -> ServiceSession:
     """
     for _attempt in range(TAKE_NEXT_ATTEMPTS):
         with transaction.atomic():
-            session = _queued_lock(session_id=None)
+            session = _queued_lock(session_id=None, seat=seat)
             if session is not None:
                 _take_locked(session=session, seat=seat)
                 break
-        if not ServiceSession.objects.filter(state=ServiceSession.State.QUEUED).exists():
+        if not _served_by(ServiceSession.objects.filter(state=ServiceSession.State.QUEUED), seat=seat).exists():
             raise ApplicationError(_("Nobody is waiting in the queue."), code="queue_empty", status=409)
     else:
         raise ApplicationError(_("The queue is changing fast: please try again."), code="busy", status=409)

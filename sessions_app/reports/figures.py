@@ -123,16 +123,18 @@ def _duration(end: str, start: str) -> ExpressionWrapper[CombinedExpression]:
 
 
 def scope_seats(period: Period) -> QuerySet[Seat] | None:
-    """The seats a report is narrowed to (one seat, or a skill group's), or None for all."""
+    """The seats a report is narrowed to (one seat), or None for all."""
     if period.seat_id is not None:
         return Seat.objects.filter(pk=period.seat_id)
-    if period.group_id is not None:
-        return Seat.objects.filter(skill_groups=period.group_id)
     return None
 
 
 def sessions_in(period: Period) -> QuerySet[ServiceSession]:
+    """The sessions opened in the period; with a skill group, those whose customer chose it; with a
+    seat, those the seat served."""
     sessions = ServiceSession.objects.filter(opened_at__gte=period.start, opened_at__lt=period.end)
+    if period.group_id is not None:
+        sessions = sessions.filter(skill_group_id=period.group_id)
     seats = scope_seats(period)
     if seats is not None:
         served = SessionEvent.objects.filter(session=OuterRef("pk"), kind__in=SEGMENT_STARTS, seat__in=seats)

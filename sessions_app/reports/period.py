@@ -15,8 +15,8 @@ PRESETS: tuple[Preset, ...] = ("today", "7d", "30d", "month")
 
 @dataclass(frozen=True)
 class Period:
-    """Whole local days, ``first_day`` to ``last_day`` inclusive; with ``seat_id`` or ``group_id``,
-    only the sessions that seat (or a seat of that skill group) served."""
+    """Whole local days, ``first_day`` to ``last_day`` inclusive; with ``seat_id``, only the sessions
+    that seat served; with ``group_id``, only those whose customer chose that skill group."""
 
     first_day: date
     last_day: date

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypedDict
 
-from django.db.models import Avg, Count, QuerySet
+from django.db.models import Avg, Count, F, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -31,6 +31,12 @@ class TodayCounts(TypedDict):
     avg_first_response: float | None
 
 
+class GroupQueue(TypedDict):
+    group_id: int | None
+    name: str  # empty: the customers who chose no skill group
+    waiting: int
+
+
 @dataclass(frozen=True)
 class LiveSnapshot:
     now: datetime
@@ -40,6 +46,9 @@ class LiveSnapshot:
     queued_total: int
     in_progress_total: int
     today: TodayCounts
+    # Waiting customers per skill group, the groups in menu order, those of no group last; empty
+    # when nobody waiting chose a group.
+    queue_by_group: list[GroupQueue]
 
 
 def today_counts() -> TodayCounts:
@@ -62,7 +71,22 @@ def today_counts() -> TodayCounts:
 
 
 def _open_sessions(state: ServiceSession.State) -> QuerySet[ServiceSession]:
-    return ServiceSession.objects.filter(state=state).select_related("customer", "seat")
+    return ServiceSession.objects.filter(state=state).select_related("customer", "seat", "skill_group")
+
+
+def queue_by_group() -> list[GroupQueue]:
+    """How many customers wait in each skill group's queue (groups with nobody waiting left out)."""
+    rows = (
+        ServiceSession.objects.filter(state=ServiceSession.State.QUEUED)
+        .values("skill_group", "skill_group__name", "skill_group__menu_order")
+        .annotate(waiting=Count("pk"))
+        .order_by(F("skill_group__menu_order").asc(nulls_last=True), "skill_group__name")
+    )
+    groups = [
+        GroupQueue(group_id=row["skill_group"], name=row["skill_group__name"] or "", waiting=row["waiting"])
+        for row in rows
+    ]
+    return groups if any(group["group_id"] is not None for group in groups) else []
 
 
 def live_snapshot() -> LiveSnapshot:
@@ -78,6 +102,7 @@ def live_snapshot() -> LiveSnapshot:
         queued_total=queue.count(),
         in_progress_total=in_progress.count(),
         today=today_counts(),
+        queue_by_group=queue_by_group(),
     )
 
 

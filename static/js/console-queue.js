@@ -49,6 +49,7 @@ window.ConsoleQueue = {
       take.addEventListener("click", () => takeCustomer(app.apiUrl("queueTake", row.session_id)));
       head.append(avatar, who, take);
       node.append(head);
+      if (row.skill_group) node.append(app.el("div", "queue-group muted small", row.skill_group));
       if (row.first_message) node.append(app.el("div", "queue-text", row.first_message));
       return node;
     }

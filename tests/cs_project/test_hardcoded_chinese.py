@@ -33,6 +33,8 @@ ALLOWED = {
     ("robots/services.py", "CS_ROBOT_DISPLAY_NAME"),
     # The history command's default word, an environment setting.
     ("cs_project/settings.py", "CS_HISTORY_COMMAND"),
+    # A customer's "转…" (转售后) is read as asking for a group: a matched word, not a text.
+    ("sessions_app/flow/routing.py", "TRANSFER_PREFIX"),
     # Demo data and the demo's bilingual banner.
     ("cs_project/management/commands/seed_demo.py", "*"),
     ("cs_project/management/commands/run_demo.py", "*"),

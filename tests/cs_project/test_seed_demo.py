@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 from django.test import RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from seats.models import Seat
+from seats.models import Seat, SkillGroup
 from sessions_app.bot.faq_file import demo_synonyms, faq_file_read
 from sessions_app.models import FaqEntry, ServiceSettings
 
@@ -46,6 +46,9 @@ def test_seeding_twice_gives_the_documented_demo_logins_and_seats() -> None:
     assert english.question_en
     assert english.answer_en
     assert ServiceSettings.load().faq_synonyms == demo_synonyms(), "the demo shop's synonyms"
+    assert ServiceSettings.load().skill_group_menu_enabled, "the demo offers its skill groups"
+    groups = {group.name: [seat.user.username for seat in group.seats.all()] for group in SkillGroup.objects.all()}
+    assert groups == {"售前咨询": ["servicer1"], "售后服务": ["servicer2"]}, "each demo servicer serves one group"
 
 
 def test_seeding_again_keeps_what_the_demo_changed_since() -> None:

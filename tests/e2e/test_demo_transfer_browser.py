@@ -105,6 +105,8 @@ def test_servicer1_transfers_a_customer_to_servicer2_on_the_demo_stack(
         im.say(user_id, "你好")
         im.wait_for_text(user_id, "欢迎")
         im.say(user_id, "转人工")
+        im.wait_for_text(user_id, "请选择服务类型")  # the demo offers its skill groups
+        im.say(user_id, "1")  # 售前咨询: servicer1's group
     wang1, zhao1 = _item(servicer1, "demo-wang", "王先生"), _item(servicer1, "demo-zhao", "赵女士")
     expect(wang1).to_be_visible()
     expect(zhao1).to_be_visible()

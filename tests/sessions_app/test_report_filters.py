@@ -55,14 +55,19 @@ def test_a_seat_filter_keeps_only_the_sessions_that_seat_served(servicer_seat: S
     assert [row["seat"] for row in figures.seat_figures(only_alice)] == ["Alice"]
 
 
-@pytest.mark.usefixtures("served")
-def test_a_group_filter_keeps_only_the_sessions_its_seats_served(other_servicer_seat: Seat) -> None:
+def test_a_group_filter_keeps_only_the_sessions_whose_customer_chose_the_group(
+    served: dict[str, ServiceSession], servicer_seat: Seat, other_servicer_seat: Seat
+) -> None:
+    """The session's group, not the seat's: Alice is not in 售后 but served its customer (an
+    overflow); Bob is in 售后 but served a customer of no group."""
     group = SkillGroup.objects.create(name="售后")
     other_servicer_seat.skill_groups.add(group)
+    ServiceSession.objects.filter(pk=served["alice"].pk).update(skill_group=group)
     today = timezone.localdate()
     period = Period(today, today, group_id=group.pk)
-    assert figures.sessions_in(period).count() == 1
-    assert [row["seat"] for row in figures.seat_figures(period)] == [other_servicer_seat.display_name]
+    assert list(figures.sessions_in(period)) == [served["alice"]]
+    assert [row["seat"] for row in figures.seat_figures(period)] == [servicer_seat.display_name]
+    assert figures.sessions_in(Period(today, today, seat_id=other_servicer_seat.pk, group_id=group.pk)).count() == 0
 
 
 def _csv(client: Client, table: str, **query: str) -> list[list[str]]:

@@ -159,8 +159,19 @@ def event_to_seat(seat_id: int, event: ConsoleEvent) -> None:
     transaction.on_commit(lambda: _send(seat_group(seat_id), event))
 
 
-def event_to_monitors(session_id: int, event: MessageEvent) -> None:
-    transaction.on_commit(lambda: _send(monitor_group(session_id), event))
+def event_to_seat_and_monitors(seat_id: int, session_id: int, event: MessageEvent) -> None:
+    """A served session's new message: to its seat's consoles and to the supervisors monitoring it,
+    both sends made at once (a monitor group nobody joined still costs a Redis round trip; made
+    concurrently with the seat's, it adds next to nothing to the message's path)."""
+    message = {"type": event["type"], "event": event}
+
+    def send() -> None:
+        try:
+            layer_sender.group_send_many([(seat_group(seat_id), message), (monitor_group(session_id), message)])
+        except Exception:
+            logger.exception("could not publish %s for session %s", event["type"], session_id)
+
+    transaction.on_commit(send)
 
 
 def event_to_supervisors(event: SupervisorEvent) -> None:

@@ -15,7 +15,7 @@ from robots.models import InboundMessage, OutboundMessage
 from robots.outbox import CsRobotSend, ShadowSend, outbox_enqueue, outbox_enqueue_many
 from robots.wfprotocol import ContentType, CsControl, MessagePayload, control_payload, text_payload
 from seats.models import Seat
-from sessions_app.events import event_to_monitors, event_to_seat, message_event
+from sessions_app.events import event_to_seat_and_monitors, message_event
 from sessions_app.models import Message, ServiceSession
 
 
@@ -84,9 +84,8 @@ def transcript_append(
     message._state.db = connection.alias
     event = message_event(message)
     if session.seat_id is not None:
-        event_to_seat(session.seat_id, event)
-        # Only a served session can be monitored; a group nobody joined costs one Redis round trip.
-        event_to_monitors(session.pk, event)
+        # Only a served session can be monitored.
+        event_to_seat_and_monitors(session.seat_id, session.pk, event)
     return message
 
 
@@ -205,7 +204,7 @@ def customer_send_many(
                 server_timestamp=stamp,
                 created_at=created_at,
             )
-            event_to_seat(session.seat_id, message_event(message))
+            event_to_seat_and_monitors(session.seat_id, session.pk, message_event(message))
     for session in sessions:
         session.last_seq += count
         for name, value in session_changes.items():

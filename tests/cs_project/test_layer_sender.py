@@ -50,3 +50,32 @@ def test_a_forked_process_makes_a_loop_of_its_own() -> None:
     assert child.exitcode == 0
     assert child_loop != id(parent)
     assert running
+
+
+async def _receive_two_groups() -> tuple[dict[str, object], dict[str, object]]:
+    layer = get_channel_layer()
+    assert layer is not None
+    first, second = await layer.new_channel(), await layer.new_channel()
+    await layer.group_add("cs.test.seat", first)
+    await layer.group_add("cs.test.monitor", second)
+    try:
+        await asyncio.to_thread(
+            layer_sender.group_send_many,
+            [
+                ("cs.test.seat", {"type": "test.event", "event": {"to": "seat"}}),
+                ("cs.test.monitor", {"type": "test.event", "event": {"to": "monitor"}}),
+                ("cs.test.nobody", {"type": "test.event", "event": {"to": "nobody"}}),
+            ],
+        )
+        return (
+            await asyncio.wait_for(layer.receive(first), timeout=5),
+            await asyncio.wait_for(layer.receive(second), timeout=5),
+        )
+    finally:
+        await layer.group_discard("cs.test.seat", first)
+        await layer.group_discard("cs.test.monitor", second)
+
+
+def test_several_groups_get_their_own_send_in_one_hop() -> None:
+    seat, monitor = asyncio.run(_receive_two_groups())
+    assert (seat["event"], monitor["event"]) == ({"to": "seat"}, {"to": "monitor"})

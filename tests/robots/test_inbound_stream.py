@@ -49,7 +49,14 @@ def draining(*, poll_seconds: float = 60.0) -> Iterator[InboundStream]:
     """An InboundStream in a thread; a long poll, so that only a NOTIFY (or its start) wakes it."""
     stream = InboundStream(concurrency=4, poll_seconds=poll_seconds)
     stop = threading.Event()
-    thread = threading.Thread(target=lambda: (stream.run(stop), connection.close()), name="inbound-stream-test")
+
+    def run() -> None:
+        try:
+            stream.run(stop)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, name="inbound-stream-test")
     thread.start()
     try:
         yield stream
@@ -150,11 +157,11 @@ def _stream_process(log: Path) -> AbstractContextManager[subprocess.Popen[bytes]
     return running(python("manage.py", "inbound_stream"), env=env, log=log)
 
 
-def _waiting_on_a_lock(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+def _waiting_on_a_lock(conn: psycopg.Connection[tuple[int]]) -> int:
     row = conn.execute(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     ).fetchone()
-    return int(row[0]) if row else 0
+    return row[0] if row else 0
 
 
 def test_killed_mid_message_the_stream_loses_nothing_and_acts_once(streamed: None, tmp_path: Path) -> None:

@@ -30,9 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg
+import redis
 from django.conf import settings
 from django.db import close_old_connections, connection
 
+from cs_project.health import INBOUND_HEARTBEAT_KEY
 from robots.callbacks import inbound_drain, inbound_due_conversations
 from robots.outbox_stream import conninfo
 
@@ -41,6 +43,8 @@ logger = logging.getLogger(__name__)
 CHANNEL = "cs_inbound"  # robots/migrations/0008_inbound_notify.py
 RECONNECT_SECONDS = 1.0
 STOP_CHECK_SECONDS = 0.5
+HEARTBEAT_SECONDS = 10.0
+HEARTBEAT_TTL_SECONDS = 45
 
 Conversation = tuple[int, str]
 
@@ -68,6 +72,8 @@ class InboundStream:
 
     def run(self, stop: threading.Event) -> None:
         logger.info("inbound stream: draining, up to %d conversations at once", self.concurrency)
+        heartbeat = threading.Thread(target=self._heartbeat, args=(stop,), name="inbound-heartbeat", daemon=True)
+        heartbeat.start()
         try:
             while not stop.is_set():
                 try:
@@ -78,6 +84,16 @@ class InboundStream:
         finally:
             self._threads.shutdown(wait=True)  # the messages under way finish (and commit)
             logger.info("inbound stream: stopped after %d messages", self.drained_count)
+
+    def _heartbeat(self, stop: threading.Event) -> None:
+        client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
+        while not stop.is_set():
+            try:
+                client.set(INBOUND_HEARTBEAT_KEY, repr(time.time()), ex=HEARTBEAT_TTL_SECONDS)
+            except redis.RedisError as exc:
+                logger.warning("inbound stream: could not record its heartbeat (%s)", type(exc).__name__)
+            stop.wait(HEARTBEAT_SECONDS)
+        client.close()
 
     def _listen(self, stop: threading.Event) -> None:
         with psycopg.Connection.connect(conninfo(), autocommit=True) as listener:

@@ -57,11 +57,19 @@ class Sizes:
     # Worker concurrency: as in docs/deploy/wildfire-cs-worker.service.
     worker_concurrency: int = 4
     profile_seconds: int = 8
+    # Who acts on a stored customer message (CS_INBOUND_DRAIN): "stream" (the inbound_stream process,
+    # started with the stack) or "request" (the callback's request). BENCH_INBOUND_DRAIN picks it.
+    inbound_drain: str = "stream"
 
     @classmethod
     def from_environ(cls) -> Sizes:
         sizes = cls.quick_sizes() if os.environ.get("BENCH_QUICK", "") in ("1", "true", "yes") else cls()
         sizes = sizes.with_overrides(repeats=_int("BENCH_REPEATS", sizes.repeats))
+        drain = os.environ.get("BENCH_INBOUND_DRAIN", "").strip()
+        if drain:
+            if drain not in ("stream", "request"):
+                raise SystemExit(f"BENCH_INBOUND_DRAIN: expected stream or request, got {drain!r}")
+            sizes = replace(sizes, inbound_drain=drain)
         raw_cases = os.environ.get("BENCH_IDLE_CASES", "").strip()
         return replace(sizes, idle_cases=_idle_cases(raw_cases)) if raw_cases else sizes
 

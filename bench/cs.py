@@ -17,7 +17,7 @@ from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import close_old_connections
 
-from robots.models import OutboundMessage, Robot
+from robots.models import InboundMessage, OutboundMessage, Robot
 from seats.models import Seat
 
 CELERY_QUEUE = "celery"
@@ -45,12 +45,18 @@ def outbox_pending() -> int:
     return OutboundMessage.objects.filter(state=OutboundMessage.State.PENDING).count()
 
 
+def inbound_pending() -> int:
+    """Customer messages stored and not yet acted on (the inbound_stream process's backlog)."""
+    return InboundMessage.objects.filter(state=InboundMessage.State.PENDING).count()
+
+
 def wait_for_quiet(*, timeout: float) -> float | None:
-    """Seconds until the worker has nothing left to do (no task, no pending send); None on timeout."""
+    """Seconds until the stack has nothing left to do (no task, no message to act on, no pending
+    send); None on timeout."""
     started = time.monotonic()
     quiet_since: float | None = None
     while time.monotonic() - started < timeout:
-        if celery_backlog() == 0 and outbox_pending() == 0:
+        if celery_backlog() == 0 and inbound_pending() == 0 and outbox_pending() == 0:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= 0.5:  # still quiet: not a gap between two tasks
                 return quiet_since - started
@@ -64,6 +70,9 @@ def discard_pending_work() -> int:
     """End a measurement: drop queued tasks and unsent outbox rows, so the next run starts idle."""
     client = _redis()
     client.delete(CELERY_QUEUE)
+    InboundMessage.objects.filter(state=InboundMessage.State.PENDING).update(
+        state=InboundMessage.State.FAILED, last_error="discarded by the benchmark"
+    )
     discarded = OutboundMessage.objects.filter(state=OutboundMessage.State.PENDING).update(
         state=OutboundMessage.State.FAILED, last_error="discarded by the benchmark"
     )

@@ -50,6 +50,7 @@ def _machine_table(info: RunInfo) -> list[str]:
         f"| kernel, Python, PostgreSQL, Redis | {machine.kernel}, {machine.python}, {machine.postgresql}, "
         f"{machine.redis} |",
         f"| code | commit {machine.commit} |",
+        f"| inbound drain (`CS_INBOUND_DRAIN`) | {info.sizes.inbound_drain} |",
         f"| run | {'quick (`BENCH_QUICK=1`)' if info.sizes.quick else 'full'}, {info.sizes.repeats} repeat(s), "
         f"{info.minutes:.1f} min |",
     ]

@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
                 database_url=database_url,
                 redis_url=REDIS_URL,
                 var_dir=var_dir,
-                extra_env=EXTRA_ENV.get(args.scenario, {}),
+                extra_env=EXTRA_ENV.get(args.scenario, {}) | {"CS_INBOUND_DRAIN": sizes.inbound_drain},
             )
             django_setup(plan.env)
         module = importlib.import_module(f"bench.scenarios.{args.scenario}")

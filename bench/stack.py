@@ -1,5 +1,6 @@
 """The whole stack as real processes: the sandbox IM server, ASGI server(s), Celery worker and beat,
-the outbox deliverer (``manage.py outbox_stream``).
+the outbox deliverer (``manage.py outbox_stream``), the inbound drainer (``manage.py inbound_stream``,
+when ``CS_INBOUND_DRAIN`` is "stream").
 
 Served as in docs/deploy.md: ``python -m cs_project.asgi_server`` (Daphne) with the psycopg pool,
 ``celery worker -c 4`` and exactly one beat, all with ``DJANGO_DEBUG`` off. Several ASGI processes
@@ -182,6 +183,16 @@ def start_outbox_stream(groups: ProcessGroups, *, env: dict[str, str], name: str
     wait_until(ready, timeout=60, what=f"{name} to be delivering")
 
 
+def start_inbound_stream(groups: ProcessGroups, *, env: dict[str, str], name: str = "inbound") -> None:
+    child = groups.start(name, python("manage.py", "inbound_stream"), env=env)
+
+    def ready() -> bool:
+        groups.check_alive()
+        return log_contains(child.log, "inbound stream: draining")
+
+    wait_until(ready, timeout=60, what=f"{name} to be draining")
+
+
 def start_beat(groups: ProcessGroups, *, env: dict[str, str]) -> None:
     groups.start("beat", python("-m", "celery", "-A", "cs_project", "beat", "-l", "info"), env=env)
 
@@ -224,8 +235,8 @@ def plan_stack(
 def start_stack(
     groups: ProcessGroups, plan: StackPlan, *, asgi_processes: int = 1, worker_concurrency: int = 4
 ) -> Stack:
-    """Sandbox, then the CS server, worker, beat and the outbox deliverer on a migrated database, then
-    ``wfc_setup``."""
+    """Sandbox, then the CS server, worker, beat, the outbox deliverer and (CS_INBOUND_DRAIN=stream)
+    the inbound drainer on a migrated database, then ``wfc_setup``."""
     start_sandbox(groups, urls=plan.sandbox, directory=plan.var_dir / "sandbox")
     manage(plan.env, "migrate", "-v0")
     stack = Stack(groups=groups, env=plan.env, sandbox=plan.sandbox, port=plan.port)
@@ -234,6 +245,8 @@ def start_stack(
     stack.worker_names.append("worker")
     start_beat(groups, env=plan.env)
     start_outbox_stream(groups, env=plan.env)
+    if plan.env.get("CS_INBOUND_DRAIN") == "stream":
+        start_inbound_stream(groups, env=plan.env)
     # The brief's own setup step: the CS Robot on the IM server, its callback pointing at us.
     manage(plan.env, "wfc_setup")
     return stack

@@ -12,6 +12,8 @@ from django.db import connection
 WORKER_HEARTBEAT_KEY = "cs:health:worker-heartbeat"
 # Written every 10 s by the outbox_stream process (robots/outbox_stream.py), kept for 45 s.
 OUTBOX_HEARTBEAT_KEY = "cs:health:outbox-heartbeat"
+# Written every 10 s by the inbound_stream process (robots/inbound_stream.py), kept for 45 s.
+INBOUND_HEARTBEAT_KEY = "cs:health:inbound-heartbeat"
 
 
 class CheckResult(TypedDict):
@@ -25,6 +27,7 @@ class HealthReport(TypedDict):
     redis: CheckResult
     celery_worker: CheckResult
     outbox_delivery: CheckResult
+    inbound_drain: CheckResult
 
 
 def _redis_client() -> redis.Redis:
@@ -66,6 +69,13 @@ def check_outbox_delivery() -> CheckResult:
     return _check_heartbeat(OUTBOX_HEARTBEAT_KEY, "no outbox_stream heartbeat recently")
 
 
+def check_inbound_drain() -> CheckResult:
+    """The inbound_stream process, which acts on stored customer messages, is alive."""
+    if settings.CS_INBOUND_DRAIN == "request":
+        return {"ok": True, "detail": "request (in the callback's request)"}
+    return _check_heartbeat(INBOUND_HEARTBEAT_KEY, "no inbound_stream heartbeat recently")
+
+
 def _check_heartbeat(key: str, missing: str) -> CheckResult:
     try:
         raw = _redis_client().get(key)
@@ -81,16 +91,18 @@ def _check_heartbeat(key: str, missing: str) -> CheckResult:
 
 
 def health_report() -> HealthReport:
-    database, redis_state, worker, outbox = (
+    database, redis_state, worker, outbox, inbound = (
         check_database(),
         check_redis(),
         check_celery_worker(),
         check_outbox_delivery(),
+        check_inbound_drain(),
     )
     return {
-        "ok": database["ok"] and redis_state["ok"] and worker["ok"] and outbox["ok"],
+        "ok": database["ok"] and redis_state["ok"] and worker["ok"] and outbox["ok"] and inbound["ok"],
         "database": database,
         "redis": redis_state,
         "celery_worker": worker,
         "outbox_delivery": outbox,
+        "inbound_drain": inbound,
     }

@@ -265,6 +265,14 @@ CS_OUTBOX_MAX_BACKOFF_SECONDS = env_int("CS_OUTBOX_MAX_BACKOFF_SECONDS", default
 # After this many failed attempts a message is marked failed (visible in the admin, retryable): with
 # the default back-off, about an hour of trying. Pacing waits (the rate limit) are not attempts.
 CS_OUTBOX_MAX_ATTEMPTS = env_int("CS_OUTBOX_MAX_ATTEMPTS", default=20, minimum=1, maximum=1000)
+# Who acts on a stored customer message (robots/callbacks.py): "request", the callback's own
+# request before it answers, or "stream", the inbound_stream process (robots/inbound_stream.py),
+# woken by the row's NOTIFY at commit, the callback answering as soon as the row is stored. In-process
+# tests use "request". How many conversations that process drains at once (a database connection
+# each), and how often it looks for due messages without being woken (retries, a lost NOTIFY).
+CS_INBOUND_DRAIN = env_choice("CS_INBOUND_DRAIN", choices=("request", "stream"), default="stream")
+CS_INBOUND_STREAM_CONCURRENCY = env_int("CS_INBOUND_STREAM_CONCURRENCY", default=6, minimum=1, maximum=64)
+CS_INBOUND_STREAM_POLL_SECONDS = 2.0
 CS_IDLE_SWEEP_SECONDS = env_int("CS_IDLE_SWEEP_SECONDS", default=30, minimum=2, maximum=3600)
 # How long a seat whose last console connection dropped keeps taking new customers (seats.presence).
 CS_PRESENCE_GRACE_SECONDS = env_int("CS_PRESENCE_GRACE_SECONDS", default=30, minimum=1, maximum=3600)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import json
 import logging
 import threading
 from dataclasses import dataclass
@@ -134,9 +135,10 @@ def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcom
     """Store a callback's message once (by robot and IM message id), then act on its conversation.
 
     The row is committed before anything acts on it, so a crash in between loses nothing (the
-    inbound sweep acts on it later). Acting happens here, in the request: measured against handing
-    it to a worker, that kept relay latency and the assignment storm 2-3 times better on this
-    machine (docs/benchmarks.md). Called outside any transaction.
+    inbound sweep acts on it later). Who acts (``CS_INBOUND_DRAIN``): "stream", the inbound_stream
+    process, woken by the row's NOTIFY at commit, while this answers at once (the protocol's advice,
+    §5.2); "request", this request before it answers (in-process tests). A Celery task per message
+    was slower than both (docs/benchmarks.md). Called outside any transaction.
 
     A robot's message is stored as IGNORED and never reaches the flow (``_robot_sender``): decided
     here, once, before anything (a drain, the sweep, a retry) could act on it.
@@ -144,35 +146,56 @@ def callback_accept(*, robot_id: str, token: str, body: bytes) -> CallbackOutcom
     robot_pk = _authenticate(robot_id, token)
     message = _parse(body)
     robot_sender = _robot_sender(message)
+    state = InboundMessage.State.PENDING if robot_sender is None else InboundMessage.State.IGNORED
     try:
         # One INSERT commits by itself; a savepoint only inside a caller's transaction (tests), so
-        # that a duplicate's error cannot break it.
-        with transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext():
-            InboundMessage.objects.create(
-                robot_id=robot_pk,
-                message_id=message.message_id,
-                sender=message.sender,
-                conv_type=message.conv.type,
-                conv_target=message.conv.target,
-                conv_line=message.conv.line,
-                payload=message.payload.to_wire(),
-                server_timestamp=message.timestamp,
-                state=InboundMessage.State.PENDING if robot_sender is None else InboundMessage.State.IGNORED,
+        # that an error cannot break it. Plain SQL: the ORM's building of it was most of this
+        # request's cost (docs/benchmarks.md); a duplicate inserts nothing instead of raising.
+        with (
+            transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(
+                _INSERT,
+                [
+                    robot_pk,
+                    message.message_id,
+                    message.sender,
+                    message.conv.type,
+                    message.conv.target,
+                    message.conv.line,
+                    json.dumps(message.payload.to_wire()),
+                    message.timestamp,
+                    state,
+                ],
             )
-    except IntegrityError as exc:
-        if getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None) != "inbound_unique_per_robot":
-            robot_cache_forget(robot_id)  # e.g. a robot row that is gone: never taken for a duplicate
-            raise
+            stored = cursor.fetchone() is not None
+    except IntegrityError:
+        robot_cache_forget(robot_id)  # e.g. a robot row that is gone: never taken for a duplicate
+        raise
+    if not stored:
         return CallbackOutcome("duplicate", message.message_id)
     if robot_sender is not None:
         _robot_sender_log_once(message=message, robot_id=robot_id, kind=robot_sender)
         return CallbackOutcome("ignored", message.message_id)
+    if settings.CS_INBOUND_DRAIN == "stream":
+        # Committed: its NOTIFY wakes the inbound_stream process, which acts on it (§5.2: answer at once).
+        return CallbackOutcome("accepted", message.message_id)
     try:
         inbound_drain(robot_pk=robot_pk, sender=message.sender)
     except Exception:
         # Stored and still pending: answered 200 all the same, the inbound sweep acts on it later.
         logger.exception("inbound message from %s stored, but acting on it failed", message.sender)
     return CallbackOutcome("accepted", message.message_id)
+
+
+_INSERT = f"""
+INSERT INTO {InboundMessage._meta.db_table}
+    (robot_id, message_id, sender, conv_type, conv_target, conv_line, payload, server_timestamp, state,
+     received_at, attempts, last_error, next_attempt_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, now(), 0, '', NULL)
+ON CONFLICT ON CONSTRAINT inbound_unique_per_robot DO NOTHING
+RETURNING id"""  # noqa: S608 - the table name is ours; every value is a parameter
 
 
 def inbound_drain(*, robot_pk: int, sender: str) -> int:
@@ -307,13 +330,19 @@ def inbound_retry_due() -> int:
     request; after 5 s, so as not to race the request still acting on it) or one whose retry is due.
     Only each conversation's head counts: a conversation held behind a message in back-off is not
     listed (it would crowd out, in the batch of 500, those that are due)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_DUE_HEADS)
-        due = cursor.fetchall()
+    due = inbound_due_conversations(settled_seconds=5)
     count = 0
     for robot_pk, sender in due:
         count += inbound_drain(robot_pk=robot_pk, sender=sender)
     return count
+
+
+def inbound_due_conversations(*, settled_seconds: float, limit: int = 500) -> list[tuple[int, str]]:
+    """(robot row id, sender) of the conversations whose oldest pending message is due, oldest
+    first: never acted on and stored more than ``settled_seconds`` ago, or its retry due."""
+    with connection.cursor() as cursor:
+        cursor.execute(_DUE_HEADS, [settled_seconds, limit])
+        return [(robot_pk, sender) for robot_pk, sender in cursor.fetchall()]
 
 
 _DUE_HEADS = f"""
@@ -321,9 +350,10 @@ SELECT robot_id, sender FROM (
     SELECT DISTINCT ON (robot_id, sender) robot_id, sender, next_attempt_at, received_at
       FROM {_T} WHERE state = 'pending' ORDER BY robot_id, sender, server_timestamp, id
 ) AS heads
- WHERE (next_attempt_at IS NULL OR next_attempt_at <= now()) AND received_at < now() - interval '5 seconds'
+ WHERE (next_attempt_at IS NULL OR next_attempt_at <= now())
+   AND received_at <= now() - make_interval(secs => %s)
  ORDER BY received_at
- LIMIT 500"""  # noqa: S608 - the table name is ours
+ LIMIT %s"""  # noqa: S608 - the table name is ours
 
 
 def inbound_retry_failed(*, inbound_ids: list[int]) -> int:

@@ -191,7 +191,7 @@ class OutboxStream:
         """LISTEN on the outbox's channel; any notification wakes the claim loop."""
         while not stop.is_set():
             try:
-                async with await psycopg.AsyncConnection.connect(_conninfo(), autocommit=True) as listener:
+                async with await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as listener:
                     await listener.execute(f"LISTEN {CHANNEL}")
                     self._wake.set()  # rows may have committed while no one listened
                     async for _notify in listener.notifies():
@@ -361,7 +361,7 @@ def _close_connection() -> None:
     connection.close()  # looked up in the calling thread: the database thread's own connection
 
 
-def _conninfo() -> str:
+def conninfo() -> str:
     """The default database's connection, for the LISTEN connection (psycopg, outside the ORM)."""
     db = settings.DATABASES["default"]
     params = {

@@ -40,9 +40,11 @@ def _no_remembered_robots() -> None:
 @pytest.fixture(autouse=True)
 def _outbox_delivered_inline(settings: SettingsWrapper) -> None:
     """In-process tests deliver the outbox in the thread that commits (robots/outbox.py, "inline"),
-    so a test sees what reached the IM server as soon as its request returns. Stacks of real
-    processes (tests.support.stack) stream it through the outbox_stream process instead."""
+    and act on a stored customer message in its callback's request (robots/callbacks.py,
+    "request"), so a test sees what reached the IM server as soon as its request returns. Stacks of
+    real processes (tests.support.stack) use the outbox_stream and inbound_stream processes instead."""
     settings.CS_OUTBOX_DELIVERY = "inline"
+    settings.CS_INBOUND_DRAIN = "request"
 
 
 @pytest.fixture

@@ -7,7 +7,12 @@ import redis
 from django.test import Client, override_settings
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from cs_project.health import OUTBOX_HEARTBEAT_KEY, WORKER_HEARTBEAT_KEY, record_worker_heartbeat
+from cs_project.health import (
+    INBOUND_HEARTBEAT_KEY,
+    OUTBOX_HEARTBEAT_KEY,
+    WORKER_HEARTBEAT_KEY,
+    record_worker_heartbeat,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +68,17 @@ def test_it_answers_503_while_no_outbox_deliverer_runs(
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json()["outbox_delivery"]["ok"] is True
+
+
+def test_it_answers_503_while_no_inbound_drainer_runs_in_stream_mode(
+    client: Client, redis_client: redis.Redis, settings: SettingsWrapper
+) -> None:
+    settings.CS_INBOUND_DRAIN = "stream"
+    record_worker_heartbeat()
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["inbound_drain"] == {"ok": False, "detail": "no inbound_stream heartbeat recently"}
+    redis_client.set(INBOUND_HEARTBEAT_KEY, repr(time.time()))
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json()["inbound_drain"]["ok"] is True

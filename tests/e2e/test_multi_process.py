@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
 import threading
 import time
 from collections import Counter
@@ -21,14 +23,14 @@ from django.db.models import Count
 from django.utils import timezone
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from robots.models import Robot
+from robots.models import InboundMessage, Robot
 from seats.models import Seat
-from sessions_app.models import ServiceSession, ServiceSettings, SessionEvent
+from sessions_app.models import Message, ServiceSession, ServiceSettings, SessionEvent
 from tests.support.consoles import cookie_for
 from tests.support.im import callback_body
 from tests.support.processes import wait_until
 from tests.support.sandbox import Sandbox
-from tests.support.stack import stack_running, start_asgi
+from tests.support.stack import stack_running, start_asgi, start_inbound_stream
 
 pytestmark = pytest.mark.e2e
 
@@ -192,3 +194,57 @@ def test_a_console_on_one_asgi_process_gets_what_happens_through_the_other(
         # The reply made on the second process reaches the customer through the worker and the IM server.
         stack.im.wait_for_text(customer, "来自进程二")
         assert stack.processes["asgi2"].poll() is None
+
+
+STREAM_CUSTOMERS = 12
+STREAM_MESSAGES = 6
+
+
+def test_the_inbound_drainer_acts_in_order_and_killed_loses_nothing_nor_acts_twice(
+    sandbox: Sandbox, settings: SettingsWrapper, transactional_db: None, tmp_path: Path
+) -> None:
+    """CS_INBOUND_DRAIN=stream: callbacks only store; the inbound_stream process acts on them. It is
+    killed (SIGKILL) while customers write; a new one (or the sweep) acts on what was left, once."""
+    with stack_running(sandbox=sandbox, settings=settings, tmp_path=tmp_path) as stack:
+        customers = [stack.new_customer() for _ in range(STREAM_CUSTOMERS)]
+        robot = Robot.objects.get(kind=Robot.Kind.CS)
+        killed = threading.Event()
+
+        def customer_writes(customer: str) -> list[int]:
+            statuses = []
+            for number in range(STREAM_MESSAGES):
+                if number == STREAM_MESSAGES // 2:
+                    killed.wait(30)
+                statuses.append(_callback(stack.url, robot, customer, f"第{number}条"))
+            return statuses
+
+        with ThreadPoolExecutor(max_workers=STREAM_CUSTOMERS) as pool:
+            writing = [pool.submit(customer_writes, customer) for customer in customers]
+            # Kill the drainer once it is at work, then let the customers write on while none runs.
+            wait_until(
+                lambda: InboundMessage.objects.filter(state=InboundMessage.State.DONE).exists(),
+                timeout=30,
+                what="the drainer to act on a first message",
+            )
+            os.killpg(stack.processes["inbound"].pid, signal.SIGKILL)
+            stack.processes["inbound"].wait(10)
+            killed.set()
+            statuses = [status for future in writing for status in future.result()]
+        assert Counter(statuses) == {200: STREAM_CUSTOMERS * STREAM_MESSAGES}
+        start_inbound_stream(stack, stack.exits, name="inbound2")
+        wait_until(
+            lambda: not InboundMessage.objects.exclude(state=InboundMessage.State.DONE).exists(),
+            timeout=60,
+            what="every stored message to be acted on",
+        )
+        for customer in customers:
+            texts = [
+                row.payload["searchableContent"]
+                for row in Message.objects.filter(
+                    session__customer__im_user_id=customer, author=Message.Author.CUSTOMER
+                ).order_by("seq")
+            ]
+            assert texts == [f"第{number}条" for number in range(STREAM_MESSAGES)], customer
+        assert set(InboundMessage.objects.values_list("attempts", flat=True)) == {1}
+        # And the answers reached the customers through the IM server.
+        stack.im.wait_for_text(customers[0], "")

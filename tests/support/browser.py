@@ -105,6 +105,7 @@ def daphne(settings: SettingsWrapper, transactional_db: None, tmp_path: Path) ->
         "REDIS_URL": settings.REDIS_URL,
         "CS_VAR_DIR": str(tmp_path),
         "CS_PUBLIC_URL": f"http://127.0.0.1:{http_port}",  # the pages' origin (websockets check it)
+        "CS_INBOUND_DRAIN": "request",  # alone: no inbound_stream process acts on a callback
     }
     argv = python(
         "-m", "cs_project.asgi_server", "-b", "127.0.0.1", "-p", str(http_port), "cs_project.asgi:application"

@@ -99,6 +99,16 @@ def start_outbox_stream(stack: LiveStack, exits: ExitStack, *, name: str = "outb
     stack.processes[name] = exits.enter_context(running(argv, env=stack.env, log=stack.logs / f"{name}.log"))
 
 
+def start_inbound_stream(stack: LiveStack, exits: ExitStack, *, name: str = "inbound") -> None:
+    argv = python("manage.py", "inbound_stream")
+    stack.processes[name] = exits.enter_context(running(argv, env=stack.env, log=stack.logs / f"{name}.log"))
+    wait_until(
+        lambda: "inbound stream: draining" in (stack.logs / f"{name}.log").read_text(errors="replace"),
+        timeout=60,
+        what=f"{name} to be draining",
+    )
+
+
 def start_beat(stack: LiveStack, exits: ExitStack) -> None:
     argv = python("-m", "celery", "-A", "cs_project", "beat", "-l", "info")
     stack.processes["beat"] = exits.enter_context(running(argv, env=stack.env, log=stack.logs / "beat.log"))
@@ -112,9 +122,10 @@ def stack_running(
     tmp_path: Path,
     workers: int = 1,
     extra_env: dict[str, str] | None = None,
+    inbound_drain: str = "stream",
 ) -> Iterator[LiveStack]:
-    """Daphne + workers + beat + the outbox deliverer on the test database, wired to the sandbox, the CS
-    Robot set up."""
+    """Daphne + workers + beat + the outbox deliverer (and, when ``inbound_drain`` is "stream", the
+    inbound drainer) on the test database, wired to the sandbox, the CS Robot set up."""
     # The stack shares the test process's Redis database (so tasks the test queues reach its
     # workers); it starts empty, without tasks left by earlier tests.
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
@@ -132,6 +143,7 @@ def stack_running(
     stack = LiveStack(
         url=public_url,
         env=stack_env(sandbox=sandbox, public_url=public_url, var_dir=tmp_path, redis_url=settings.REDIS_URL)
+        | {"CS_INBOUND_DRAIN": inbound_drain}
         | (extra_env or {}),
         im=SandboxIm(sandbox.robot_url),
         admin=AdminClient(sandbox.admin_url, sandbox.admin_secret),
@@ -143,6 +155,8 @@ def stack_running(
             start_worker(stack, exits, name=f"worker{number + 1}")
         start_beat(stack, exits)
         start_outbox_stream(stack, exits)
+        if inbound_drain == "stream":
+            start_inbound_stream(stack, exits)
         wait_until(lambda: http_status(f"{public_url}/healthz") == 200, timeout=60, what="the stack to be healthy")
         yield stack
 

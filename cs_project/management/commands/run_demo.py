@@ -24,7 +24,8 @@ DEMO_ADMIN_SECRET = "123456"  # noqa: S105 - Wildfire's release default, accepte
 
 class Command(BaseCommand):
     help = (
-        "Set up and run the whole demo in the foreground: sandbox, CS server, outbox deliverer, Celery worker and beat."
+        "Set up and run the whole demo in the foreground: sandbox, CS server, outbox deliverer, inbound drainer,"
+        " Celery worker and beat."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -80,9 +81,12 @@ class Command(BaseCommand):
             processes.start("worker", python_module("celery", "-A", "cs_project", "worker", "-l", "info", "-c", "2"))
             processes.start("beat", python_module("celery", "-A", "cs_project", "beat", "-l", "info"))
             processes.start("outbox", [sys.executable, str(settings.BASE_DIR / "manage.py"), "outbox_stream"])
+            if settings.CS_INBOUND_DRAIN == "stream":
+                processes.start("inbound", [sys.executable, str(settings.BASE_DIR / "manage.py"), "inbound_stream"])
             # Asked directly first: /healthz would log every "not yet" as a 503 error.
             self._wait_for(lambda: health.check_celery_worker()["ok"], "the Celery worker's first heartbeat")
             self._wait_for(lambda: health.check_outbox_delivery()["ok"], "the outbox deliverer's first heartbeat")
+            self._wait_for(lambda: health.check_inbound_drain()["ok"], "the inbound drainer's first heartbeat")
             self._wait_for_http(f"http://127.0.0.1:{port}/healthz", "CS server", expect_ok=True)
             self._print_welcome(port, with_sandbox=with_sandbox, log_dir=log_dir)
             while (exited := processes.first_exited()) is None:

@@ -27,6 +27,7 @@ from sessions_app.flow.assignment import (
     queue_announce_positions,
     seat_claim_one,
     session_assign,
+    session_overflowed,
 )
 from sessions_app.models import Message, ServiceSession, ServiceSettings
 
@@ -46,11 +47,15 @@ class QueueEntry(TypedDict):
     first_message: str
     skill_group_id: int | None
     skill_group: str
+    may_take: bool
 
 
-def queue_list() -> list[QueueEntry]:
+def queue_list(*, seat: Seat | None = None) -> list[QueueEntry]:
     """Every queued customer, oldest first, with the first thing they wrote in this session; the
-    position is in the customer's own queue (their skill group's, or that of customers with none)."""
+    position is in the customer's own queue (their skill group's, or that of customers with none).
+
+    ``may_take``: the customer is one ``seat`` serves by the group rules, as take-next and the drain
+    choose (no group, one of the seat's groups, or overflowed); without a seat, one any seat serves."""
     first_text = (
         Message.objects.filter(session=OuterRef("pk"), direction=Message.Direction.IN, author=Message.Author.CUSTOMER)
         .order_by("seq")
@@ -63,6 +68,7 @@ def queue_list() -> list[QueueEntry]:
         .order_by("queued_at", "pk")
     )
     now = timezone.now()
+    seat_groups = set(seat.skill_groups.values_list("pk", flat=True)) if seat is not None else set()
     entries: list[QueueEntry] = []
     positions: Counter[int | None] = Counter()
     for session in queued:
@@ -80,6 +86,7 @@ def queue_list() -> list[QueueEntry]:
                 "first_message": str(session.first_text or "")[:FIRST_MESSAGE_PREVIEW],
                 "skill_group_id": session.skill_group_id,
                 "skill_group": str(session.skill_group or ""),
+                "may_take": session.skill_group_id in seat_groups or session_overflowed(session=session, now=now),
             }
         )
     return entries

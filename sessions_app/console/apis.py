@@ -288,6 +288,11 @@ class QueueEntryOutputSerializer(serializers.Serializer[object]):
         help_text="The caller's seat serves this customer by the group rules (no group, one of the seat's groups,"
         " or overflowed): take-next may give them to it. A chosen customer may be taken either way."
     )
+    may_take_in_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="When may_take is false: the seconds until the customer's group overflows and any seat may take"
+        " them; null: not before a seat of the group does.",
+    )
 
 
 class QueueTakenOutputSerializer(serializers.Serializer[object]):

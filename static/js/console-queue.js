@@ -3,7 +3,8 @@
  * chosen one; a refusal (someone else was first, no room, not online) shows the server's reason.
  * When a waiting customer chose a skill group, the panel offers a filter (all, each group of the
  * seat, no group; app.config.seatGroups) and marks the customers this seat serves by the group
- * rules (the API's may_take: "Take next" may give them to it); any row may still be taken by hand.
+ * rules (the API's may_take: "Take next" may give them to it; may_take_in_seconds flips the mark when
+ * the customer's group overflows); any row may still be taken by hand.
  * "queue.changed" events and every (re)connect reload it. Its words are on the panel's data
  * attributes (translated by the template), and in the console's strings. Installs itself after console.js.
  */
@@ -103,6 +104,15 @@ window.ConsoleQueue = {
     }
 
     function tick() {
+      // A customer whose group has now overflowed is one "Take next" may give this seat.
+      const sinceLoad = Date.now() - state.loadedAt;
+      const overflowed = state.rows.filter(
+        (row) => row.may_take === false && row.may_take_in_seconds != null && sinceLoad >= row.may_take_in_seconds * 1000
+      );
+      if (overflowed.length) {
+        for (const row of overflowed) row.may_take = true;
+        render();
+      }
       for (const node of document.querySelectorAll("#queue-list .queue-item")) {
         const row = state.rows.find((entry) => String(entry.session_id) === node.dataset.queueSessionId);
         if (row) node.querySelector(".queue-waited").textContent = app.duration(waitedMs(row));

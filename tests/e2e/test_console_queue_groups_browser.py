@@ -1,7 +1,8 @@
 """The queue panel's skill-group filter and marks in real Chromium against the real processes: a
 servicer of 售后服务 sees three waiting customers (售后服务, 发票, no group), filters the queue to
 one group at a time, and sees marked the customers "Take next" may give her (her group's and the
-ungrouped one), not the 发票 customer. Screenshots go to test-artifacts/screenshots/.
+ungrouped one), not the 发票 customer until 发票's overflow time has passed. Screenshots go to
+test-artifacts/screenshots/.
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ def test_the_queue_filters_by_skill_group_and_marks_the_customers_the_seat_serve
     ServiceSession.objects.filter(customer__im_user_id="queue-随便的顾客").update(
         state=ServiceSession.State.CLOSED, closed_at=timezone.now()
     )
+    # And 发票 now lets any seat take its customers after 5 minutes: hers in 8 seconds.
+    SkillGroup.objects.filter(pk=billing.pk).update(overflow_minutes=5)
+    ServiceSession.objects.filter(customer__im_user_id="queue-发票的顾客").update(
+        queued_at=timezone.now() - timedelta(minutes=5) + timedelta(seconds=8)
+    )
     page.evaluate("window.ConsoleApp.queue.reloadSoon()")
     expect(rows).to_have_count(0)
     expect(page.locator("#queue-filtered-empty")).to_be_visible()
@@ -100,4 +106,8 @@ def test_the_queue_filters_by_skill_group_and_marks_the_customers_the_seat_serve
 
     page.select_option("#queue-filter", label="全部技能组")
     expect(rows).to_have_count(2)
+    expect(other).to_have_count(1)
+    # The mark follows the clock: once 发票 overflows, the customer is one "Take next" may give her.
+    expect(other).to_have_count(0, timeout=15_000)
+    expect(page.locator(".queue-item-mine")).to_have_count(2)
     assert errors == []

@@ -90,10 +90,17 @@ def test_the_queue_marks_the_customers_the_callers_seat_serves_by_the_group_rule
         "skill_group_id",
         "skill_group",
         "may_take",
+        "may_take_in_seconds",
     }
+    # Not yet hers: 发票 overflows 5 minutes after queueing, 3 minutes from now; the rest have no wait.
+    assert 170 <= rows[2]["may_take_in_seconds"] <= 180
+    assert [rows[0]["may_take_in_seconds"], rows[1]["may_take_in_seconds"], rows[3]["may_take_in_seconds"]] == [
+        None
+    ] * 3
     # The other seat, of billing only: the after-sales customer is not theirs, the rest are.
     other_rows = _client_for(other_servicer_seat.user).get(QUEUE_URL).json()
     assert [r["may_take"] for r in other_rows] == [False, True, True, True]
+    assert other_rows[0]["may_take_in_seconds"] is None  # 售后服务 never overflows
     # Take-next agrees with the marks: the oldest customer marked for the seat.
     _online(other_servicer_seat)
     taken = _client_for(other_servicer_seat.user).post(TAKE_NEXT_URL).json()

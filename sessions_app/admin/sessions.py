@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from seats.models import Seat
+from seats.models import Seat, SkillGroup
 from sessions_app.bot.matcher import Outcome
 from sessions_app.flow.closing import session_supervisor_end
 from sessions_app.flow.left_messages import left_messages_mark_handled
@@ -248,6 +248,26 @@ class RatedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class SkillGroupFilter(admin.SimpleListFilter):
+    """The group the customer chose (every group, then "no group")."""
+
+    title = _("skill group")
+    parameter_name = "skill_group"
+    NONE = "none"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin[Any]) -> list[tuple[str, str]]:
+        groups = SkillGroup.objects.order_by("menu_order", "name", "pk").values_list("pk", "name")
+        return [*((str(pk), name) for pk, name in groups), (self.NONE, str(_("No skill group")))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ServiceSession]) -> QuerySet[ServiceSession]:
+        value = self.value()
+        if value == self.NONE:
+            return queryset.filter(skill_group__isnull=True)
+        if value is not None and value.isdigit():
+            return queryset.filter(skill_group_id=int(value))
+        return queryset
+
+
 @admin.register(ServiceSession)
 class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
     list_display = (
@@ -255,6 +275,7 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         "customer_label",
         "state",
         "seat",
+        "skill_group_name",
         "opened_short",
         "queue_wait",
         "first_response",
@@ -263,11 +284,18 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         "score",
     )
     list_display_links = ("id", "customer_label")
-    list_filter = ("state", ("seat", admin.RelatedOnlyFieldListFilter), "close_reason", RatedFilter, "opened_at")
+    list_filter = (
+        "state",
+        ("seat", admin.RelatedOnlyFieldListFilter),
+        SkillGroupFilter,
+        "close_reason",
+        RatedFilter,
+        "opened_at",
+    )
     # The search itself is get_search_results; the fields only make the admin show the box.
     search_fields = ("customer__im_user_id", "customer__display_name")
     search_help_text = _("Customer name or IM id, session number (#12), or any text of the chat (an order number).")
-    list_select_related = ("customer", "seat", "rating")
+    list_select_related = ("customer", "seat", "rating", "skill_group")
     date_hierarchy = "opened_at"
     inlines = (SessionEventInline, MessageInline)
     actions = ("reassign", "force_end")
@@ -322,6 +350,10 @@ class ServiceSessionAdmin(admin.ModelAdmin[ServiceSession]):
         if customer.display_name and customer.display_name != customer.im_user_id:
             return format_html('{} <span class="cs-quiet">{}</span>', customer.display_name, customer.im_user_id)
         return customer.im_user_id
+
+    @admin.display(description=_("skill group"), ordering="skill_group__name", empty_value="—")
+    def skill_group_name(self, session: ServiceSession) -> str | None:
+        return None if session.skill_group is None else str(session.skill_group)
 
     # Month-day and time in the list (the full date in the tooltip), so that every column fits at 1,440 px.
     @admin.display(description=_("opened at"), ordering="opened_at")

@@ -284,6 +284,15 @@ class QueueEntryOutputSerializer(serializers.Serializer[object]):
     first_message = serializers.CharField()
     skill_group_id = serializers.IntegerField(allow_null=True)
     skill_group = serializers.CharField(help_text="The skill group the customer chose; empty: none.")
+    may_take = serializers.BooleanField(
+        help_text="The caller's seat serves this customer by the group rules (no group, one of the seat's groups,"
+        " or overflowed): take-next may give them to it. A chosen customer may be taken either way."
+    )
+    may_take_in_seconds = serializers.IntegerField(
+        allow_null=True,
+        help_text="When may_take is false: the seconds until the customer's group overflows and any seat may take"
+        " them; null: not before a seat of the group does.",
+    )
 
 
 class QueueTakenOutputSerializer(serializers.Serializer[object]):
@@ -293,12 +302,13 @@ class QueueTakenOutputSerializer(serializers.Serializer[object]):
 
 
 class ConsoleQueueApi(ApiView):
-    """Every queued customer, oldest first: position, waiting time, first message."""
+    """Every queued customer, oldest first: position, waiting time, first message, skill group and
+    whether the caller's seat serves them by the group rules."""
 
     @extend_schema(responses=QueueEntryOutputSerializer(many=True), operation_id="console_queue")
     def get(self, request: Request) -> Response:
-        selectors.seat_required(request.user)
-        return Response(QueueEntryOutputSerializer(queue_list(), many=True).data)
+        seat = selectors.seat_required(request.user)
+        return Response(QueueEntryOutputSerializer(queue_list(seat=seat), many=True).data)
 
 
 class ConsoleQueueTakeNextApi(ApiView):

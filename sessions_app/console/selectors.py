@@ -221,3 +221,14 @@ def seat_required(user: AbstractBaseUser | AnonymousUser) -> Seat:
     if seat is None:
         raise ApplicationError(_("Only servicers with a seat can do this."), code="no_seat", status=403)
     return seat
+
+
+class SeatGroup(TypedDict):
+    id: int
+    name: str
+
+
+def seat_groups(*, seat: Seat) -> list[SeatGroup]:
+    """The skill groups this seat serves, in menu order (the queue panel's filter)."""
+    groups = seat.skill_groups.order_by("menu_order", "name", "pk").values_list("pk", "name")
+    return [{"id": pk, "name": name} for pk, name in groups]

@@ -19,7 +19,7 @@ from robots.wfprotocol import TEXT_MAX_LENGTH
 from seats.models import Seat
 from seats.services import seat_status_set
 from sessions_app.console.consumers import CLOSE_NO_SEAT, CLOSE_NOT_LOGGED_IN, seat_info
-from sessions_app.console.selectors import seat_of
+from sessions_app.console.selectors import seat_groups, seat_of
 from sessions_app.console.text import console_strings
 from sessions_app.models import ServiceSettings
 
@@ -48,6 +48,8 @@ def console_page(request: HttpRequest) -> HttpResponse:
         return render(request, "sessions_app/console_no_seat.html", status=403)
     config = {
         "seat": seat_info(seat),
+        # The queue panel's filter offers these groups when a waiting customer chose a group.
+        "seatGroups": seat_groups(seat=seat),
         "websocketPath": "/ws/console/",
         "loginUrl": reverse("console:login"),
         "closeCodes": {"notLoggedIn": CLOSE_NOT_LOGGED_IN, "noSeat": CLOSE_NO_SEAT},

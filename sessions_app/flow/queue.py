@@ -10,7 +10,7 @@ capacity condition is re-checked by PostgreSQL under the seat row's lock, so no 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypedDict
 
 from django.db import transaction
@@ -27,6 +27,7 @@ from sessions_app.flow.assignment import (
     queue_announce_positions,
     seat_claim_one,
     session_assign,
+    session_overflowed,
 )
 from sessions_app.models import Message, ServiceSession, ServiceSettings
 
@@ -46,11 +47,17 @@ class QueueEntry(TypedDict):
     first_message: str
     skill_group_id: int | None
     skill_group: str
+    may_take: bool
+    may_take_in_seconds: int | None
 
 
-def queue_list() -> list[QueueEntry]:
+def queue_list(*, seat: Seat | None = None) -> list[QueueEntry]:
     """Every queued customer, oldest first, with the first thing they wrote in this session; the
-    position is in the customer's own queue (their skill group's, or that of customers with none)."""
+    position is in the customer's own queue (their skill group's, or that of customers with none).
+
+    ``may_take``: the customer is one ``seat`` serves by the group rules, as take-next and the drain
+    choose (no group, one of the seat's groups, or overflowed); without a seat, one any seat serves.
+    ``may_take_in_seconds``: for one not yet, the seconds until their group overflows (None: never)."""
     first_text = (
         Message.objects.filter(session=OuterRef("pk"), direction=Message.Direction.IN, author=Message.Author.CUSTOMER)
         .order_by("seq")
@@ -63,11 +70,19 @@ def queue_list() -> list[QueueEntry]:
         .order_by("queued_at", "pk")
     )
     now = timezone.now()
+    seat_groups = set(seat.skill_groups.values_list("pk", flat=True)) if seat is not None else set()
     entries: list[QueueEntry] = []
     positions: Counter[int | None] = Counter()
     for session in queued:
         queued_at = session.queued_at or now  # never None: filtered above
         positions[session.skill_group_id] += 1
+        may_take = session.skill_group_id in seat_groups or session_overflowed(session=session, now=now)
+        overflow = session.skill_group.overflow_minutes if session.skill_group is not None else None
+        may_take_in = (
+            None
+            if may_take or overflow is None
+            else max(0, int((queued_at + timedelta(minutes=overflow) - now).total_seconds()))
+        )
         entries.append(
             {
                 "session_id": session.pk,
@@ -80,6 +95,8 @@ def queue_list() -> list[QueueEntry]:
                 "first_message": str(session.first_text or "")[:FIRST_MESSAGE_PREVIEW],
                 "skill_group_id": session.skill_group_id,
                 "skill_group": str(session.skill_group or ""),
+                "may_take": may_take,
+                "may_take_in_seconds": may_take_in,
             }
         )
     return entries

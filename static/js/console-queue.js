@@ -1,6 +1,10 @@
 /* The console's queue panel: every customer waiting for a servicer, oldest first, with their
  * position, waiting time and first message. An online servicer with room takes the next one or a
  * chosen one; a refusal (someone else was first, no room, not online) shows the server's reason.
+ * When a waiting customer chose a skill group, the panel offers a filter (all, each group of the
+ * seat, no group; app.config.seatGroups) and marks the customers this seat serves by the group
+ * rules (the API's may_take: "Take next" may give them to it; may_take_in_seconds flips the mark when
+ * the customer's group overflows); any row may still be taken by hand.
  * "queue.changed" events and every (re)connect reload it. Its words are on the panel's data
  * attributes (translated by the template), and in the console's strings. Installs itself after console.js.
  */
@@ -11,7 +15,9 @@ window.ConsoleQueue = {
     const $ = (id) => document.getElementById(id);
     const box = $("queue-box");
     const S = box.dataset;
-    const state = { rows: [], loadedAt: 0, busy: false };
+    const state = { rows: [], loadedAt: 0, busy: false, filter: "" };
+    const NO_GROUP = "none";
+    const filterSelect = $("queue-filter");
 
     async function load() {
       try {
@@ -50,18 +56,63 @@ window.ConsoleQueue = {
       head.append(avatar, who, take);
       node.append(head);
       if (row.skill_group) node.append(app.el("div", "queue-group muted small", row.skill_group));
+      if (grouped()) {
+        // Rows without may_take (an older server) count as the seat's, as before groups.
+        const mine = row.may_take !== false;
+        node.classList.add(mine ? "queue-item-mine" : "queue-item-other");
+        node.title = mine ? S.tYoursTitle : S.tOtherTitle;
+        if (mine) who.append(app.el("span", "queue-mine", S.tYours));
+      }
       if (row.first_message) node.append(app.el("div", "queue-text", row.first_message));
       return node;
     }
 
+    // Groups matter to the panel only while some waiting customer chose one.
+    const grouped = () => state.rows.some((row) => row.skill_group_id !== null && row.skill_group_id !== undefined);
+
+    function shown(row) {
+      if (!state.filter) return true;
+      if (state.filter === NO_GROUP) return row.skill_group_id === null || row.skill_group_id === undefined;
+      return String(row.skill_group_id) === state.filter;
+    }
+
+    function renderFilter() {
+      const show = grouped();
+      $("queue-filter-bar").hidden = !show;
+      if (!show) {
+        state.filter = "";
+        return;
+      }
+      if (filterSelect.options.length) return; // built once: the seat's groups come with the page
+      const choices = [
+        ["", S.tAllGroups],
+        ...(app.config.seatGroups || []).map((group) => [String(group.id), group.name]),
+        [NO_GROUP, S.tNoGroup],
+      ];
+      for (const [value, label] of choices) filterSelect.append(new Option(label, value));
+      filterSelect.value = state.filter;
+    }
+
     function render() {
-      $("queue-list").replaceChildren(...state.rows.map(itemNode));
+      renderFilter();
+      const rows = state.rows.filter(shown);
+      $("queue-list").replaceChildren(...rows.map(itemNode));
       $("queue-count").textContent = String(state.rows.length);
       $("queue-empty").hidden = state.rows.length > 0;
+      $("queue-filtered-empty").hidden = state.rows.length === 0 || rows.length > 0;
       $("queue-take-next").disabled = state.busy || state.rows.length === 0;
     }
 
     function tick() {
+      // A customer whose group has now overflowed is one "Take next" may give this seat.
+      const sinceLoad = Date.now() - state.loadedAt;
+      const overflowed = state.rows.filter(
+        (row) => row.may_take === false && row.may_take_in_seconds != null && sinceLoad >= row.may_take_in_seconds * 1000
+      );
+      if (overflowed.length) {
+        for (const row of overflowed) row.may_take = true;
+        render();
+      }
       for (const node of document.querySelectorAll("#queue-list .queue-item")) {
         const row = state.rows.find((entry) => String(entry.session_id) === node.dataset.queueSessionId);
         if (row) node.querySelector(".queue-waited").textContent = app.duration(waitedMs(row));
@@ -86,6 +137,10 @@ window.ConsoleQueue = {
     }
 
     $("queue-take-next").addEventListener("click", () => takeCustomer(app.config.api.queueTakeNext));
+    filterSelect.addEventListener("change", () => {
+      state.filter = filterSelect.value;
+      render();
+    });
     setInterval(tick, 1000);
     reloadSoon();
     return { reloadSoon };

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 
-from seats.models import Seat
+from seats.models import Seat, SkillGroup
 from sessions_app.models import ServiceSession
 from tests.factories import message_make, session_make
 
@@ -49,6 +49,77 @@ def test_a_servicer_sees_the_queue_oldest_first(servicer_seat: Seat) -> None:
     ]
     assert rows[0]["customer_name"] == "顾客"
     assert rows[0]["waiting_seconds"] >= 7 * 60 - 5
+
+
+def _queued_for(group: SkillGroup | None, minutes_ago: int, text: str) -> ServiceSession:
+    session = _queued(minutes_ago, text)
+    ServiceSession.objects.filter(pk=session.pk).update(skill_group=group)
+    return session
+
+
+def test_the_queue_marks_the_customers_the_callers_seat_serves_by_the_group_rules(
+    servicer_seat: Seat, other_servicer_seat: Seat
+) -> None:
+    after_sales = SkillGroup.objects.create(name="售后服务")
+    billing = SkillGroup.objects.create(name="发票", overflow_minutes=5)
+    servicer_seat.skill_groups.add(after_sales)
+    other_servicer_seat.skill_groups.add(billing)
+    ours = _queued_for(after_sales, 9, "退货")
+    overflowed = _queued_for(billing, 8, "开发票")  # billing lets any seat take them after 5 minutes
+    theirs = _queued_for(billing, 2, "发票抬头")
+    ungrouped = _queued_for(None, 1, "在吗")
+
+    rows = _client_for(servicer_seat.user).get(QUEUE_URL).json()
+
+    assert [(r["session_id"], r["skill_group_id"], r["skill_group"], r["may_take"]) for r in rows] == [
+        (ours.pk, after_sales.pk, "售后服务", True),
+        (overflowed.pk, billing.pk, "发票", True),
+        (theirs.pk, billing.pk, "发票", False),
+        (ungrouped.pk, None, "", True),
+    ]
+    # The fields the console read before groups are all still there (the change only adds may_take).
+    assert set(rows[0]) == {
+        "session_id",
+        "position",
+        "customer_id",
+        "customer_name",
+        "customer_avatar",
+        "queued_at",
+        "waiting_seconds",
+        "first_message",
+        "skill_group_id",
+        "skill_group",
+        "may_take",
+        "may_take_in_seconds",
+    }
+    # Not yet hers: 发票 overflows 5 minutes after queueing, 3 minutes from now; the rest have no wait.
+    assert 170 <= rows[2]["may_take_in_seconds"] <= 180
+    assert [rows[0]["may_take_in_seconds"], rows[1]["may_take_in_seconds"], rows[3]["may_take_in_seconds"]] == [
+        None
+    ] * 3
+    # The other seat, of billing only: the after-sales customer is not theirs, the rest are.
+    other_rows = _client_for(other_servicer_seat.user).get(QUEUE_URL).json()
+    assert [r["may_take"] for r in other_rows] == [False, True, True, True]
+    assert other_rows[0]["may_take_in_seconds"] is None  # 售后服务 never overflows
+    # Take-next agrees with the marks: the oldest customer marked for the seat.
+    _online(other_servicer_seat)
+    taken = _client_for(other_servicer_seat.user).post(TAKE_NEXT_URL).json()
+    assert taken["session_id"] == overflowed.pk
+
+
+def test_the_console_page_names_the_seats_groups_for_the_queue_filter(servicer_seat: Seat) -> None:
+    SkillGroup.objects.create(name="售前咨询", menu_order=1)
+    after_sales = SkillGroup.objects.create(name="售后服务", menu_order=2)
+    billing = SkillGroup.objects.create(name="发票", menu_order=3)
+    servicer_seat.skill_groups.add(billing, after_sales)
+
+    response = _client_for(servicer_seat.user).get("/console/")
+
+    assert response.status_code == 200
+    assert response.context["console_config"]["seatGroups"] == [
+        {"id": after_sales.pk, "name": "售后服务"},
+        {"id": billing.pk, "name": "发票"},
+    ]
 
 
 def test_take_next_assigns_the_oldest_to_the_caller(servicer_seat: Seat) -> None:

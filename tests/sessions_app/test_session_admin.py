@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from ratings.models import Rating
-from seats.models import Seat
+from seats.models import Seat, SkillGroup
 from sessions_app.models import LeftMessage, Message, ServiceSession, ServiceSettings, SessionEvent
 from tests.factories import customer_make, session_make
 
@@ -46,6 +50,63 @@ def test_sessions_filter_by_state_seat_and_rating(
     by_seat = _listed(client, SESSIONS, seat__id__exact=servicer_seat.pk)
     assert "rated-one" in by_seat
     assert "in-progress" not in by_seat
+
+
+def _grouped(name: str, group: SkillGroup | None, seat: Seat | None = None) -> ServiceSession:
+    session = session_make(customer=customer_make(name), seat=seat, state=ServiceSession.State.CLOSED)
+    ServiceSession.objects.filter(pk=session.pk).update(skill_group=group)
+    return session
+
+
+def _group_cell(page: str, session: ServiceSession) -> str:
+    """The 技能组 cell of this session's row in the list."""
+    rows = [row for row in page.split("<tr") if f'name="_selected_action" value="{session.pk}"' in row]
+    assert len(rows) == 1
+    cell = re.search(r'<td class="field-skill_group_name">(.*?)</td>', rows[0], re.DOTALL)
+    assert cell is not None
+    return cell.group(1).strip()
+
+
+def test_sessions_show_and_filter_by_the_customers_skill_group(client: Client) -> None:
+    pre_sales = SkillGroup.objects.create(name="售前咨询", menu_order=1)
+    after_sales = SkillGroup.objects.create(name="售后服务", menu_order=2)
+    buyer, returner, plain = (
+        _grouped("wants-pre-sales", pre_sales),
+        _grouped("wants-after-sales", after_sales),
+        _grouped("no-group-at-all", None),
+    )
+
+    everything = _listed(client, SESSIONS)
+    assert (_group_cell(everything, buyer), _group_cell(everything, returner)) == ("售前咨询", "售后服务")
+    assert _group_cell(everything, plain) == "—"
+    assert "未选技能组" in everything  # the filter's "no group" choice, in Chinese by default
+
+    by_group = _listed(client, SESSIONS, skill_group=after_sales.pk)
+    assert "wants-after-sales" in by_group
+    assert "wants-pre-sales" not in by_group
+    assert "no-group-at-all" not in by_group
+    no_group = _listed(client, SESSIONS, skill_group="none")
+    assert "no-group-at-all" in no_group
+    assert "wants-pre-sales" not in no_group
+    assert "wants-after-sales" not in no_group
+
+
+def test_the_sessions_list_costs_the_same_queries_for_3_or_30_sessions(client: Client, servicer_seat: Seat) -> None:
+    """Customer, seat, rating and skill group come in the list's one query (select_related)."""
+    groups = [SkillGroup.objects.create(name=f"组{number}") for number in range(3)]
+
+    def list_queries() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(SESSIONS).status_code == 200
+        return len(queries)
+
+    for number in range(3):
+        _grouped(f"few-{number}", groups[number], seat=servicer_seat)
+    few = list_queries()
+    for number in range(27):
+        _grouped(f"many-{number}", groups[number % 3] if number % 4 else None, seat=servicer_seat)
+    many = list_queries()
+    assert many == few, (few, many)
 
 
 def test_sessions_are_found_by_customer_or_number(client: Client, servicer_seat: Seat) -> None:

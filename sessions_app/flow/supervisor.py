@@ -149,21 +149,28 @@ def seat_supervisor_status_set(*, seat_id: int, status: Seat.Status, requeue: bo
     sessions back to the front of the queue in the order they were assigned. Returns how many
     were requeued.
 
-    The status changes first (so the queue drain that the requeue triggers never hands them back
-    to this seat), then the sessions are locked in id order and requeued in assignment order."""
+    The sessions are locked first, in id order: every action locks session rows before seat rows
+    (a take-over or reassignment of one of them, holding its session and waiting for this seat,
+    would otherwise deadlock with us). Then the status changes (so the queue drain that the requeue
+    triggers never hands them back to this seat), and the seat's sessions are read again under
+    the seat's lock, with any assigned in between, and requeued in assignment order."""
     note = _note_clean(note)
     seat = Seat.objects.filter(pk=seat_id).first()
     if seat is None:
         raise ApplicationError(_("No such seat."), code="seat_not_found", status=404)
-    seat_status_set(seat=seat, status=status)
-    if not requeue or status == Seat.Status.ONLINE:
-        return 0
-    locked = list(
+    requeueing = requeue and status != Seat.Status.ONLINE
+    served = (
         ServiceSession.objects.select_for_update(no_key=True, of=("self",))
         .select_related("customer")
         .filter(seat_id=seat_id, state=ServiceSession.State.HUMAN)
         .order_by("pk")
     )
+    if requeueing:
+        list(served.values_list("pk", flat=True))
+    seat_status_set(seat=seat, status=status)
+    if not requeueing:
+        return 0
+    locked = list(served.all())
     locked.sort(key=lambda session: (session.assigned_at or session.opened_at, session.pk))
     _requeue_locked(sessions=locked, note=note, why=str(status))
     return len(locked)

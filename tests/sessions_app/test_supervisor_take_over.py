@@ -4,12 +4,13 @@ becomes theirs, the customer hears their name, the old servicer's console hears 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 
 from cs_project.errors import ApplicationError
@@ -17,7 +18,11 @@ from robots.models import OutboundMessage
 from seats.models import Seat
 from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.flow.closing import session_supervisor_end
-from sessions_app.flow.supervisor import session_supervisor_reassign, session_supervisor_take_over
+from sessions_app.flow.supervisor import (
+    seat_supervisor_status_set,
+    session_supervisor_reassign,
+    session_supervisor_take_over,
+)
 from sessions_app.models import ServiceSession, SessionEvent
 from tests.factories import session_make
 from tests.support.consoles import console_connect, next_frame
@@ -184,3 +189,50 @@ def test_a_take_over_racing_a_reassignment_moves_the_chat_once(servicer_seat: Se
         assert session.seat_id in (boss_seat.pk, other_servicer_seat.pk)
         assert session.events.filter(kind=SessionEvent.Kind.TRANSFERRED).count() == 2
         _counts_exact()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_take_over_and_a_seat_set_offline_with_requeue_never_deadlock(servicer_seat: Seat) -> None:
+    """The take-over holds the chat's row and then wants the seat's; the status change wants the
+    seat's row and the chats'. Both lock chats before seats, so the second waits and then finds the
+    chat gone from the seat, instead of PostgreSQL killing one of them (a 500 to a supervisor)."""
+    boss, boss_seat = _boss_with_seat()
+    session = _serving(servicer_seat)
+    holding = threading.Event()
+    outcomes: dict[str, str] = {}
+
+    def take_over_slowly() -> None:
+        try:
+            with transaction.atomic():
+                list(ServiceSession.objects.select_for_update(no_key=True).filter(pk=session.pk))
+                holding.set()
+                time.sleep(1.0)  # the status change starts meanwhile and reaches for the same rows
+                session_supervisor_take_over(session_id=session.pk, supervisor=boss)
+            outcomes["take_over"] = "ok"
+        except Exception as exc:  # noqa: BLE001 - the outcome is what the test checks
+            outcomes["take_over"] = repr(exc)
+        finally:
+            connection.close()
+
+    def set_offline() -> None:
+        try:
+            assert holding.wait(10)
+            time.sleep(0.2)
+            outcomes["requeued"] = str(
+                seat_supervisor_status_set(seat_id=servicer_seat.pk, status=Seat.Status.OFFLINE, requeue=True)
+            )
+        except Exception as exc:  # noqa: BLE001
+            outcomes["requeued"] = repr(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=take_over_slowly), threading.Thread(target=set_offline)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert outcomes == {"take_over": "ok", "requeued": "0"}, outcomes
+    session.refresh_from_db()
+    assert (session.state, session.seat_id) == (ServiceSession.State.HUMAN, boss_seat.pk)
+    assert Seat.objects.get(pk=servicer_seat.pk).status == Seat.Status.OFFLINE
+    _counts_exact()

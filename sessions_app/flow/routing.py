@@ -12,9 +12,11 @@ the menu: the groups are read only then (tests/sessions_app/test_statement_count
 
 from __future__ import annotations
 
+import re
+
 from robots.wfprotocol import CallbackFormatError, CsControl, MessagePayload, control_data, text_payload
 from seats.models import SkillGroup
-from sessions_app.bot.text import compact
+from sessions_app.bot.text import compact, normalise
 from sessions_app.flow.assignment import session_request_human
 from sessions_app.flow.transcript import customer_send
 from sessions_app.models import Message, ServiceSession, ServiceSettings
@@ -22,6 +24,7 @@ from sessions_app.models import Message, ServiceSession, ServiceSettings
 GROUP_CHOICE_PREFIX = "group:"
 # "转售后": a message that starts with this and names a group asks for that group's servicers.
 TRANSFER_PREFIX = "转"
+_LATIN_WORDS = re.compile(r"[a-z0-9]+")
 
 
 def routable_groups() -> list[SkillGroup]:
@@ -36,15 +39,25 @@ def group_menu(*, groups: list[SkillGroup], config: ServiceSettings, language: s
     return "\n".join([title, *lines]), [f"{GROUP_CHOICE_PREFIX}{group.pk}" for group in groups]
 
 
-def group_named(text: str, groups: list[SkillGroup]) -> SkillGroup | None:
+def group_named(text: str, groups: list[SkillGroup], *, at_start: bool = False) -> SkillGroup | None:
     """The group whose name or keyword appears in ``text`` (the longest such word wins: "售后服务"
-    before "售后"); None when none does. Spaces, punctuation and case are ignored."""
+    before "售后"); None when none does. Spaces, punctuation and case are ignored; a word in Latin
+    letters must stand as a word ("sales" is not in "wholesales"). ``at_start``: the word must
+    open the text ("售后" in "售后的问题", not in "转账后"), as after the "转" of "转售后"."""
     words = compact(text)
+    padded = f" {' '.join(_LATIN_WORDS.findall(normalise(text)))} "
     best: tuple[int, SkillGroup] | None = None
     for group in groups:
         for name in group.names():
             name_words = compact(name)
-            if name_words and name_words in words and (best is None or len(name_words) > best[0]):
+            if not name_words or (best is not None and len(name_words) <= best[0]):
+                continue
+            if name_words.isascii():
+                latin = " ".join(_LATIN_WORDS.findall(normalise(name)))
+                found = padded.startswith(f" {latin} ") if at_start else f" {latin} " in padded
+            else:
+                found = words.startswith(name_words) if at_start else name_words in words
+            if found:
                 best = (len(name_words), group)
     return None if best is None else best[1]
 
@@ -91,8 +104,11 @@ def group_requested(
         return None
     if choice is not None:
         return _group_of_choice(choice) if choice.startswith(GROUP_CHOICE_PREFIX) else None
-    if person_wanted or text.startswith(TRANSFER_PREFIX) or menu_shown(session):
+    if person_wanted or menu_shown(session):
         return group_named(text, routable_groups())
+    if text.startswith(TRANSFER_PREFIX):
+        # "转售后" names a group; "转账成功后还能退货吗" is a question for the bot, though "售后" is in it.
+        return group_named(text.removeprefix(TRANSFER_PREFIX), routable_groups(), at_start=True)
     return None
 
 
@@ -109,6 +125,11 @@ def human_request_route(*, session: ServiceSession, config: ServiceSettings, gro
             session.skill_group = group
             session.save(update_fields=["skill_group"])
         session_request_human(session=session, config=config)
+        if session.state == ServiceSession.State.BOT:
+            # Refused (the group's hours, nobody of it online): the customer was offered a left
+            # message. The choice does not stick: a later "转人工" naming no group is routed afresh.
+            session.skill_group = None
+            session.save(update_fields=["skill_group"])
         return
     if config.skill_group_menu_enabled and session.state == ServiceSession.State.BOT:
         groups = routable_groups()

@@ -100,3 +100,22 @@ def test_without_the_menu_and_without_a_group_named_any_seat_serves(
     session = _served_by(customer)
     assert session.skill_group is None
     assert session.seat in two_groups.values()
+
+
+def test_a_question_that_starts_with_zhuan_stays_with_the_bot(cs_stack: Stack, two_groups: dict[str, Seat]) -> None:
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "转账成功后还能退货吗")
+    cs_stack.im.wait_for_text(customer, "欢迎")  # the bot has taken the message in
+    session = ServiceSession.objects.get(customer__im_user_id=customer)
+    assert (session.state, session.skill_group_id) == (ServiceSession.State.BOT, None)
+
+
+def test_a_group_with_nobody_online_offers_a_left_message_and_the_choice_does_not_stick(
+    cs_stack: Stack, two_groups: dict[str, Seat]
+) -> None:
+    Seat.objects.filter(pk=two_groups["after"].pk).update(status=Seat.Status.OFFLINE)
+    customer = cs_stack.new_customer()
+    cs_stack.im.say(customer, "转售后")
+    cs_stack.im.wait_for_text(customer, "留言")
+    session = ServiceSession.objects.get(customer__im_user_id=customer)
+    assert (session.state, session.skill_group_id) == (ServiceSession.State.BOT, None)

@@ -4,6 +4,7 @@ with a code the page shows as a reason."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,9 +19,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.utils.translation import pgettext_lazy
+from redis.exceptions import RedisError
 
 from cs_project.errors import ApplicationError
 from seats.models import Seat
+from seats.presence import presence_connection_count
 from sessions_app.flow.closing import session_supervisor_end
 from sessions_app.flow.supervisor import (
     seat_supervisor_status_set,
@@ -30,6 +33,8 @@ from sessions_app.flow.supervisor import (
 )
 from sessions_app.flow.transfer import NOTE_MAX_LENGTH
 from sessions_app.models import ServiceSession
+
+logger = logging.getLogger(__name__)
 
 
 class ReassignForm(forms.Form):
@@ -151,8 +156,9 @@ class TakeOverForm(forms.Form):
 class ActionOutcome:
     done: bool
     requeued: int = 0
-    # A whisper's place in the transcript.
+    # A whisper's place in the transcript, and whether the servicer has a console open to see it now.
     seq: int | None = None
+    console_open: bool = True
 
 
 def _cleaned(form: forms.Form) -> dict[str, object]:
@@ -198,7 +204,20 @@ def live_seat_status(*, seat_id: int, data: dict[str, object]) -> ActionOutcome:
 def live_whisper(*, session_id: int, supervisor: AbstractBaseUser, data: dict[str, object]) -> ActionOutcome:
     cleaned = _cleaned(WhisperForm(data))
     message = session_supervisor_whisper(session_id=session_id, supervisor=supervisor, text=str(cleaned["text"]))
-    return ActionOutcome(done=True, seq=message.seq)
+    return ActionOutcome(done=True, seq=message.seq, console_open=_console_open(message.seat_id))
+
+
+def _console_open(seat_id: int | None) -> bool:
+    """Whether the seat has a console open now: a servicer who works only in the IM app sees a
+    whisper when they next open the console (its resync brings it), and the supervisor is told so.
+    Taken as open when presence cannot be read (Redis down): the whisper is stored either way."""
+    if seat_id is None:
+        return False
+    try:
+        return presence_connection_count(seat_id=seat_id) > 0
+    except RedisError:
+        logger.warning("whisper to seat %s: its console presence could not be read", seat_id)
+        return True
 
 
 def live_take_over(*, session_id: int, supervisor: AbstractBaseUser, data: dict[str, object]) -> ActionOutcome:

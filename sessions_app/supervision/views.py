@@ -225,7 +225,7 @@ def _acting_user(request: HttpRequest) -> AbstractBaseUser:
 @supervisor_json
 def live_session_whisper(request: HttpRequest, body: dict[str, object], session_id: int) -> HttpResponse:
     outcome = live_whisper(session_id=session_id, supervisor=_acting_user(request), data=body)
-    return JsonResponse({"ok": outcome.done, "seq": outcome.seq})
+    return JsonResponse({"ok": outcome.done, "seq": outcome.seq, "console_open": outcome.console_open})
 
 
 @supervisor_json

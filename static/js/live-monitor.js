@@ -39,6 +39,8 @@
     document.dispatchEvent(new CustomEvent("cs-live-send", { detail: frame }));
   }
 
+  var unseenLine = box.querySelector(".cs-whisper-unseen");
+
   function showError(message) {
     errorLine.textContent = message || "";
     errorLine.hidden = !message;
@@ -175,6 +177,7 @@
     showError("");
     confirmRow.hidden = true;
     whisperForm.reset();
+    unseenLine.hidden = true;
     box.querySelector(".cs-monitor-label").textContent = label;
     box.dataset.session = String(id);
     box.hidden = false;
@@ -222,9 +225,10 @@
       return;
     }
     post("whisper-url", { text: area.value })
-      .then(function () {
+      .then(function (answer) {
         area.value = "";
         showError("");
+        unseenLine.hidden = answer.console_open !== false;
         read(); // in case the feed is down; the feed usually brings it first
       })
       .catch(function (error) { showError(error.message); });

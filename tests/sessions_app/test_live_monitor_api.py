@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 
 from seats.models import Seat
+from seats.presence import presence_connected, presence_disconnected
 from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.models import Message, ServiceSession
 from tests.factories import message_make, session_make
@@ -48,7 +49,8 @@ def test_a_supervisor_whispers_and_reads_the_chat_with_the_whisper(supervisor: U
     urls = _urls(session.pk)
 
     answer = _post(client, urls["whisper"], {"text": "先道歉"})
-    assert (answer.status_code, answer.json()) == (200, {"ok": True, "seq": 2})
+    # No console open: the supervisor is told the servicer sees it when they open one.
+    assert (answer.status_code, answer.json()) == (200, {"ok": True, "seq": 2, "console_open": False})
 
     read = client.get(urls["monitor"]).json()
     assert read["session"] | {"state_label": ""} == {
@@ -64,6 +66,17 @@ def test_a_supervisor_whispers_and_reads_the_chat_with_the_whisper(supervisor: U
     assert (read["more"], read["yours"]) == (False, False)
     after = client.get(urls["monitor"], {"after": 1}).json()
     assert [m["payload"]["searchableContent"] for m in after["messages"]] == ["先道歉"]
+
+
+@pytest.mark.usefixtures("redis_client")
+def test_a_whisper_says_whether_the_servicer_has_a_console_open(supervisor: User, servicer_seat: Seat) -> None:
+    session = _serving(servicer_seat)
+    client = _logged_in(supervisor)
+    presence_connected(seat_id=servicer_seat.pk, connection="console-1")
+    answer = _post(client, _urls(session.pk)["whisper"], {"text": "注意语气"})
+    assert answer.json()["console_open"] is True
+    presence_disconnected(seat_id=servicer_seat.pk, connection="console-1")
+    assert _post(client, _urls(session.pk)["whisper"], {"text": "再注意"}).json()["console_open"] is False
 
 
 def test_a_supervisor_with_a_seat_takes_over(servicer_seat: Seat) -> None:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import DateTimeField, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.formats import time_format
 
@@ -46,19 +46,27 @@ def _eligible_seats() -> Q:
 
 def seat_claim(*, preferred_seat_id: int | None = None, group_id: int | None = None) -> Seat | None:
     """Take one unit of some eligible seat's capacity (a seat of the skill group ``group_id`` when
-    given), or None when every such seat is full."""
+    given), or None when every such seat is full.
+
+    Without a group (a customer of no group, or overflowed), the seats a waiting customer of their
+    group needs come last: seats of no group, or whose groups have nobody waiting, first, so that
+    any-seat customers do not take the place a group's customer can only have there. The rank is
+    part of the one SELECT (an EXISTS per candidate seat), so it costs no statement."""
     eligible = Seat.objects.filter(_eligible_seats())
     if group_id is not None:
         eligible = eligible.filter(skill_groups=group_id)
-    candidates = list(
-        eligible.order_by("active_sessions", F("last_assigned_at").asc(nulls_first=True), "id").values_list(
-            "pk", flat=True
-        )[:20]
+        needed: Exists | Value = Value(value=False)
+    else:
+        needed = Exists(
+            ServiceSession.objects.filter(state=ServiceSession.State.QUEUED, skill_group__seats=OuterRef("pk"))
+        )
+    ranked = eligible.annotate(needed=needed).order_by(
+        "needed", "active_sessions", F("last_assigned_at").asc(nulls_first=True), "id"
     )
-    if preferred_seat_id in candidates:
-        candidates.remove(preferred_seat_id)
-        candidates.insert(0, preferred_seat_id)
-    for seat_id in candidates:
+    candidates = list(ranked.values_list("pk", "needed")[:20])
+    # The previous servicer first, unless that seat is needed by its group's customers and another is not.
+    candidates.sort(key=lambda candidate: (candidate[1], candidate[0] != preferred_seat_id))
+    for seat_id, _needed in candidates:
         seat = seat_claim_one(seat_id=seat_id)
         if seat is not None:
             return seat

@@ -288,3 +288,30 @@ def test_the_skill_group_admin_lists_the_waiting_and_refuses_hours_that_end_befo
     assert client.post(f"/admin/seats/skillgroup/{after_sales.pk}/change/", form).status_code == 302
     after_sales.refresh_from_db()
     assert (after_sales.own_hours, after_sales.overflow_minutes) == (True, 5)
+
+
+def test_an_ungrouped_customer_leaves_a_group_seat_to_the_waiting_customer_of_its_group(
+    after_sales: SkillGroup,
+) -> None:
+    after_seat = _seat("after", after_sales, capacity=1)
+    general = _seat("general", load=1)
+    ungrouped = _queued(None, 10)
+    grouped = _queued(after_sales, 5)
+
+    assert queue_drain() == 2
+
+    ungrouped.refresh_from_db()
+    grouped.refresh_from_db()
+    assert (ungrouped.seat_id, grouped.seat_id) == (general.pk, after_seat.pk)
+
+
+def test_an_ungrouped_customer_still_takes_the_least_busy_seat_when_no_group_needs_it(
+    pre_sales: SkillGroup, after_sales: SkillGroup
+) -> None:
+    after_seat = _seat("after", after_sales)
+    _seat("general", load=1)
+    _queued(pre_sales, 20)  # waits for a seat of another group: does not hold the 售后 seat back
+
+    session = _ask(None)
+
+    assert session.seat_id == after_seat.pk

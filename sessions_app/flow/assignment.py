@@ -7,20 +7,21 @@ push a seat over capacity: PostgreSQL makes the second writer wait for the first
 the condition.
 
 A customer who chose a skill group (``ServiceSession.skill_group``, flow.routing) is served by the
-seats of that group only, and waits in that group's queue (positions count that group's customers),
-until the group's overflow rule (``SkillGroup.overflow_minutes``) lets any seat take them. A
-customer with no group is served by any seat, as before groups existed.
+seats of that group only, and waits in that group's queue, until the group's overflow rule
+(``SkillGroup.overflow_minutes``) lets any seat take them. A customer with no group is served by
+any seat, as before groups existed. A position counts the customers the drain serves first
+(``queue_positions``): the older ones of the same group and the older ones any seat may take.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import DateTimeField, DurationField, ExpressionWrapper, F, Q, QuerySet, Value
+from django.db.models import DateTimeField, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Value
 from django.utils import timezone
 from django.utils.formats import time_format
 
@@ -46,19 +47,27 @@ def _eligible_seats() -> Q:
 
 def seat_claim(*, preferred_seat_id: int | None = None, group_id: int | None = None) -> Seat | None:
     """Take one unit of some eligible seat's capacity (a seat of the skill group ``group_id`` when
-    given), or None when every such seat is full."""
+    given), or None when every such seat is full.
+
+    Without a group (a customer of no group, or overflowed), the seats a waiting customer of their
+    group needs come last: seats of no group, or whose groups have nobody waiting, first, so that
+    any-seat customers do not take the place a group's customer can only have there. The rank is
+    part of the one SELECT (an EXISTS per candidate seat), so it costs no statement."""
     eligible = Seat.objects.filter(_eligible_seats())
     if group_id is not None:
         eligible = eligible.filter(skill_groups=group_id)
-    candidates = list(
-        eligible.order_by("active_sessions", F("last_assigned_at").asc(nulls_first=True), "id").values_list(
-            "pk", flat=True
-        )[:20]
+        needed: Exists | Value = Value(value=False)
+    else:
+        needed = Exists(
+            ServiceSession.objects.filter(state=ServiceSession.State.QUEUED, skill_group__seats=OuterRef("pk"))
+        )
+    ranked = eligible.annotate(needed=needed).order_by(
+        "needed", "active_sessions", F("last_assigned_at").asc(nulls_first=True), "id"
     )
-    if preferred_seat_id in candidates:
-        candidates.remove(preferred_seat_id)
-        candidates.insert(0, preferred_seat_id)
-    for seat_id in candidates:
+    candidates = list(ranked.values_list("pk", "needed")[:20])
+    # The previous servicer first, unless that seat is needed by its group's customers and another is not.
+    candidates.sort(key=lambda candidate: (candidate[1], candidate[0] != preferred_seat_id))
+    for seat_id, _needed in candidates:
         seat = seat_claim_one(seat_id=seat_id)
         if seat is not None:
             return seat
@@ -87,9 +96,13 @@ def session_overflowed(*, session: ServiceSession, now: datetime | None = None) 
     group = session.skill_group
     if group is None:
         return True
-    if group.overflow_minutes is None or session.queued_at is None:
+    return _overflow_passed(queued_at=session.queued_at, minutes=group.overflow_minutes, now=now or timezone.now())
+
+
+def _overflow_passed(*, queued_at: datetime | None, minutes: int | None, now: datetime) -> bool:
+    if minutes is None or queued_at is None:
         return False
-    return session.queued_at + timedelta(minutes=group.overflow_minutes) <= (now or timezone.now())
+    return queued_at + timedelta(minutes=minutes) <= now
 
 
 def overflowed_q(now: datetime) -> Q:
@@ -275,13 +288,36 @@ def _handover_summary(session: ServiceSession, *, heading: str) -> str:
 
 
 def queue_position(*, session: ServiceSession) -> int:
-    """1 for the head of the customer's queue: their skill group's, or that of customers with none."""
+    """1 when no customer waits whom the seats that may take this one serve first (``queue_positions``,
+    in one COUNT)."""
     if session.queued_at is None:
         raise ValueError(f"session {session.pk} is not queued")
-    ahead = ServiceSession.objects.filter(
-        state=ServiceSession.State.QUEUED, skill_group_id=session.skill_group_id
-    ).filter(Q(queued_at__lt=session.queued_at) | Q(queued_at=session.queued_at, pk__lt=session.pk))
-    return ahead.count() + 1
+    older = overflow_alias(ServiceSession.objects.filter(state=ServiceSession.State.QUEUED)).filter(
+        Q(queued_at__lt=session.queued_at) | Q(queued_at=session.queued_at, pk__lt=session.pk)
+    )
+    served_first = Q(skill_group__isnull=True) | overflowed_q(timezone.now())
+    if session.skill_group_id is not None:
+        served_first |= Q(skill_group_id=session.skill_group_id)
+    return older.filter(served_first).count() + 1
+
+
+def queue_positions(queue: Iterable[tuple[int, int | None, bool]]) -> dict[int, int]:
+    """Each queued customer's position (1: next), from the queue oldest first as (session id, skill
+    group id, whether any seat may take them: no group, or overflowed).
+
+    The drain serves the oldest first, so ahead of a customer are the older ones any seat may take
+    (every seat serves them before a younger one, a group's seats too) and, for a customer of a
+    group, the older ones of that group. With no skill group in use: the plain oldest-first rank."""
+    positions: dict[int, int] = {}
+    any_seat_ahead = 0
+    group_ahead: Counter[int] = Counter()  # the customers of each group that only its seats take
+    for session_id, group_id, any_seat in queue:
+        positions[session_id] = any_seat_ahead + (group_ahead[group_id] if group_id is not None else 0) + 1
+        if any_seat:
+            any_seat_ahead += 1
+        elif group_id is not None:
+            group_ahead[group_id] += 1
+    return positions
 
 
 def _announce_position(*, session: ServiceSession, force: bool = False, config: ServiceSettings | None = None) -> None:
@@ -346,11 +382,21 @@ def queue_drain(*, limit: int = 1000) -> int:
 
 def queue_announce_positions() -> None:
     """Tell each queued customer whose position changed; positions come from one ordered scan."""
+    now = timezone.now()
     queued = ServiceSession.objects.filter(state=ServiceSession.State.QUEUED).order_by("queued_at", "pk")
-    positions: Counter[int | None] = Counter()  # each skill group's queue counts on its own
-    for session_id, announced, group_id in queued.values_list("pk", "announced_position", "skill_group_id"):
-        positions[group_id] += 1
-        if announced == positions[group_id]:
+    rows = list(
+        queued.values_list("pk", "announced_position", "skill_group_id", "queued_at", "skill_group__overflow_minutes")
+    )
+    positions = queue_positions(
+        (
+            session_id,
+            group_id,
+            group_id is None or _overflow_passed(queued_at=queued_at, minutes=minutes, now=now),
+        )
+        for session_id, _announced, group_id, queued_at, minutes in rows
+    )
+    for session_id, announced, *_ in rows:
+        if announced == positions[session_id]:
             continue
         with transaction.atomic():
             session = (

@@ -9,7 +9,6 @@ capacity condition is re-checked by PostgreSQL under the seat row's lock, so no 
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import TypedDict
 
@@ -25,6 +24,7 @@ from sessions_app.flow.assignment import (
     overflow_alias,
     overflowed_q,
     queue_announce_positions,
+    queue_positions,
     seat_claim_one,
     session_assign,
     session_overflowed,
@@ -53,7 +53,7 @@ class QueueEntry(TypedDict):
 
 def queue_list(*, seat: Seat | None = None) -> list[QueueEntry]:
     """Every queued customer, oldest first, with the first thing they wrote in this session; the
-    position is in the customer's own queue (their skill group's, or that of customers with none).
+    position is the one the customer is told (``assignment.queue_positions``).
 
     ``may_take``: the customer is one ``seat`` serves by the group rules, as take-next and the drain
     choose (no group, one of the seat's groups, or overflowed); without a seat, one any seat serves.
@@ -71,11 +71,13 @@ def queue_list(*, seat: Seat | None = None) -> list[QueueEntry]:
     )
     now = timezone.now()
     seat_groups = set(seat.skill_groups.values_list("pk", flat=True)) if seat is not None else set()
+    sessions = list(queued)
+    positions = queue_positions(
+        (session.pk, session.skill_group_id, session_overflowed(session=session, now=now)) for session in sessions
+    )
     entries: list[QueueEntry] = []
-    positions: Counter[int | None] = Counter()
-    for session in queued:
+    for session in sessions:
         queued_at = session.queued_at or now  # never None: filtered above
-        positions[session.skill_group_id] += 1
         may_take = session.skill_group_id in seat_groups or session_overflowed(session=session, now=now)
         overflow = session.skill_group.overflow_minutes if session.skill_group is not None else None
         may_take_in = (
@@ -86,7 +88,7 @@ def queue_list(*, seat: Seat | None = None) -> list[QueueEntry]:
         entries.append(
             {
                 "session_id": session.pk,
-                "position": positions[session.skill_group_id],
+                "position": positions[session.pk],
                 "customer_id": session.customer_id,
                 "customer_name": str(session.customer),
                 "customer_avatar": session.customer.avatar_url,

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from seats.models import Seat
 from sessions_app.events import MessageEvent, message_event
+from sessions_app.flow.assignment import queue_positions, session_overflowed
 from sessions_app.models import Message, ServiceSession
 from sessions_app.reports.figures import queue_summary, seat_segments, session_counts, sessions_in
 from sessions_app.reports.period import Period
@@ -38,10 +39,16 @@ class GroupQueue(TypedDict):
 
 
 @dataclass(frozen=True)
+class QueuedRow:
+    session: ServiceSession
+    position: int  # the one the customer is told (assignment.queue_positions)
+
+
+@dataclass(frozen=True)
 class LiveSnapshot:
     now: datetime
     seats: list[Seat]
-    queue: list[ServiceSession]
+    queue: list[QueuedRow]
     in_progress: list[ServiceSession]
     queued_total: int
     in_progress_total: int
@@ -94,10 +101,15 @@ def live_snapshot() -> LiveSnapshot:
     queue = _open_sessions(ServiceSession.State.QUEUED).order_by("queued_at", "pk")
     in_progress = _open_sessions(ServiceSession.State.HUMAN).order_by("assigned_at", "pk")
     seats = Seat.objects.select_related("user").prefetch_related("skill_groups").order_by("display_name", "pk")
+    now = timezone.now()
+    queued = list(queue[:LIVE_ROWS_LIMIT])  # the oldest: their positions count only older customers
+    positions = queue_positions(
+        (session.pk, session.skill_group_id, session_overflowed(session=session, now=now)) for session in queued
+    )
     return LiveSnapshot(
-        now=timezone.now(),
+        now=now,
         seats=list(seats),
-        queue=list(queue[:LIVE_ROWS_LIMIT]),
+        queue=[QueuedRow(session=session, position=positions[session.pk]) for session in queued],
         in_progress=list(in_progress[:LIVE_ROWS_LIMIT]),
         queued_total=queue.count(),
         in_progress_total=in_progress.count(),

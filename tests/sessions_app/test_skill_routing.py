@@ -106,15 +106,18 @@ def test_a_full_group_queues_its_customer_while_other_seats_have_room(
     assert "您前面还有 0 位" in _customer_texts(session)[-1]
 
 
-def test_positions_are_counted_in_each_groups_own_queue(pre_sales: SkillGroup, after_sales: SkillGroup) -> None:
+def test_positions_count_the_groups_own_queue_and_the_older_customers_of_no_group(
+    pre_sales: SkillGroup, after_sales: SkillGroup
+) -> None:
     first_after = _queued(after_sales, 9)
     first_pre = _queued(pre_sales, 8)
     ungrouped = _queued(None, 7)
     second_after = _queued(after_sales, 6)
 
-    assert [queue_position(session=s) for s in (first_after, first_pre, ungrouped, second_after)] == [1, 1, 1, 2]
+    # second_after: first_after, and the older ungrouped customer the 售后 seats serve first too
+    assert [queue_position(session=s) for s in (first_after, first_pre, ungrouped, second_after)] == [1, 1, 1, 3]
     entries = {entry["session_id"]: entry for entry in queue_list()}
-    assert (entries[second_after.pk]["position"], entries[second_after.pk]["skill_group"]) == (2, "售后服务")
+    assert (entries[second_after.pk]["position"], entries[second_after.pk]["skill_group"]) == (3, "售后服务")
     assert (entries[ungrouped.pk]["position"], entries[ungrouped.pk]["skill_group"]) == (1, "")
 
 
@@ -288,3 +291,74 @@ def test_the_skill_group_admin_lists_the_waiting_and_refuses_hours_that_end_befo
     assert client.post(f"/admin/seats/skillgroup/{after_sales.pk}/change/", form).status_code == 302
     after_sales.refresh_from_db()
     assert (after_sales.own_hours, after_sales.overflow_minutes) == (True, 5)
+
+
+def test_an_ungrouped_customer_leaves_a_group_seat_to_the_waiting_customer_of_its_group(
+    after_sales: SkillGroup,
+) -> None:
+    after_seat = _seat("after", after_sales, capacity=1)
+    general = _seat("general", load=1)
+    ungrouped = _queued(None, 10)
+    grouped = _queued(after_sales, 5)
+
+    assert queue_drain() == 2
+
+    ungrouped.refresh_from_db()
+    grouped.refresh_from_db()
+    assert (ungrouped.seat_id, grouped.seat_id) == (general.pk, after_seat.pk)
+
+
+def test_an_ungrouped_customer_still_takes_the_least_busy_seat_when_no_group_needs_it(
+    pre_sales: SkillGroup, after_sales: SkillGroup
+) -> None:
+    after_seat = _seat("after", after_sales)
+    _seat("general", load=1)
+    _queued(pre_sales, 20)  # waits for a seat of another group: does not hold the 售后 seat back
+
+    session = _ask(None)
+
+    assert session.seat_id == after_seat.pk
+
+
+def test_a_grouped_customers_position_counts_the_older_customers_its_seats_take_first(
+    pre_sales: SkillGroup, after_sales: SkillGroup
+) -> None:
+    _seat("after", after_sales, load=3)
+    _seat("general", load=3)
+    ungrouped = [_queued(None, minutes) for minutes in (9, 8, 7)]
+    _queued(pre_sales, 6)  # another group's customer: its seats are not the 售后 ones
+    after_sales.overflow_minutes = 5
+    after_sales.save()
+    overflowed = _queued(after_sales, 5)  # any seat may take them now: ahead of every younger customer
+
+    session = _ask(after_sales)
+
+    assert (session.state, session.announced_position) == (ServiceSession.State.QUEUED, 5)
+    assert "您前面还有 4 位" in _customer_texts(session)[-1]
+    assert [queue_position(session=s) for s in (*ungrouped, overflowed)] == [1, 2, 3, 4]
+    entries = {entry["session_id"]: entry["position"] for entry in queue_list()}
+    assert entries[session.pk] == 5
+    young_ungrouped = _queued(None, 0)
+    assert queue_position(session=young_ungrouped) == 5, "the older ungrouped and overflowed, not the grouped"
+
+
+def test_the_positions_told_after_a_drain_and_in_the_live_view_are_the_same(
+    supervisor: User, pre_sales: SkillGroup, after_sales: SkillGroup
+) -> None:
+    _seat("after", after_sales, load=3)
+    general = _seat("general", load=3)
+    older = [_queued(None, minutes) for minutes in (10, 9, 8)]
+    _queued(pre_sales, 7)  # another group's: not ahead of the 售后 customer
+    grouped = _queued(after_sales, 6)
+    Seat.objects.filter(pk=general.pk).update(active_sessions=2)
+
+    assert queue_drain() == 1
+
+    grouped.refresh_from_db()
+    assert grouped.announced_position == 3, "two older ungrouped customers are still ahead"
+    assert "您前面还有 2 位" in _customer_texts(grouped)[-1]
+    assert ServiceSession.objects.get(pk=older[0].pk).seat_id == general.pk
+    client = Client()
+    client.force_login(supervisor)
+    page = client.get("/admin/live/panels/", headers={"accept-language": "zh-hans"}).content.decode()
+    assert f'<tr data-session="{grouped.pk}">\n        <td>3</td>' in page

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from sessions_app.flow.closing import session_supervisor_end
 from sessions_app.flow.supervisor import seat_supervisor_status_set, session_supervisor_reassign
 from sessions_app.models import Message, ServiceSession, SessionEvent
 from tests.factories import session_make
+from tests.support.threads import run_together
 
 
 def _serving(seat: Seat) -> ServiceSession:
@@ -206,30 +206,6 @@ def test_away_keeping_its_chats_leaves_them_where_they_are(servicer_seat: Seat) 
     assert (seat.status, seat.active_sessions) == (Seat.Status.AWAY, 1)
 
 
-def _in_thread(action: Any, barrier: threading.Barrier, outcomes: list[str]) -> None:
-    try:
-        barrier.wait(timeout=30)
-        action()
-        outcomes.append("ok")
-    except ApplicationError as exc:
-        outcomes.append(exc.code)
-    except BaseException as exc:  # noqa: BLE001 - reported by the test
-        outcomes.append(repr(exc))
-    finally:
-        connection.close()
-
-
-def _run_together(*actions: Any) -> list[str]:
-    barrier = threading.Barrier(len(actions))
-    outcomes: list[str] = []
-    threads = [threading.Thread(target=_in_thread, args=(action, barrier, outcomes)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True)
 def test_reassignments_racing_each_other_never_push_the_target_over_capacity() -> None:
     assert connection.vendor == "postgresql"
@@ -237,7 +213,7 @@ def test_reassignments_racing_each_other_never_push_the_target_over_capacity() -
     sources = [seat_create_with_user(username=f"src{i}", password="pw-12345", display_name=f"S{i}") for i in range(6)]
     _online(target, *sources)
     sessions = [_serving(seat) for seat in sources]
-    outcomes = _run_together(
+    outcomes = run_together(
         *[
             (lambda pk=session.pk: session_supervisor_reassign(session_id=pk, to_seat_id=target.pk))
             for session in sessions
@@ -257,7 +233,7 @@ def test_a_reassignment_racing_a_close_never_leaves_the_session_double_counted(
     _online(servicer_seat, other_servicer_seat)
     for _round in range(5):
         session = _serving(servicer_seat)
-        outcomes = _run_together(
+        outcomes = run_together(
             lambda pk=session.pk: session_supervisor_reassign(session_id=pk, to_seat_id=other_servicer_seat.pk),
             lambda pk=session.pk: session_supervisor_end(session_id=pk, note="结束"),
         )
@@ -278,7 +254,7 @@ def test_a_reassignment_racing_the_queue_drain_for_the_last_place_never_overfill
         served = _serving(servicer_seat)
         waiting = session_make(state=ServiceSession.State.QUEUED)
         ServiceSession.objects.filter(pk=waiting.pk).update(queued_at=timezone.now())
-        outcomes = _run_together(
+        outcomes = run_together(
             lambda pk=served.pk: session_supervisor_reassign(session_id=pk, to_seat_id=other_servicer_seat.pk),
             queue_drain,
         )

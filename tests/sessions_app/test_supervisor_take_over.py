@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import pytest
 from asgiref.sync import sync_to_async
@@ -26,6 +25,7 @@ from sessions_app.flow.supervisor import (
 from sessions_app.models import ServiceSession, SessionEvent
 from tests.factories import session_make
 from tests.support.consoles import console_connect, next_frame
+from tests.support.threads import run_together
 
 
 def _boss_with_seat(status: Seat.Status = Seat.Status.ONLINE, capacity: int = 3) -> tuple[User, Seat]:
@@ -134,36 +134,12 @@ async def test_the_old_servicers_console_is_told_who_took_the_chat_over(servicer
     await alice.disconnect()
 
 
-def _in_thread(action: Any, barrier: threading.Barrier, outcomes: list[str]) -> None:
-    try:
-        barrier.wait(timeout=30)
-        action()
-        outcomes.append("ok")
-    except ApplicationError as exc:
-        outcomes.append(exc.code)
-    except BaseException as exc:  # noqa: BLE001 - reported by the test
-        outcomes.append(repr(exc))
-    finally:
-        connection.close()
-
-
-def _run_together(*actions: Any) -> list[str]:
-    barrier = threading.Barrier(len(actions))
-    outcomes: list[str] = []
-    threads = [threading.Thread(target=_in_thread, args=(action, barrier, outcomes)) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_take_over_racing_a_close_never_leaves_a_seat_miscounted(servicer_seat: Seat) -> None:
     boss, _boss_seat = _boss_with_seat()
     for _round in range(5):
         session = _serving(servicer_seat)
-        outcomes = _run_together(
+        outcomes = run_together(
             lambda pk=session.pk: session_supervisor_take_over(session_id=pk, supervisor=boss),
             lambda pk=session.pk: session_supervisor_end(session_id=pk, note="结束"),
         )
@@ -179,7 +155,7 @@ def test_a_take_over_racing_a_reassignment_moves_the_chat_once(servicer_seat: Se
     Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE, capacity=10)
     for _round in range(5):
         session = _serving(servicer_seat)
-        outcomes = _run_together(
+        outcomes = run_together(
             lambda pk=session.pk: session_supervisor_take_over(session_id=pk, supervisor=boss),
             lambda pk=session.pk: session_supervisor_reassign(session_id=pk, to_seat_id=other_servicer_seat.pk),
         )

@@ -6,6 +6,7 @@ import itertools
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from robots.models import OutboundMessage
@@ -34,6 +35,17 @@ def session_make(
         closed_at=now if closed else None,
         rated_seat=seat if closed else None,
     )
+
+
+def session_served(seat: Seat, *, online: bool = False) -> ServiceSession:
+    """A session in human mode with ``seat``, its capacity taken as assignment would (and the seat
+    set online with ``online``)."""
+    session = session_make(seat=seat)
+    changes: dict[str, object] = {"active_sessions": F("active_sessions") + 1}
+    if online:
+        changes["status"] = Seat.Status.ONLINE
+    Seat.objects.filter(pk=seat.pk).update(**changes)
+    return session
 
 
 def customer_told(customer_im_id: str, texts: list[str]) -> str:

@@ -16,7 +16,6 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.sessions.models import Session
 from django.db import transaction
-from django.db.models import F
 from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 
@@ -27,7 +26,7 @@ from seats.models import Seat
 from sessions_app.flow.assignment import session_request_human
 from sessions_app.flow.transcript import transcript_append
 from sessions_app.models import Message, ServiceSession, ServiceSettings
-from tests.factories import customer_make, session_make
+from tests.factories import customer_make, session_served
 from tests.support.consoles import Frame, closed_with, console_connect, console_open, next_frame
 from tests.support.hostile_json import nested_text
 
@@ -46,13 +45,6 @@ async def _ask(communicator: WebsocketCommunicator, action: str, **fields: objec
         frame: Frame = await communicator.receive_json_from(timeout=max(0.05, deadline - time.monotonic()))
         if frame["type"] in ("ack", "error") and frame["request_id"] == f"{action}-1":
             return frame
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    """A session in human mode with ``seat``, its capacity taken as assignment would."""
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1)
-    return session
 
 
 def _customer_says(session_id: int, text: str) -> int:
@@ -93,7 +85,7 @@ async def test_a_servicer_is_greeted_with_their_seat(servicer_seat: Seat) -> Non
 async def test_another_servicers_session_is_refused_for_reply_end_and_transfer(
     servicer_seat: Seat, other_servicer_seat: Seat
 ) -> None:
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     await sync_to_async(_set_status)(other_servicer_seat, Seat.Status.ONLINE)
     bob = await console_connect(other_servicer_seat.user)
     refusals = [
@@ -145,7 +137,7 @@ async def test_an_assignment_and_the_customers_messages_arrive_live(servicer_sea
 
 
 async def test_a_reply_is_acknowledged_with_its_seq_and_echoed_as_an_event(servicer_seat: Seat) -> None:
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     alice = await console_connect(servicer_seat.user)
     ack = await _ask(alice, "reply", session_id=session.pk, text="您好，请讲")
     assert ack["type"] == "ack"
@@ -158,7 +150,7 @@ async def test_a_reply_is_acknowledged_with_its_seq_and_echoed_as_an_event(servi
 
 
 async def test_resync_after_a_reconnect_returns_exactly_the_missed_messages(servicer_seat: Seat) -> None:
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     for text in ("一", "二", "三"):
         await sync_to_async(_customer_says)(session.pk, text)
     alice = await console_connect(servicer_seat.user)
@@ -179,7 +171,7 @@ async def test_resync_after_a_reconnect_returns_exactly_the_missed_messages(serv
 
 
 async def test_resync_never_returns_another_seats_sessions(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
-    theirs = await sync_to_async(_serving)(servicer_seat)
+    theirs = await sync_to_async(session_served)(servicer_seat)
     await sync_to_async(_customer_says)(theirs.pk, "私密")
     bob = await console_connect(other_servicer_seat.user)
     result = (await _ask(bob, "resync", sessions={str(theirs.pk): 0}))["result"]
@@ -310,7 +302,7 @@ async def test_frames_that_are_not_json_objects_get_an_error_frame_and_the_socke
 async def test_frames_the_json_policy_refuses_get_its_reason_and_write_nothing(servicer_seat: Seat) -> None:
     """cs_project.json_input, as for callbacks and the API: before, a lone surrogate in a reply
     reached PostgreSQL and 1e400 (infinity) the resync's int(); each crashed the consumer (close 1011)."""
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     alice = await console_connect(servicer_seat.user, accept_language="en")
     refused = [
         await _ask(alice, "reply", session_id=session.pk, text="a\u0000b"),
@@ -338,7 +330,7 @@ async def test_frames_the_json_policy_refuses_get_its_reason_and_write_nothing(s
 async def test_a_reply_over_the_limit_is_refused_in_the_consoles_language_and_nothing_is_sent(
     servicer_seat: Seat,
 ) -> None:
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     site_default = await console_connect(servicer_seat.user)
     english = await console_connect(servicer_seat.user, accept_language="en-US,en;q=0.9")
     switched = await console_connect(servicer_seat.user, accept_language="en", language_cookie="zh-hans")
@@ -361,7 +353,7 @@ async def test_a_reply_over_the_limit_is_refused_in_the_consoles_language_and_no
 async def test_the_longest_reply_is_counted_in_characters_and_sent_whole(servicer_seat: Seat) -> None:
     """Emoji count one each, as the console counts them, however the frame writes them (Python's
     json escapes each as two \\u escapes, twelve characters of the frame)."""
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     alice = await console_connect(servicer_seat.user)
     longest = "😀" * (TEXT_MAX_LENGTH - 1) + "好"
     ack = await _ask(alice, "reply", session_id=session.pk, text=longest)
@@ -374,7 +366,7 @@ async def test_the_longest_reply_is_counted_in_characters_and_sent_whole(service
 
 
 async def test_the_services_refusals_come_in_the_consoles_language(servicer_seat: Seat) -> None:
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     await ServiceSession.objects.filter(pk=session.pk).aupdate(state=ServiceSession.State.CLOSED)
     chinese = await console_connect(servicer_seat.user)
     english = await console_connect(servicer_seat.user, accept_language="en")

@@ -7,19 +7,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
 from seats.models import Seat
 from sessions_app.models import ServiceSession
-from tests.factories import session_make
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1, status=Seat.Status.ONLINE)
-    return session
+from tests.factories import session_served
 
 
 def _post(client: Client, url: str, body: object) -> Any:
@@ -38,7 +31,7 @@ def test_a_supervisor_reassigns_to_a_seat_and_to_the_queue(
     supervisor_client: Client, servicer_seat: Seat, other_servicer_seat: Seat
 ) -> None:
     Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     url = reverse("supervision:live-reassign", args=[session.pk])
     answer = _post(supervisor_client, url, {"seat": other_servicer_seat.pk, "note": "请接手"})
     assert (answer.status_code, answer.json()) == (200, {"ok": True, "requeued": 0})
@@ -53,7 +46,7 @@ def test_a_supervisor_reassigns_to_a_seat_and_to_the_queue(
 def test_refusals_come_back_as_json_reasons(
     supervisor_client: Client, servicer_seat: Seat, other_servicer_seat: Seat
 ) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     url = reverse("supervision:live-reassign", args=[session.pk])
     full = _post(supervisor_client, url, {"seat": other_servicer_seat.pk})  # offline
     assert (full.status_code, full.json()["code"]) == (409, "seat_unavailable")
@@ -69,7 +62,7 @@ def test_refusals_come_back_as_json_reasons(
 
 @pytest.mark.django_db
 def test_a_supervisor_ends_with_a_reason_once(supervisor_client: Client, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     url = reverse("supervision:live-end", args=[session.pk])
     assert _post(supervisor_client, url, {"note": "重复会话"}).status_code == 200
     again = _post(supervisor_client, url, {"note": "重复会话"})
@@ -80,7 +73,7 @@ def test_a_supervisor_ends_with_a_reason_once(supervisor_client: Client, service
 
 @pytest.mark.django_db
 def test_a_seat_set_offline_may_send_its_chats_back(supervisor_client: Client, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     url = reverse("supervision:live-seat-status", args=[servicer_seat.pk])
     answer = _post(supervisor_client, url, {"status": "offline", "requeue": True})
     assert answer.json() == {"ok": True, "requeued": 1}
@@ -92,7 +85,7 @@ def test_a_seat_set_offline_may_send_its_chats_back(supervisor_client: Client, s
 
 @pytest.mark.django_db
 def test_servicers_and_strangers_are_refused(servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     url = reverse("supervision:live-end", args=[session.pk])
     anonymous = _post(Client(), url, {})
     assert (anonymous.status_code, anonymous.json()["code"]) == (403, "forbidden")
@@ -104,7 +97,7 @@ def test_servicers_and_strangers_are_refused(servicer_seat: Seat) -> None:
 
 @pytest.mark.django_db
 def test_it_needs_the_csrf_token(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     client = Client(enforce_csrf_checks=True)
     client.force_login(supervisor)
     answer = _post(client, reverse("supervision:live-end", args=[session.pk]), {})

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db.models import F
 from django.test import Client
 from django.urls import reverse
 
@@ -16,15 +15,9 @@ from seats.models import Seat
 from seats.presence import presence_connected, presence_disconnected
 from seats.services import seat_create_with_user, supervisor_create
 from sessions_app.models import Message, ServiceSession
-from tests.factories import message_make, session_make
+from tests.factories import message_make, session_served
 
 pytestmark = pytest.mark.django_db
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1, status=Seat.Status.ONLINE)
-    return session
 
 
 def _post(client: Client, url: str, body: object) -> Any:
@@ -43,7 +36,7 @@ def _urls(session_id: int) -> dict[str, str]:
 
 
 def test_a_supervisor_whispers_and_reads_the_chat_with_the_whisper(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     message_make(session, "东西坏了")
     client = _logged_in(supervisor)
     urls = _urls(session.pk)
@@ -70,7 +63,7 @@ def test_a_supervisor_whispers_and_reads_the_chat_with_the_whisper(supervisor: U
 
 @pytest.mark.usefixtures("redis_client")
 def test_a_whisper_says_whether_the_servicer_has_a_console_open(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     client = _logged_in(supervisor)
     presence_connected(seat_id=servicer_seat.pk, connection="console-1")
     answer = _post(client, _urls(session.pk)["whisper"], {"text": "注意语气"})
@@ -83,7 +76,7 @@ def test_a_supervisor_with_a_seat_takes_over(servicer_seat: Seat) -> None:
     boss = supervisor_create(username="boss", password="boss-password")
     seat = seat_create_with_user(username="boss", password="boss-password", display_name="主管王")
     Seat.objects.filter(pk=seat.pk).update(status=Seat.Status.ONLINE)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     boss.refresh_from_db()  # its password was set again with the seat: a login needs the new one
     answer = _post(_logged_in(boss), _urls(session.pk)["take-over"], {"note": ""})
     assert (answer.status_code, answer.json()) == (200, {"ok": True, "requeued": 0})
@@ -92,7 +85,7 @@ def test_a_supervisor_with_a_seat_takes_over(servicer_seat: Seat) -> None:
 
 
 def test_servicers_and_visitors_are_refused_everything(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     urls = _urls(session.pk)
     for client in (_logged_in(other_servicer_seat.user), _logged_in(servicer_seat.user), Client()):
         assert client.get(urls["monitor"]).status_code == 403
@@ -104,7 +97,7 @@ def test_servicers_and_visitors_are_refused_everything(servicer_seat: Seat, othe
 
 
 def test_bad_input_is_refused_with_a_reason(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     client = _logged_in(supervisor)
     urls = _urls(session.pk)
     cases = [
@@ -128,14 +121,14 @@ def test_bad_input_is_refused_with_a_reason(supervisor: User, servicer_seat: Sea
 
 
 def test_a_post_without_the_csrf_token_is_refused(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     answer = _post(_logged_in(supervisor, csrf_checks=True), _urls(session.pk)["whisper"], {"text": "先道歉"})
     assert answer.status_code == 403
     assert not Message.objects.filter(direction="internal").exists()
 
 
 def test_the_live_view_offers_monitor_for_each_chat_in_progress(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     page = _logged_in(supervisor).get(reverse("supervision:live")).content.decode()
     assert f'class="button cs-monitor-open" data-session="{session.pk}"' in page
     assert 'id="cs-monitor-strings"' in page

@@ -18,14 +18,8 @@ from seats.services import seat_create_with_user
 from sessions_app.flow import transfer
 from sessions_app.flow.transfer import session_transfer
 from sessions_app.models import ServiceSession, SessionEvent
-from tests.factories import message_make, session_make
+from tests.factories import message_make, session_make, session_served
 from tests.support.cs_stack import Stack
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1)
-    return session
 
 
 def _online(*seats: Seat) -> None:
@@ -44,7 +38,7 @@ def test_it_moves_the_session_and_the_load_and_records_the_note(
     servicer_seat: Seat, other_servicer_seat: Seat, sent_events: list[tuple[int, dict[str, Any]]]
 ) -> None:
     _online(servicer_seat, other_servicer_seat)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     message_make(session, "我要退款")
     session_transfer(
         session_id=session.pk, from_seat=servicer_seat, to_seat_id=other_servicer_seat.pk, note="退款已审核"
@@ -85,7 +79,7 @@ def test_it_refuses_a_seat_that_cannot_take_the_session(
         Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE, active_sessions=F("capacity"))
     else:
         Seat.objects.filter(pk=other_servicer_seat.pk).update(status=target_state)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     with pytest.raises(ApplicationError) as refused:
         session_transfer(session_id=session.pk, from_seat=servicer_seat, to_seat_id=other_servicer_seat.pk)
     assert (refused.value.code, refused.value.status) == (code, 409)
@@ -97,7 +91,7 @@ def test_it_refuses_a_seat_that_cannot_take_the_session(
 @pytest.mark.django_db
 def test_only_the_serving_seat_may_transfer(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
     _online(servicer_seat, other_servicer_seat)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     with pytest.raises(ApplicationError) as not_yours:
         session_transfer(session_id=session.pk, from_seat=other_servicer_seat, to_seat_id=other_servicer_seat.pk)
     assert not_yours.value.code == "not_owner"
@@ -113,7 +107,7 @@ def test_only_the_serving_seat_may_transfer(servicer_seat: Seat, other_servicer_
 @pytest.mark.django_db
 def test_a_long_note_is_refused(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
     _online(servicer_seat, other_servicer_seat)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     with pytest.raises(ApplicationError) as refused:
         session_transfer(
             session_id=session.pk, from_seat=servicer_seat, to_seat_id=other_servicer_seat.pk, note="长" * 501
@@ -142,7 +136,7 @@ def test_simultaneous_transfers_never_push_the_target_over_capacity() -> None:
     target = seat_create_with_user(username="target", password="pw-12345", display_name="Target", capacity=2)
     sources = [seat_create_with_user(username=f"src{i}", password="pw-12345", display_name=f"Src{i}") for i in range(8)]
     _online(target, *sources)
-    sessions = [_serving(seat) for seat in sources]
+    sessions = [session_served(seat) for seat in sources]
     barrier = threading.Barrier(len(sessions))
     outcomes: list[str] = []
     threads = [
@@ -166,7 +160,7 @@ def test_opposite_transfers_at_once_both_succeed_without_deadlock(
     servicer_seat: Seat, other_servicer_seat: Seat
 ) -> None:
     _online(servicer_seat, other_servicer_seat)
-    alices, bobs = _serving(servicer_seat), _serving(other_servicer_seat)
+    alices, bobs = session_served(servicer_seat), session_served(other_servicer_seat)
     barrier = threading.Barrier(2)
     outcomes: list[str] = []
     threads = [

@@ -20,14 +20,8 @@ from sessions_app.flow.assignment import queue_drain
 from sessions_app.flow.closing import session_supervisor_end
 from sessions_app.flow.supervisor import seat_supervisor_status_set, session_supervisor_reassign
 from sessions_app.models import Message, ServiceSession, SessionEvent
-from tests.factories import session_make
+from tests.factories import session_make, session_served
 from tests.support.threads import run_together
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1)
-    return session
 
 
 def _online(*seats: Seat) -> None:
@@ -51,7 +45,7 @@ def test_a_reassignment_moves_the_session_as_a_transfer_marked_by_a_supervisor(
     servicer_seat: Seat, other_servicer_seat: Seat, sent_events: list[tuple[int, dict[str, Any]]]
 ) -> None:
     _online(servicer_seat, other_servicer_seat)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     session_supervisor_reassign(session_id=session.pk, to_seat_id=other_servicer_seat.pk, note="请跟进退款")
 
     session.refresh_from_db()
@@ -72,7 +66,7 @@ def test_a_full_seat_is_refused_unless_forced_and_an_offline_one_always(
 ) -> None:
     _online(servicer_seat)
     Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE, active_sessions=F("capacity"))
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     with pytest.raises(ApplicationError) as refused:
         session_supervisor_reassign(session_id=session.pk, to_seat_id=other_servicer_seat.pk)
     assert (refused.value.code, refused.value.status) == ("seat_unavailable", 409)
@@ -98,7 +92,7 @@ def test_it_refuses_what_is_not_served_and_unknown_seats(servicer_seat: Seat) ->
     with pytest.raises(ApplicationError) as missing:
         session_supervisor_reassign(session_id=closed.pk + 999, to_seat_id=None)
     assert (missing.value.code, missing.value.status) == ("not_found", 404)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     with pytest.raises(ApplicationError) as same:
         session_supervisor_reassign(session_id=session.pk, to_seat_id=servicer_seat.pk)
     assert same.value.code == "same_seat"
@@ -117,7 +111,7 @@ def test_back_to_the_queue_puts_it_in_front_of_everyone_waiting(
     _online(servicer_seat)
     waiting = session_make(state=ServiceSession.State.QUEUED)
     ServiceSession.objects.filter(pk=waiting.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     session_supervisor_reassign(session_id=session.pk, to_seat_id=None, note="换人处理")
 
     session.refresh_from_db()
@@ -139,7 +133,7 @@ def test_ending_with_a_reason_tells_the_customer_and_the_servicer(
     servicer_seat: Seat, sent_events: list[tuple[int, dict[str, Any]]]
 ) -> None:
     _online(servicer_seat)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     assert session_supervisor_end(session_id=session.pk, note="  客户已电话处理  ")
     assert not session_supervisor_end(session_id=session.pk, note="again")
 
@@ -162,7 +156,7 @@ def test_offline_with_requeue_sends_its_chats_to_the_front_in_their_order(
     _online(servicer_seat)
     waiting = session_make(state=ServiceSession.State.QUEUED)
     ServiceSession.objects.filter(pk=waiting.pk).update(queued_at=timezone.now() - timedelta(minutes=5))
-    first, second = _serving(servicer_seat), _serving(servicer_seat)
+    first, second = session_served(servicer_seat), session_served(servicer_seat)
     now = timezone.now()
     ServiceSession.objects.filter(pk=first.pk).update(assigned_at=now - timedelta(minutes=9))
     ServiceSession.objects.filter(pk=second.pk).update(assigned_at=now - timedelta(minutes=3))
@@ -185,7 +179,7 @@ def test_requeued_chats_show_in_every_console_s_queue_panel(
     servicer_seat: Seat, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     _online(servicer_seat)
-    _serving(servicer_seat)
+    session_served(servicer_seat)
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(events, "_send", lambda group, event: sent.append((group, event["type"])))
 
@@ -198,7 +192,7 @@ def test_requeued_chats_show_in_every_console_s_queue_panel(
 @pytest.mark.django_db
 def test_away_keeping_its_chats_leaves_them_where_they_are(servicer_seat: Seat) -> None:
     _online(servicer_seat)
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     assert seat_supervisor_status_set(seat_id=servicer_seat.pk, status=Seat.Status.AWAY, requeue=False) == 0
     session.refresh_from_db()
     assert (session.state, session.seat_id) == (ServiceSession.State.HUMAN, servicer_seat.pk)
@@ -212,7 +206,7 @@ def test_reassignments_racing_each_other_never_push_the_target_over_capacity() -
     target = seat_create_with_user(username="target", password="pw-12345", display_name="Target", capacity=2)
     sources = [seat_create_with_user(username=f"src{i}", password="pw-12345", display_name=f"S{i}") for i in range(6)]
     _online(target, *sources)
-    sessions = [_serving(seat) for seat in sources]
+    sessions = [session_served(seat) for seat in sources]
     outcomes = run_together(
         *[
             (lambda pk=session.pk: session_supervisor_reassign(session_id=pk, to_seat_id=target.pk))
@@ -232,7 +226,7 @@ def test_a_reassignment_racing_a_close_never_leaves_the_session_double_counted(
 ) -> None:
     _online(servicer_seat, other_servicer_seat)
     for _round in range(5):
-        session = _serving(servicer_seat)
+        session = session_served(servicer_seat)
         outcomes = run_together(
             lambda pk=session.pk: session_supervisor_reassign(session_id=pk, to_seat_id=other_servicer_seat.pk),
             lambda pk=session.pk: session_supervisor_end(session_id=pk, note="结束"),
@@ -251,7 +245,7 @@ def test_a_reassignment_racing_the_queue_drain_for_the_last_place_never_overfill
     for _round in range(4):
         Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE, capacity=1, active_sessions=0)
         Seat.objects.filter(pk=servicer_seat.pk).update(status=Seat.Status.AWAY)  # the drain may only pick Bob
-        served = _serving(servicer_seat)
+        served = session_served(servicer_seat)
         waiting = session_make(state=ServiceSession.State.QUEUED)
         ServiceSession.objects.filter(pk=waiting.pk).update(queued_at=timezone.now())
         outcomes = run_together(

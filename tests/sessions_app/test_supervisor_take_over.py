@@ -10,7 +10,6 @@ import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
 from django.db import connection, transaction
-from django.db.models import F
 
 from cs_project.errors import ApplicationError
 from robots.models import OutboundMessage
@@ -23,7 +22,7 @@ from sessions_app.flow.supervisor import (
     session_supervisor_take_over,
 )
 from sessions_app.models import ServiceSession, SessionEvent
-from tests.factories import session_make
+from tests.factories import session_make, session_served
 from tests.support.consoles import console_connect, next_frame
 from tests.support.threads import run_together
 
@@ -33,12 +32,6 @@ def _boss_with_seat(status: Seat.Status = Seat.Status.ONLINE, capacity: int = 3)
     seat = seat_create_with_user(username="boss", password="boss-password", display_name="主管王", capacity=capacity)
     Seat.objects.filter(pk=seat.pk).update(status=status)
     return user, seat
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1, status=Seat.Status.ONLINE)
-    return session
 
 
 def _load(seat: Seat) -> int:
@@ -59,7 +52,7 @@ def _counts_exact() -> None:
 @pytest.mark.django_db
 def test_a_take_over_makes_the_chat_the_supervisors_and_tells_the_customer(servicer_seat: Seat) -> None:
     boss, boss_seat = _boss_with_seat()
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
 
     session_supervisor_take_over(session_id=session.pk, supervisor=boss)
 
@@ -82,8 +75,8 @@ def test_a_take_over_may_go_over_the_supervisors_capacity_and_keeps_counts_exact
     servicer_seat: Seat, other_servicer_seat: Seat
 ) -> None:
     boss, boss_seat = _boss_with_seat(capacity=1)
-    _serving(boss_seat)
-    first, second = _serving(servicer_seat), _serving(other_servicer_seat)
+    session_served(boss_seat, online=True)
+    first, second = session_served(servicer_seat, online=True), session_served(other_servicer_seat, online=True)
     session_supervisor_take_over(session_id=first.pk, supervisor=boss)
     session_supervisor_take_over(session_id=second.pk, supervisor=boss)
     assert _load(boss_seat) == 3  # capacity 1: a take-over is deliberate
@@ -94,7 +87,7 @@ def test_a_take_over_may_go_over_the_supervisors_capacity_and_keeps_counts_exact
 def test_it_refuses_without_a_seat_offline_for_its_own_chat_and_when_not_served(
     supervisor: User, servicer_seat: Seat
 ) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     with pytest.raises(ApplicationError) as no_seat:
         session_supervisor_take_over(session_id=session.pk, supervisor=supervisor)
     assert (no_seat.value.code, no_seat.value.status) == ("no_seat", 409)
@@ -122,7 +115,7 @@ def test_it_refuses_without_a_seat_offline_for_its_own_chat_and_when_not_served(
 @pytest.mark.usefixtures("redis_client")
 async def test_the_old_servicers_console_is_told_who_took_the_chat_over(servicer_seat: Seat) -> None:
     boss, _boss_seat = await sync_to_async(_boss_with_seat)()
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat, online=True)
     alice = await console_connect(servicer_seat.user)
 
     await sync_to_async(session_supervisor_take_over)(session_id=session.pk, supervisor=boss)
@@ -138,7 +131,7 @@ async def test_the_old_servicers_console_is_told_who_took_the_chat_over(servicer
 def test_a_take_over_racing_a_close_never_leaves_a_seat_miscounted(servicer_seat: Seat) -> None:
     boss, _boss_seat = _boss_with_seat()
     for _round in range(5):
-        session = _serving(servicer_seat)
+        session = session_served(servicer_seat, online=True)
         outcomes = run_together(
             lambda pk=session.pk: session_supervisor_take_over(session_id=pk, supervisor=boss),
             lambda pk=session.pk: session_supervisor_end(session_id=pk, note="结束"),
@@ -154,7 +147,7 @@ def test_a_take_over_racing_a_reassignment_moves_the_chat_once(servicer_seat: Se
     boss, boss_seat = _boss_with_seat()
     Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE, capacity=10)
     for _round in range(5):
-        session = _serving(servicer_seat)
+        session = session_served(servicer_seat, online=True)
         outcomes = run_together(
             lambda pk=session.pk: session_supervisor_take_over(session_id=pk, supervisor=boss),
             lambda pk=session.pk: session_supervisor_reassign(session_id=pk, to_seat_id=other_servicer_seat.pk),
@@ -173,7 +166,7 @@ def test_a_take_over_and_a_seat_set_offline_with_requeue_never_deadlock(servicer
     seat's row and the chats'. Both lock chats before seats, so the second waits and then finds the
     chat gone from the seat, instead of PostgreSQL killing one of them (a 500 to a supervisor)."""
     boss, boss_seat = _boss_with_seat()
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     holding = threading.Event()
     outcomes: dict[str, str] = {}
 

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
-from django.db.models import F
 from django.test import Client
 from django.utils import timezone
 
@@ -23,14 +22,8 @@ from sessions_app.flow.servicer import servicer_reply
 from sessions_app.flow.supervisor import session_supervisor_reassign, session_supervisor_whisper
 from sessions_app.models import Message, ServiceSession
 from sessions_app.reports.figures import seat_segments
-from tests.factories import assignment_at, message_make, reply_at, session_make
+from tests.factories import assignment_at, message_make, reply_at, session_make, session_served
 from tests.support.consoles import console_connect, next_frame
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1, status=Seat.Status.ONLINE)
-    return session
 
 
 def _client_for(user: User) -> Client:
@@ -41,7 +34,7 @@ def _client_for(user: User) -> Client:
 
 @pytest.mark.django_db
 def test_a_whisper_is_kept_as_internal_and_never_enters_the_outbox(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     message_make(session, "我的快递三天没动了")
     outbox_before = OutboundMessage.objects.count()
 
@@ -58,7 +51,7 @@ def test_a_whisper_is_kept_as_internal_and_never_enters_the_outbox(supervisor: U
 
 @pytest.mark.django_db
 def test_a_whisper_never_shows_in_the_customers_history(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     message_make(session, "发票抬头写错了")
     session_supervisor_whisper(session_id=session.pk, supervisor=supervisor, text="悄悄话：可以重开发票")
 
@@ -75,7 +68,7 @@ def test_a_whisper_never_shows_in_the_customers_history(supervisor: User, servic
 def test_only_the_seat_it_was_whispered_to_reads_it_again(
     supervisor: User, servicer_seat: Seat, other_servicer_seat: Seat
 ) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     Seat.objects.filter(pk=other_servicer_seat.pk).update(status=Seat.Status.ONLINE)
     session_supervisor_whisper(session_id=session.pk, supervisor=supervisor, text="注意语气")
     assert [
@@ -98,7 +91,7 @@ def test_only_the_seat_it_was_whispered_to_reads_it_again(
 
 @pytest.mark.django_db
 def test_a_whisper_is_refused_when_empty_too_long_or_not_served(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     for text, code in (("   ", "empty_text"), ("长" * 2001, "text_too_long")):
         with pytest.raises(ApplicationError) as refused:
             session_supervisor_whisper(session_id=session.pk, supervisor=supervisor, text=text)
@@ -118,8 +111,8 @@ def test_a_whisper_is_refused_when_empty_too_long_or_not_served(supervisor: User
 async def test_a_whisper_reaches_only_the_serving_servicers_console(
     supervisor: User, servicer_seat: Seat, other_servicer_seat: Seat
 ) -> None:
-    session = await sync_to_async(_serving)(servicer_seat)
-    await sync_to_async(_serving)(other_servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat, online=True)
+    await sync_to_async(session_served)(other_servicer_seat, online=True)
     alice = await console_connect(servicer_seat.user)
     bob = await console_connect(other_servicer_seat.user)
 
@@ -140,7 +133,7 @@ async def test_a_whisper_reaches_only_the_serving_servicers_console(
 
 @pytest.mark.django_db
 def test_a_whisper_is_not_the_servicers_first_reply_in_the_reports(supervisor: User, servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat, online=True)
     assignment_at(session, servicer_seat, timezone.now() - timedelta(minutes=1))
     session_supervisor_whisper(session_id=session.pk, supervisor=supervisor, text="快回复客户")
     segment = vars(seat_segments(ServiceSession.objects.filter(pk=session.pk)).get())  # annotated columns

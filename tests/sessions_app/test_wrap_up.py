@@ -8,12 +8,11 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
-from django.db.models import F
 from django.test import Client
 
 from seats.models import Seat
 from sessions_app.models import ServiceSession, ServiceSettings, SessionWrapUp, Tag
-from tests.factories import session_make
+from tests.factories import session_make, session_served
 from tests.support.consoles import console_connect, next_frame
 
 pytestmark = pytest.mark.django_db
@@ -23,13 +22,6 @@ def _client_for(user: User) -> Client:
     client = Client()
     client.force_login(user)
     return client
-
-
-def _serving(seat: Seat) -> ServiceSession:
-    """A session in human mode with ``seat``, its capacity taken as assignment would."""
-    session = session_make(seat=seat)
-    Seat.objects.filter(pk=seat.pk).update(active_sessions=F("active_sessions") + 1)
-    return session
 
 
 def _require_wrap_up() -> None:
@@ -50,7 +42,7 @@ def _state(session: ServiceSession) -> str:
 
 def test_ending_with_a_wrap_up_keeps_its_tags_and_summary(servicer_seat: Seat) -> None:
     Tag.objects.create(name="退款")
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     response = _end(_client_for(servicer_seat.user), session, tags=["退款", "物流 慢"], summary=" 已原路退款 ")
     assert response.status_code == 204
     closed = ServiceSession.objects.get(pk=session.pk)
@@ -63,7 +55,7 @@ def test_ending_with_a_wrap_up_keeps_its_tags_and_summary(servicer_seat: Seat) -
 
 
 def test_the_wrap_up_can_be_skipped_when_it_is_optional(servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     assert _end(_client_for(servicer_seat.user), session).status_code == 204
     assert _state(session) == ServiceSession.State.CLOSED
     assert not SessionWrapUp.objects.exists()
@@ -71,7 +63,7 @@ def test_the_wrap_up_can_be_skipped_when_it_is_optional(servicer_seat: Seat) -> 
 
 def test_a_required_wrap_up_is_enforced_with_a_translated_error(servicer_seat: Seat) -> None:
     _require_wrap_up()
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     client = _client_for(servicer_seat.user)
     chinese = _end(client, session, tags=["  "], summary="   ")
     assert chinese.status_code == 400
@@ -88,7 +80,7 @@ def test_a_required_wrap_up_is_enforced_with_a_translated_error(servicer_seat: S
 
 def test_a_wrap_up_written_before_ending_counts(servicer_seat: Seat) -> None:
     _require_wrap_up()
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     client = _client_for(servicer_seat.user)
     written = client.post(
         f"/api/sessions/{session.pk}/wrap-up/", {"summary": "客户要求开发票"}, content_type="application/json"
@@ -101,7 +93,7 @@ def test_a_wrap_up_written_before_ending_counts(servicer_seat: Seat) -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_the_consoles_end_action_is_refused_too_without_a_wrap_up(servicer_seat: Seat) -> None:
     await sync_to_async(_require_wrap_up)()
-    session = await sync_to_async(_serving)(servicer_seat)
+    session = await sync_to_async(session_served)(servicer_seat)
     alice = await console_connect(servicer_seat.user)
     await alice.send_json_to({"action": "end", "request_id": "end-1", "session_id": session.pk})
     refusal = await next_frame(alice, "error")
@@ -132,7 +124,7 @@ def test_a_chat_the_customer_ended_can_be_wrapped_up_by_its_servicer_only(
 
 
 def test_another_servicer_cannot_end_the_session(servicer_seat: Seat, other_servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     response = _end(_client_for(other_servicer_seat.user), session, summary="我来结束")
     assert (response.status_code, response.json()["code"]) == (403, "not_owner")
     assert _state(session) == ServiceSession.State.HUMAN
@@ -140,7 +132,7 @@ def test_another_servicer_cannot_end_the_session(servicer_seat: Seat, other_serv
 
 
 def test_a_wrap_up_with_too_many_tags_or_too_long_a_summary_is_refused(servicer_seat: Seat) -> None:
-    session = _serving(servicer_seat)
+    session = session_served(servicer_seat)
     client = _client_for(servicer_seat.user)
     assert _end(client, session, tags=[f"t{n}" for n in range(11)]).status_code == 400
     assert _end(client, session, summary="字" * 1001).status_code == 400

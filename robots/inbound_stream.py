@@ -134,6 +134,14 @@ class InboundStream:
         self._threads.submit(self._drain, conversation)
 
     def _drain(self, conversation: Conversation) -> None:
+        try:
+            self._drain_until_done(conversation)
+        finally:
+            # Back to the process's pool: a pool thread that ends (or idles) holding its connection
+            # would keep it checked out for good, and the pool runs dry (seen in the test process).
+            connection.close()
+
+    def _drain_until_done(self, conversation: Conversation) -> None:
         robot_pk, sender = conversation
         while True:
             try:

@@ -51,11 +51,12 @@ def test_the_embedded_default_serves_healthz_across_processes(tmp_path: Path) ->
                 log=tmp_path / "worker.log",
             ),
             running(python("manage.py", "outbox_stream"), env=env, log=tmp_path / "outbox.log"),
+            running(python("manage.py", "inbound_stream"), env=env, log=tmp_path / "inbound.log"),
         ):
             wait_until(
                 lambda: http_status(f"http://127.0.0.1:{http_port}/healthz") == 200,
                 timeout=90,
-                what="/healthz to report database, embedded Redis, worker and outbox deliverer healthy",
+                what="/healthz: database, embedded Redis, worker, outbox deliverer and inbound drainer healthy",
             )
     finally:
         embedded_postgres.stop(var_dir=tmp_path)

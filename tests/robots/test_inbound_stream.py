@@ -64,6 +64,10 @@ def draining(*, poll_seconds: float = 60.0) -> Iterator[InboundStream]:
         stop.set()
         thread.join(poll_seconds + 30)
         assert not thread.is_alive(), "the stream stopped"
+        # Its drain threads gave their connections back to the pool (at most the test's own is out):
+        # kept, they ran the test process's pool dry under load (CI, 2026-12-06).
+        stats = connection.pool.get_stats()
+        assert stats["pool_size"] - stats["pool_available"] <= 1, stats
 
 
 def _post(robot: Robot, message_id: int, text: str, timestamp: int) -> None:

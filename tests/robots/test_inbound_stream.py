@@ -66,7 +66,7 @@ def draining(*, poll_seconds: float = 60.0) -> Iterator[InboundStream]:
         assert not thread.is_alive(), "the stream stopped"
         # Its drain threads gave their connections back to the pool (at most the test's own is out):
         # kept, they ran the test process's pool dry under load (CI, 2026-12-06).
-        stats = connection.pool.get_stats()
+        stats = connection.pool.get_stats()  # type: ignore[attr-defined]  # the PostgreSQL backend's pool
         assert stats["pool_size"] - stats["pool_available"] <= 1, stats
 
 

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from cs_project.errors import ApplicationError
+from seats.hours import business_days_error
 from seats.models import Seat, SkillGroup
 from seats.services import seat_capacity_set, servicer_account_create, servicer_password_set
 from sessions_app.flow.supervisor import seat_supervisor_status_set
@@ -244,10 +245,8 @@ class SkillGroupForm(forms.ModelForm[SkillGroup]):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         days = cleaned.get("business_days")
-        if isinstance(days, str):
-            parts = [part.strip() for part in days.split(",") if part.strip()]
-            if not parts or any(part not in {"1", "2", "3", "4", "5", "6", "7"} for part in parts):
-                self.add_error("business_days", _("Give ISO weekdays 1 to 7, separated by commas."))
+        if isinstance(days, str) and (days_error := business_days_error(days)):
+            self.add_error("business_days", days_error)
         start, end = cleaned.get("hours_start"), cleaned.get("hours_end")
         if cleaned.get("own_hours") and start is not None and end is not None and start >= end:
             self.add_error("hours_end", _("Business hours must end after they start."))

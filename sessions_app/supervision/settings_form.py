@@ -12,6 +12,7 @@ from django import forms
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from seats.hours import business_days_error
 from sessions_app.bot.matcher import Synonyms
 from sessions_app.models import ServiceSettings
 
@@ -118,10 +119,8 @@ class ServiceSettingsForm(forms.ModelForm[ServiceSettings]):
             if isinstance(value, str) and (error := placeholder_error(value, allowed)):
                 self.add_error(field, error)
         days = cleaned.get("business_days")
-        if isinstance(days, str):
-            parts = [part.strip() for part in days.split(",") if part.strip()]
-            if not parts or any(part not in {"1", "2", "3", "4", "5", "6", "7"} for part in parts):
-                self.add_error("business_days", _("Give ISO weekdays 1 to 7, separated by commas."))
+        if isinstance(days, str) and (days_error := business_days_error(days)):
+            self.add_error("business_days", days_error)
         start, end = cleaned.get("business_hours_start"), cleaned.get("business_hours_end")
         if start is not None and end is not None and start >= end:
             self.add_error("business_hours_end", _("Business hours must end after they start."))
